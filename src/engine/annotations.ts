@@ -1,0 +1,177 @@
+/**
+ * The annotation contract, as data. Every annotation the injector reads is
+ * defined once here: its key (without the prefix), what it holds, what is
+ * allowed, its built-in default and its help text. Parsing, defaults,
+ * validation, error messages and the README's annotation table all come
+ * from this table; nothing else in the code names an annotation key.
+ */
+import { parseChoice } from './values/choice.ts';
+import { parseDuration } from './values/duration.ts';
+import { parseInteger } from './values/integer.ts';
+import { parseContainerList, parseEnvName, parseObjectName, parseSecretKey } from './values/names.ts';
+import { parseAbsolutePath, parseRelativePath } from './values/path.ts';
+import { parseRef } from './values/ref.ts';
+import { parseRepo } from './values/repo.ts';
+import { fail, ok, type Parsed } from './values/result.ts';
+import { quote } from './problems.ts';
+
+export const MODES = ['auto', 'sidecar', 'native', 'init-only'] as const;
+export const SUBMODULES = ['off', 'shallow', 'recursive'] as const;
+export const KNOWN_HOSTS = ['policy', 'secret', 'insecure'] as const;
+export const SECRET_LAYOUTS = ['basic-auth', 'airflow'] as const;
+
+export interface AnnotationDef<T> {
+  /** What the value is, for the README ("duration", "git URL"). */
+  type: string;
+  /** What a valid value looks like, for the README. */
+  allowed: string;
+  /** The built-in default as an annotation value; undefined means "not set". */
+  default?: string;
+  /** How the README describes the default when it is not a plain value. */
+  defaultText?: string;
+  /** One or two sentences for people. */
+  help: string;
+  parse(raw: string): Parsed<T>;
+}
+
+function parseBool(raw: string): Parsed<boolean> {
+  if (raw === 'true') return ok(true);
+  if (raw === 'false') return ok(false);
+  return fail('VALUE_NOT_ALLOWED', `${quote(raw)} is not allowed; use true or false`);
+}
+
+const def = <T>(d: AnnotationDef<T>): AnnotationDef<T> => d;
+
+export const ANNOTATIONS = {
+  inject: def({
+    type: 'boolean',
+    allowed: '`true`, `false`',
+    defaultText: 'opt in by setting `repo`',
+    help: '`true` opts a pod in when its namespace or preset supplies the repo; `false` opts it out even if it sets `repo`.',
+    parse: parseBool,
+  }),
+  repo: def({
+    type: 'git URL',
+    allowed: '`https://host/org/repo.git`, `ssh://git@host/org/repo.git`, `git@host:org/repo.git`; no credentials in the URL',
+    defaultText: 'none: required',
+    help: 'The repository to sync. Setting it opts the pod in.',
+    parse: parseRepo,
+  }),
+  ref: def({
+    type: 'git ref',
+    allowed: 'a branch or tag name, `HEAD`, or a full 40-hex commit',
+    default: 'HEAD',
+    help: "What to check out. `HEAD` follows the remote's default branch.",
+    parse: parseRef,
+  }),
+  secret: def({
+    type: 'Secret name',
+    allowed: "a Secret name in the pod's namespace",
+    defaultText: 'none: public repository',
+    help: 'The Secret with the credentials: HTTPS user and password, or an SSH private key. The injector only names it; it never reads it.',
+    parse: parseObjectName,
+  }),
+  'secret-layout': def({
+    type: 'choice',
+    allowed: SECRET_LAYOUTS.map((v) => `\`${v}\``).join(', '),
+    default: 'basic-auth',
+    help: 'Which keys hold the HTTPS credentials: `basic-auth` = `username`/`password` (type kubernetes.io/basic-auth); `airflow` = the Airflow chart\'s `GITSYNC_USERNAME`/`GITSYNC_PASSWORD` or `GIT_SYNC_USERNAME`/`GIT_SYNC_PASSWORD` (either pair).',
+    parse: (raw) => parseChoice(raw, SECRET_LAYOUTS),
+  }),
+  'ssh-key': def({
+    type: 'Secret key',
+    allowed: 'a key name in the Secret',
+    defaultText: 'whichever of `gitSshKey`, `ssh`, `ssh-privatekey` exists',
+    help: 'The key in the Secret that holds the SSH private key, when it is not one of the usual names.',
+    parse: parseSecretKey,
+  }),
+  'known-hosts': def({
+    type: 'choice',
+    allowed: KNOWN_HOSTS.map((v) => `\`${v}\``).join(', '),
+    default: 'policy',
+    help: "Where SSH host keys come from: the policy's list, the Secret's `known_hosts` key, or nowhere (`insecure`, only if the policy allows it).",
+    parse: (raw) => parseChoice(raw, KNOWN_HOSTS),
+  }),
+  period: def({
+    type: 'duration',
+    allowed: 'a Go duration such as `30s`, `5m`, `1h`; at least the policy minimum',
+    default: '60s',
+    help: 'How often the sidecar syncs.',
+    parse: parseDuration,
+  }),
+  depth: def({
+    type: 'integer',
+    allowed: '`0` (full history) or a positive whole number',
+    default: '1',
+    help: 'Clone depth.',
+    parse: (raw) => parseInteger(raw, 0, 1_000_000),
+  }),
+  submodules: def({
+    type: 'choice',
+    allowed: SUBMODULES.map((v) => `\`${v}\``).join(', '),
+    default: 'off',
+    help: 'Whether to check out submodules.',
+    parse: (raw) => parseChoice(raw, SUBMODULES),
+  }),
+  'sub-path': def({
+    type: 'relative path',
+    allowed: 'a folder inside the repository, without `..`',
+    defaultText: 'repository root',
+    help: 'The folder the app should read; it is part of the path given by `env`.',
+    parse: parseRelativePath,
+  }),
+  'mount-path': def({
+    type: 'absolute path',
+    allowed: 'an absolute path other than `/`, without `..`',
+    default: '/git',
+    help: 'Where app containers see the synced tree (read-only). The files are at `<mount-path>/<link>/<sub-path>`; the link is `repo`.',
+    parse: parseAbsolutePath,
+  }),
+  containers: def({
+    type: 'list',
+    allowed: "comma-separated names of the pod's containers",
+    defaultText: 'all app containers',
+    help: 'Which app containers get the mount and the env variable.',
+    parse: parseContainerList,
+  }),
+  mode: def({
+    type: 'choice',
+    allowed: MODES.map((v) => `\`${v}\``).join(', '),
+    default: 'auto',
+    help: '`sidecar`: init container + classic sidecar; `native`: one init container with `restartPolicy: Always`; `init-only`: sync once. `auto` picks init-only for `restartPolicy` Never/OnFailure, else native where the cluster supports it, else sidecar.',
+    parse: (raw) => parseChoice(raw, MODES),
+  }),
+  preset: def({
+    type: 'name',
+    allowed: 'a preset defined by the policy (built in: `airflow`)',
+    defaultText: 'none',
+    help: 'A named bundle of defaults from the policy. Pod annotations still win over it.',
+    parse: parseObjectName,
+  }),
+  env: def({
+    type: 'env name',
+    allowed: 'an environment variable name',
+    defaultText: 'none (the `airflow` preset: `AIRFLOW__CORE__DAGS_FOLDER`)',
+    help: 'An env variable set in the app containers to the synced folder, `<mount-path>/<link>/<sub-path>`.',
+    parse: parseEnvName,
+  }),
+} as const;
+
+export type AnnotationKey = keyof typeof ANNOTATIONS;
+export const ANNOTATION_KEYS = Object.keys(ANNOTATIONS) as AnnotationKey[];
+
+/** The parsed value type of each annotation. */
+export type AnnotationValues = {
+  [K in AnnotationKey]: (typeof ANNOTATIONS)[K] extends AnnotationDef<infer T> ? T : never;
+};
+
+/** Raw annotation values, as written on pods, namespaces, presets and policy defaults. */
+export type RawAnnotations = Partial<Record<AnnotationKey, string>>;
+
+/** Annotations the injector writes itself; a pod that sets one is refused. */
+export const WRITTEN_ANNOTATIONS = {
+  status: 'status',
+  knownHosts: 'known-hosts-data',
+} as const;
+
+export const isAnnotationKey = (key: string): key is AnnotationKey => Object.hasOwn(ANNOTATIONS, key);

@@ -1,0 +1,154 @@
+/**
+ * Credentials by reference. The injector never reads a Secret: it names one,
+ * and Kubernetes reports a missing Secret or key in the pod's events. Each
+ * layout users already have is wired so that it works as it is.
+ *
+ * HTTPS
+ *   basic-auth  keys username/password (type kubernetes.io/basic-auth):
+ *               GITSYNC_USERNAME/GITSYNC_PASSWORD from those keys, required,
+ *               so a missing key is a CreateContainerConfigError naming it.
+ *   airflow     the chart's GITSYNC_USERNAME/GITSYNC_PASSWORD and/or
+ *               GIT_SYNC_USERNAME/GIT_SYNC_PASSWORD: each key is passed under
+ *               its own name, optional, so either pair alone works. git-sync v4
+ *               reads GIT_SYNC_USERNAME/PASSWORD as aliases of the same two
+ *               settings; they are the only GIT_SYNC_* names ever emitted, and
+ *               no v3 setting that changes behaviour (branch, rev, wait, dest)
+ *               ever is. Because every key is optional, the Secret is also
+ *               mounted, so that a missing Secret still fails visibly
+ *               (FailedMount) instead of syncing anonymously.
+ *
+ * SSH
+ *   The whole Secret is mounted read-only at /etc/git-secret with mode 0440
+ *   and git-sync is given every usual key name (gitSshKey, ssh,
+ *   ssh-privatekey) or the one the pod names; ssh skips names that do not
+ *   exist. Why 0440 and an fsGroup: kubelet writes Secret files as root, and
+ *   with a pod fsGroup it makes them group-owned by that group, which every
+ *   container of the pod has. So git-sync (UID 65533) reads the key through the
+ *   group, the file has no permission for others, and ssh's "unprotected key"
+ *   check, which applies to files the user owns, does not fire. A pod without
+ *   an fsGroup gets the git-sync group (65533) as fsGroup, with a warning;
+ *   a pod with its own fsGroup (Airflow uses 0) keeps it. Only the git-sync
+ *   containers mount the Secret.
+ *
+ *   Host keys: `policy` projects the policy's known_hosts lines from a pod
+ *   annotation through a downwardAPI volume, so no object has to exist in the
+ *   pod's namespace and nothing needs RBAC on Secrets; `secret` reads the
+ *   Secret's known_hosts key; `insecure` turns checking off where allowed.
+ */
+import type { V1EnvVar, V1Volume } from '@kubernetes/client-node';
+import type { Problem } from './problems.ts';
+import type { Settings } from './settings.ts';
+import type { GitRepo } from './values/repo.ts';
+import type { CompiledPolicy } from '../policy/compile.ts';
+
+export const SECRET_MOUNT = '/etc/git-secret';
+export const KNOWN_HOSTS_MOUNT = '/etc/git-known-hosts';
+export const SSH_KEY_NAMES = ['gitSshKey', 'ssh', 'ssh-privatekey'] as const;
+/** Mode of the mounted Secret files: owner and group read, nothing for others. */
+export const SECRET_FILE_MODE = 0o440;
+
+export interface CredentialWiring {
+  env: V1EnvVar[];
+  /** Volumes to add, by role; their names are chosen later. */
+  secretVolume?: Omit<V1Volume, 'name'>;
+  knownHostsVolume?: (annotationKey: string) => Omit<V1Volume, 'name'>;
+  /** The known_hosts content to publish on the pod, when `knownHostsVolume` is used. */
+  knownHostsData?: string;
+  /** fsGroup the pod must get so git-sync can read the key; undefined when none is needed. */
+  fsGroup?: number;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+const fromSecret = (name: string, secret: string, key: string, optional: boolean): V1EnvVar => ({
+  name,
+  valueFrom: { secretKeyRef: optional ? { name: secret, key, optional: true } : { name: secret, key } },
+});
+
+/** A warning for a setting the pod wrote that has no effect for this repository. */
+function ignored(settings: Settings, key: 'secret-layout' | 'ssh-key' | 'known-hosts', why: string): Problem[] {
+  const s = settings[key];
+  if (!s || s.source !== 'pod') return [];
+  return [{ code: 'SETTING_IGNORED', field: s.field, value: s.raw, message: `has no effect: ${why}` }];
+}
+
+export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: number | undefined, policy: CompiledPolicy): CredentialWiring {
+  const secret = settings.secret?.value;
+  const wiring: CredentialWiring = { env: [], errors: [], warnings: [] };
+  const secretVolume = (defaultMode?: number): Omit<V1Volume, 'name'> => ({
+    secret: defaultMode === undefined ? { secretName: secret! } : { secretName: secret!, defaultMode },
+  });
+
+  if (repo.transport === 'https') {
+    wiring.warnings.push(...ignored(settings, 'ssh-key', 'the repository uses HTTPS'), ...ignored(settings, 'known-hosts', 'the repository uses HTTPS'));
+    if (secret === undefined) {
+      wiring.warnings.push(...ignored(settings, 'secret-layout', 'no secret is set'));
+      return wiring;
+    }
+    if (settings['secret-layout']?.value === 'airflow') {
+      for (const name of ['GITSYNC_USERNAME', 'GITSYNC_PASSWORD', 'GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD']) {
+        wiring.env.push(fromSecret(name, secret, name, true));
+      }
+      // Mounted only so that a missing Secret is reported; git-sync does not read the files.
+      wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
+    } else {
+      wiring.env.push(fromSecret('GITSYNC_USERNAME', secret, 'username', false), fromSecret('GITSYNC_PASSWORD', secret, 'password', false));
+    }
+    return wiring;
+  }
+
+  // SSH
+  wiring.warnings.push(...ignored(settings, 'secret-layout', 'the repository uses SSH'));
+  const repoField = settings.repo!.field;
+  if (secret === undefined) {
+    wiring.errors.push({
+      code: 'SSH_NEEDS_SECRET',
+      field: repoField,
+      value: repo.url,
+      message: `is an SSH repository, which needs a private key; set ${policy.prefix}secret to a Secret holding it (key gitSshKey, ssh or ssh-privatekey), or use an https:// URL`,
+    });
+    return wiring;
+  }
+  wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
+  wiring.fsGroup = podFsGroup === undefined ? policy.policy.gitSync.group : undefined;
+  const keyName = settings['ssh-key']?.value;
+  const keyFiles = keyName ? [keyName] : SSH_KEY_NAMES;
+  wiring.env.push({ name: 'GITSYNC_SSH_KEY_FILE', value: keyFiles.map((k) => `${SECRET_MOUNT}/${k}`).join(':') });
+
+  const knownHosts = settings['known-hosts']!;
+  switch (knownHosts.value) {
+    case 'policy':
+      if (!policy.knownHostsData) {
+        wiring.errors.push({
+          code: 'KNOWN_HOSTS_UNAVAILABLE',
+          field: knownHosts.field,
+          value: knownHosts.raw,
+          message: `is "policy", but the policy lists no SSH host keys; ask the platform team to add the host's keys, or set known-hosts: secret with a known_hosts key in the Secret`,
+        });
+        break;
+      }
+      wiring.knownHostsData = policy.knownHostsData;
+      wiring.knownHostsVolume = (annotationKey) => ({
+        downwardAPI: { items: [{ path: 'known_hosts', fieldRef: { fieldPath: `metadata.annotations['${annotationKey}']` } }] },
+      });
+      wiring.env.push({ name: 'GITSYNC_SSH_KNOWN_HOSTS_FILE', value: `${KNOWN_HOSTS_MOUNT}/known_hosts` });
+      break;
+    case 'secret':
+      wiring.env.push({ name: 'GITSYNC_SSH_KNOWN_HOSTS_FILE', value: `${SECRET_MOUNT}/known_hosts` });
+      break;
+    case 'insecure':
+      if (!policy.policy.allowInsecureHostKeys) {
+        wiring.errors.push({
+          code: 'INSECURE_HOST_KEYS_FORBIDDEN',
+          field: knownHosts.field,
+          value: knownHosts.raw,
+          message: `is "insecure", which the policy does not allow; use policy or secret`,
+        });
+        break;
+      }
+      wiring.env.push({ name: 'GITSYNC_SSH_KNOWN_HOSTS', value: 'false' });
+      break;
+  }
+  return wiring;
+}
+

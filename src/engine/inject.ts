@@ -1,0 +1,296 @@
+/**
+ * The engine: (pod, namespace defaults, policy, cluster facts) in; mutated
+ * pod, JSON Patch, warnings, errors and skip reason out. Pure: no HTTP, no
+ * files, no cluster. The webhook, the preview endpoint and the CLI all call
+ * this one function, so what a preview shows is what the webhook does.
+ */
+import { createHash } from 'node:crypto';
+import type { Operation } from 'fast-json-patch';
+import type { V1VolumeMount } from '@kubernetes/client-node';
+import { WRITTEN_ANNOTATIONS } from './annotations.ts';
+import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT, wireCredentials, type CredentialWiring } from './credentials.ts';
+import { gitSyncContainers } from './gitsync.ts';
+import { chooseMode, type ClusterFacts, type Mode } from './mode.ts';
+import { AddOnlyPatch } from './patch.ts';
+import { annotationsOf, containerNames, podShapeProblem, portsInUse, uniqueName, volumeNames, type Pod } from './pod.ts';
+import { quote, type Problem } from './problems.ts';
+import { resolveSettings, type Settings } from './settings.ts';
+import { SKIP_REASONS, type SkipReason } from './skips.ts';
+import type { CompiledPolicy } from '../policy/compile.ts';
+
+export interface InjectRequest {
+  /** The pod as plain JSON, exactly as received. It is never modified. */
+  pod: unknown;
+  /** The namespace the pod is created in (AdmissionRequest.namespace); metadata.namespace is the fallback. */
+  namespace?: string;
+  /** Annotations of that namespace; those with the prefix are defaults for its pods. */
+  namespaceAnnotations?: Record<string, string>;
+}
+
+export interface EngineContext {
+  policy: CompiledPolicy;
+  cluster: ClusterFacts;
+  /** Injector version, recorded in the status annotation. */
+  version: string;
+}
+
+/** What was injected, for previews, logs and the status annotation. */
+export interface Injection {
+  mode: Mode;
+  repo: string;
+  ref: string;
+  initContainers: string[];
+  containers: string[];
+  volumes: string[];
+  /** App containers that got the mount. */
+  appContainers: string[];
+  /** Where the app containers find the files. */
+  path: string;
+}
+
+export interface InjectResult {
+  outcome: 'injected' | 'skipped' | 'denied';
+  skip?: { reason: SkipReason; message: string };
+  /** JSON Patch (adds only) that turns the input pod into `pod`; empty unless injected. */
+  patch: Operation[];
+  /** The pod after the patch; the input object itself when nothing changes. */
+  pod: unknown;
+  warnings: Problem[];
+  errors: Problem[];
+  injection?: Injection;
+}
+
+const GIT_SYNC_IMAGE = /(?:^|\/)git-sync(?:[:@]|$)/;
+const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+
+function skipped(pod: unknown, reason: SkipReason, detail?: string): InjectResult {
+  const message = detail ?? SKIP_REASONS[reason];
+  return { outcome: 'skipped', skip: { reason, message }, patch: [], pod, warnings: [], errors: [] };
+}
+
+/** Everything decided before anything is written; `errors` non-empty means nothing will be. */
+interface Plan {
+  settings: Settings;
+  mode: Mode;
+  appContainers: number[];
+  credentials: CredentialWiring;
+  periodMs: number;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContext): Plan | SkipReason | undefined {
+  const { policy } = ctx;
+  const prefix = policy.prefix;
+  const annotations = annotationsOf(pod);
+  const { settings, errors, warnings } = resolveSettings(
+    { podAnnotations: annotations, namespace, namespaceAnnotations: req.namespaceAnnotations },
+    policy,
+  );
+
+  if (settings.inject?.value === false) return 'opted-out';
+  const optedIn = settings.inject?.value === true || settings.repo?.source === 'pod' || `${prefix}inject` in annotations || `${prefix}repo` in annotations;
+  if (!optedIn) return 'not-opted-in';
+
+  const reserved = `${prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
+  if (reserved in annotations) {
+    errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector; remove it from the pod' });
+  }
+  const repo = settings.repo;
+  if (!repo && !errors.some((e) => e.field.endsWith(`${prefix}repo`))) {
+    errors.push({
+      code: 'REPO_REQUIRED',
+      field: settings.inject?.field ?? `${prefix}repo`,
+      message: `opts the pod in, but no repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`,
+    });
+  }
+
+  let periodMs = (settings.period?.value as number | undefined) ?? policy.minPeriodMs;
+  if (settings.period && periodMs < policy.minPeriodMs) {
+    warnings.push({
+      code: 'PERIOD_RAISED',
+      field: settings.period.field,
+      value: settings.period.raw,
+      message: `is below the policy minimum ${policy.policy.limits.minPeriod}; using ${policy.policy.limits.minPeriod}`,
+    });
+    periodMs = policy.minPeriodMs;
+  }
+
+  const modeSetting = settings.mode!;
+  const choice = chooseMode(modeSetting.value, pod.spec.restartPolicy, policy.policy.nativeSidecars, ctx.cluster);
+  if (choice.error) errors.push({ ...choice.error, field: modeSetting.field });
+  if (choice.warning) warnings.push({ ...choice.warning, field: modeSetting.field });
+  if (choice.mode === 'init-only' && settings.period?.source === 'pod') {
+    warnings.push({ code: 'SETTING_IGNORED', field: settings.period.field, value: settings.period.raw, message: 'has no effect: the pod only syncs once (init-only)' });
+  }
+
+  const all = pod.spec.containers.map((c) => c.name);
+  let appContainers = all.map((_, i) => i);
+  const wanted = settings.containers;
+  if (wanted) {
+    const missing = wanted.value.filter((n) => !all.includes(n));
+    if (missing.length > 0) {
+      errors.push({
+        code: 'CONTAINER_NOT_FOUND',
+        field: wanted.field,
+        value: wanted.raw,
+        message: `names ${missing.map((m) => quote(m)).join(', ')}, not in the pod; its containers are ${all.join(', ')}`,
+      });
+    }
+    appContainers = appContainers.filter((i) => wanted.value.includes(all[i]!));
+  }
+  const mountPath = settings['mount-path']!;
+  for (const i of appContainers) {
+    const c = pod.spec.containers[i]!;
+    if ((c.volumeMounts ?? []).some((m) => m.mountPath?.replace(/\/+$/, '') === mountPath.value)) {
+      errors.push({
+        code: 'MOUNT_PATH_IN_USE',
+        field: mountPath.field,
+        value: mountPath.raw,
+        message: `is already a mount path of container ${c.name}; choose another ${prefix}mount-path or remove that mount`,
+      });
+    }
+  }
+
+  const fsGroup = pod.spec.securityContext?.fsGroup;
+  const credentials = repo
+    ? wireCredentials(repo.value, settings, typeof fsGroup === 'number' ? fsGroup : undefined, policy)
+    : { env: [], errors: [], warnings: [] };
+  errors.push(...credentials.errors);
+  warnings.push(...credentials.warnings);
+  return { settings, mode: choice.mode, appContainers, credentials, periodMs, errors, warnings };
+}
+
+export function injectPod(req: InjectRequest, ctx: EngineContext): InjectResult {
+  const shape = podShapeProblem(req.pod);
+  if (shape) return skipped(req.pod, 'unreadable-pod', `${SKIP_REASONS['unreadable-pod']}: ${shape}`);
+  const pod = req.pod as Pod;
+  const { policy } = ctx;
+  const annotations = annotationsOf(pod);
+  const namespace = req.namespace || pod.metadata?.namespace || '';
+
+  if (MIRROR_ANNOTATION in annotations) return skipped(pod, 'mirror-pod');
+  if (policy.excludedNamespaces.has(namespace)) return skipped(pod, 'excluded-namespace', `namespace ${namespace} is excluded by the policy`);
+  if (`${policy.prefix}${WRITTEN_ANNOTATIONS.status}` in annotations) return skipped(pod, 'already-injected');
+  const own = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => GIT_SYNC_IMAGE.test(c.image ?? ''));
+  if (own) return skipped(pod, 'has-git-sync', `container ${own.name} already runs git-sync (${own.image})`);
+
+  const p = plan(pod, namespace, req, ctx);
+  if (p === undefined || typeof p === 'string') return skipped(pod, p ?? 'not-opted-in');
+  if (p.errors.length > 0) {
+    if (policy.policy.onInvalidAnnotations === 'admit') {
+      return { ...skipped(pod, 'invalid-annotations'), warnings: p.warnings, errors: p.errors };
+    }
+    return { outcome: 'denied', patch: [], pod, warnings: p.warnings, errors: p.errors };
+  }
+  return build(pod, p, ctx);
+}
+
+function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
+  const { policy } = ctx;
+  const gs = policy.policy.gitSync;
+  const s = p.settings;
+  const draft = structuredClone(pod) as Pod;
+  const patch = new AddOnlyPatch(draft as unknown as Record<string, unknown>);
+  const takenContainers = containerNames(pod);
+  const takenVolumes = volumeNames(pod);
+  const takenPorts = portsInUse(pod);
+  let httpPort = gs.httpPort;
+  while (takenPorts.has(httpPort)) httpPort++;
+
+  const root = uniqueName('git-sync-root', takenVolumes);
+  const tmp = uniqueName('git-sync-tmp', takenVolumes);
+  const volumes: { name: string; [k: string]: unknown }[] = [
+    { name: root, emptyDir: {} },
+    { name: tmp, emptyDir: {} },
+  ];
+  const mounts: V1VolumeMount[] = [
+    { name: root, mountPath: gs.root },
+    { name: tmp, mountPath: '/tmp' },
+  ];
+  const cred = p.credentials;
+  if (cred.secretVolume) {
+    const name = uniqueName('git-sync-secret', takenVolumes);
+    volumes.push({ name, ...cred.secretVolume });
+    mounts.push({ name, mountPath: SECRET_MOUNT, readOnly: true });
+  }
+  const knownHostsKey = `${policy.prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
+  if (cred.knownHostsVolume) {
+    const name = uniqueName('git-sync-known-hosts', takenVolumes);
+    volumes.push({ name, ...cred.knownHostsVolume(knownHostsKey) });
+    mounts.push({ name, mountPath: KNOWN_HOSTS_MOUNT, readOnly: true });
+  }
+
+  const names = {
+    init: p.mode === 'native' ? '' : uniqueName('git-sync-init', takenContainers),
+    sidecar: p.mode === 'init-only' ? '' : uniqueName('git-sync', takenContainers),
+  };
+  const repo = s.repo!.value;
+  const containers = gitSyncContainers(
+    p.mode,
+    names,
+    {
+      repo: repo.url,
+      ref: s.ref!.value,
+      depth: s.depth!.value,
+      submodules: s.submodules!.value,
+      periodMs: p.periodMs,
+      httpPort,
+      credentialEnv: cred.env,
+      mounts,
+    },
+    policy.policy,
+  );
+
+  const subPath = s['sub-path']?.value;
+  const mountPath = s['mount-path']!.value;
+  const path = `${mountPath}/${gs.link}${subPath ? `/${subPath}` : ''}`;
+  const injection: Injection = {
+    mode: p.mode,
+    repo: repo.url,
+    ref: s.ref!.value,
+    initContainers: containers.init.map((c) => c.name),
+    containers: containers.app.map((c) => c.name),
+    volumes: volumes.map((v) => v.name),
+    appContainers: p.appContainers.map((i) => pod.spec.containers[i]!.name),
+    path,
+  };
+  const configHash = createHash('sha256').update(JSON.stringify([containers, volumes])).digest('hex').slice(0, 12);
+  const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };
+
+  // Annotations first: the status records the injection; the known_hosts data
+  // is what the downwardAPI volume projects into the file git-sync reads.
+  patch.put(['metadata', 'annotations'], `${policy.prefix}${WRITTEN_ANNOTATIONS.status}`, JSON.stringify(status));
+  if (cred.knownHostsData) patch.put(['metadata', 'annotations'], knownHostsKey, cred.knownHostsData);
+  if (cred.fsGroup !== undefined) patch.put(['spec', 'securityContext'], 'fsGroup', cred.fsGroup);
+  for (const v of volumes) patch.append(['spec', 'volumes'], v);
+  for (const c of containers.init) patch.append(['spec', 'initContainers'], c);
+  for (const c of containers.app) patch.append(['spec', 'containers'], c);
+
+  const warnings = [...p.warnings];
+  if (cred.fsGroup !== undefined) {
+    warnings.push({
+      code: 'FSGROUP_ADDED',
+      field: 'spec.securityContext.fsGroup',
+      value: String(cred.fsGroup),
+      message: `was not set; set to ${cred.fsGroup} so git-sync can read the SSH key, which stays unreadable to others`,
+    });
+  }
+  const envName = s.env?.value;
+  for (const i of p.appContainers) {
+    const c = pod.spec.containers[i]!;
+    patch.append(['spec', 'containers', i, 'volumeMounts'], { name: root, mountPath, readOnly: true });
+    if (envName === undefined) continue;
+    if ((c.env ?? []).some((e) => e.name === envName)) {
+      warnings.push({
+        code: 'ENV_ALREADY_SET',
+        field: s.env!.field,
+        value: envName,
+        message: `is already set in container ${c.name}; left as is (the files are at ${path})`,
+      });
+    } else {
+      patch.append(['spec', 'containers', i, 'env'], { name: envName, value: path });
+    }
+  }
+  return { outcome: 'injected', patch: patch.ops, pod: draft, warnings, errors: [], injection };
+}

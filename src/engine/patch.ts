@@ -1,0 +1,85 @@
+/**
+ * A JSON Patch recorder that can only add. Each change is applied to a draft
+ * of the pod and recorded as an RFC 6902 `add` operation, so the draft is
+ * always exactly the original with the recorded patch applied.
+ *
+ * - Missing parents are created by the same operation that needs them
+ *   (`add /metadata/annotations {"k": "v"}`), never assumed.
+ * - Lists are appended to with `/-`, never replaced.
+ * - Object members are only added when absent; overwriting what a pod author
+ *   wrote is a programming error here and throws.
+ * - Keys are escaped as JSON Pointer requires (`~` → `~0`, `/` → `~1`).
+ */
+import type { AddOperation } from 'fast-json-patch';
+
+type Json = unknown;
+type Container = Record<string, Json> | Json[];
+
+export const escapePointer = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1');
+const pointer = (path: readonly (string | number)[]): string => path.map((s) => `/${escapePointer(String(s))}`).join('');
+
+const isContainer = (v: Json): v is Container => typeof v === 'object' && v !== null;
+
+export class AddOnlyPatch {
+  readonly ops: AddOperation<Json>[] = [];
+  readonly draft: Record<string, Json>;
+  constructor(draft: Record<string, Json>) {
+    this.draft = draft;
+  }
+
+  /** Appends `value` to the list at `path`, creating the list (and its parents) when absent. */
+  append(path: readonly (string | number)[], value: Json): void {
+    const list = this.lookup(path);
+    if (Array.isArray(list)) {
+      list.push(value);
+      this.ops.push({ op: 'add', path: `${pointer(path)}/-`, value: clone(value) });
+    } else {
+      this.create(path, [value]);
+    }
+  }
+
+  /** Adds `key: value` to the object at `path`, creating the object (and its parents) when absent. */
+  put(path: readonly (string | number)[], key: string, value: Json): void {
+    const obj = this.lookup(path);
+    if (isContainer(obj) && !Array.isArray(obj)) {
+      if (obj[key] !== undefined && obj[key] !== null) throw new Error(`refusing to overwrite ${pointer([...path, key])}`);
+      obj[key] = value;
+      this.ops.push({ op: 'add', path: pointer([...path, key]), value: clone(value) });
+    } else {
+      this.create(path, { [key]: value });
+    }
+  }
+
+  /** The value at `path` in the draft, or undefined if any part of the path is missing. */
+  lookup(path: readonly (string | number)[]): Json {
+    let node: Json = this.draft;
+    for (const segment of path) {
+      if (!isContainer(node)) return undefined;
+      node = (node as Record<string, Json>)[segment];
+    }
+    return node;
+  }
+
+  /**
+   * Creates `value` at `path`: the deepest existing ancestor gets one `add`
+   * carrying the missing levels nested inside it. A null member counts as
+   * absent (the API server treats both alike).
+   */
+  private create(path: readonly (string | number)[], value: Json): void {
+    let depth = 0;
+    let node: Json = this.draft;
+    for (; depth < path.length - 1; depth++) {
+      const next: Json = (node as Record<string, Json>)[path[depth]!];
+      if (!isContainer(next)) break;
+      node = next;
+    }
+    let nested = value;
+    for (let i = path.length - 1; i > depth; i--) nested = { [path[i]!]: nested };
+    (node as Record<string, Json>)[path[depth]!] = nested;
+    this.ops.push({ op: 'add', path: pointer(path.slice(0, depth + 1)), value: clone(nested) });
+  }
+}
+
+// Operations keep their own copy: later appends to the draft must not show up
+// inside an earlier operation's value.
+const clone = <T>(value: T): T => structuredClone(value);

@@ -1,0 +1,86 @@
+/**
+ * Pods stay plain JSON from the request to the patch: typed model classes
+ * would drop fields they do not know. The client-node types are used as
+ * types only, after a structural check that the parts the engine touches
+ * have the shapes it expects.
+ */
+import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
+
+/** A pod whose spec.containers is a non-empty array of named objects, and whose touched parts are well-typed. */
+export type Pod = V1Pod & { spec: NonNullable<V1Pod['spec']> & { containers: V1Container[] } };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optionalArrayOfObjects = (v: unknown): boolean => v === undefined || v === null || (Array.isArray(v) && v.every(isObject));
+const optionalObject = (v: unknown): boolean => v === undefined || v === null || isObject(v);
+
+function containerProblem(c: Record<string, unknown>, where: string): string | undefined {
+  if (typeof c.name !== 'string') return `${where} has no name`;
+  if (!optionalArrayOfObjects(c.env)) return `${where}.env is not a list`;
+  if (!optionalArrayOfObjects(c.volumeMounts)) return `${where}.volumeMounts is not a list`;
+  if (!optionalArrayOfObjects(c.ports)) return `${where}.ports is not a list`;
+  return undefined;
+}
+
+/** Returns why `value` is not a pod the engine can work on, or undefined when it is. */
+export function podShapeProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'the object is not a JSON object';
+  if (!optionalObject(value.metadata)) return 'metadata is not an object';
+  const metadata = (value.metadata ?? {}) as Record<string, unknown>;
+  if (!optionalObject(metadata.annotations)) return 'metadata.annotations is not an object';
+  if (!isObject(value.spec)) return 'spec is missing';
+  const spec = value.spec;
+  if (!Array.isArray(spec.containers) || spec.containers.length === 0 || !spec.containers.every(isObject)) {
+    return 'spec.containers is not a non-empty list';
+  }
+  for (const field of ['initContainers', 'ephemeralContainers', 'volumes'] as const) {
+    if (!optionalArrayOfObjects(spec[field])) return `spec.${field} is not a list`;
+  }
+  if (!optionalObject(spec.securityContext)) return 'spec.securityContext is not an object';
+  for (const field of ['containers', 'initContainers'] as const) {
+    const list = (spec[field] ?? []) as Record<string, unknown>[];
+    for (const [i, c] of list.entries()) {
+      const problem = containerProblem(c, `spec.${field}[${i}]`);
+      if (problem) return problem;
+    }
+  }
+  if (!((spec.volumes ?? []) as Record<string, unknown>[]).every((v) => typeof v.name === 'string')) {
+    return 'a volume in spec.volumes has no name';
+  }
+  return undefined;
+}
+
+export const annotationsOf = (pod: Pod): Record<string, string> => (pod.metadata?.annotations ?? {}) as Record<string, string>;
+
+/** Every container name in the pod; names are unique across all three lists. */
+export function containerNames(pod: Pod): Set<string> {
+  const spec = pod.spec;
+  return new Set([...spec.containers, ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])].map((c) => c.name));
+}
+
+export const volumeNames = (pod: Pod): Set<string> => new Set((pod.spec.volumes ?? []).map((v: V1Volume) => v.name));
+
+/** Container ports in use anywhere in the pod: all containers share one network namespace. */
+export function portsInUse(pod: Pod): Set<number> {
+  const spec = pod.spec;
+  const ports = new Set<number>();
+  for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+    for (const p of c.ports ?? []) if (typeof p.containerPort === 'number') ports.add(p.containerPort);
+  }
+  return ports;
+}
+
+/** The name the pod will have, for messages and logs: name, else generateName with a '*' for the random suffix. */
+export function podDisplayName(pod: unknown): string {
+  const metadata = isObject(pod) && isObject(pod.metadata) ? pod.metadata : {};
+  if (typeof metadata.name === 'string' && metadata.name) return metadata.name;
+  if (typeof metadata.generateName === 'string' && metadata.generateName) return `${metadata.generateName}*`;
+  return '(unnamed)';
+}
+
+/** The first free name among base, base-2, base-3, …; the chosen name is added to `taken`. */
+export function uniqueName(base: string, taken: Set<string>): string {
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}-${i}`;
+  taken.add(name);
+  return name;
+}

@@ -1,0 +1,64 @@
+/**
+ * Problems are what the engine has to say to people: errors that stop an
+ * injection and warnings that accompany one. Each has a stable code (for
+ * scripts, dashboards and documentation), the annotation or field it is
+ * about, the offending value and a sentence that says what is allowed.
+ */
+
+/** Every code the engine can emit, with a one-line description for the README. */
+export const PROBLEM_CODES = {
+  // errors: the pod is denied (or admitted untouched, if the policy says so)
+  REPO_REQUIRED: 'the pod opted in but no repository is set on the pod, its namespace or its preset',
+  REPO_INVALID: 'the repository is not an https://, ssh:// or scp-style git URL',
+  REPO_CREDENTIALS_IN_URL: 'the repository URL carries a password or token',
+  REF_INVALID: 'the ref is not a valid branch or tag name, HEAD, or a full 40-hex commit',
+  DURATION_INVALID: 'the value is not a Go duration such as 30s or 5m',
+  INTEGER_INVALID: 'the value is not a whole number in range',
+  VALUE_NOT_ALLOWED: 'the value is not one of the allowed values',
+  PATH_INVALID: 'the path is not absolute, contains .. or characters Kubernetes refuses',
+  NAME_INVALID: 'the value is not a valid Kubernetes object or container name',
+  SECRET_KEY_INVALID: 'the value is not a valid Secret key name',
+  ENV_NAME_INVALID: 'the value is not a valid environment variable name',
+  PRESET_UNKNOWN: 'the preset is not defined by the policy',
+  CONTAINER_NOT_FOUND: 'a container named in the containers annotation is not in the pod',
+  NO_APP_CONTAINERS: 'the pod has no app containers to mount the files into',
+  MOUNT_PATH_IN_USE: 'an app container already mounts something at the mount path',
+  SSH_NEEDS_SECRET: 'an SSH repository needs a Secret with the private key',
+  KNOWN_HOSTS_UNAVAILABLE: 'known-hosts: policy but the policy lists no host keys',
+  INSECURE_HOST_KEYS_FORBIDDEN: 'known-hosts: insecure but the policy does not allow it',
+  NATIVE_SIDECARS_UNSUPPORTED: 'mode: native but the cluster does not support native sidecars',
+  RESERVED_ANNOTATION: 'the pod sets an annotation that only the injector may write',
+  POD_INVALID: 'the object is not a pod the engine can read',
+  // warnings: the pod is injected, with a note
+  UNKNOWN_ANNOTATION: 'an annotation with the prefix is not one the injector knows',
+  PERIOD_RAISED: 'the period is below the policy minimum and was raised to it',
+  PRESET_OVERRIDE: 'the preset replaced a value that the namespace set',
+  SETTING_IGNORED: 'a setting has no effect for this repository or mode',
+  ENV_ALREADY_SET: 'an app container already sets the env variable; it was left as is',
+  FSGROUP_ADDED: 'the pod had no fsGroup; one was added so git-sync can read the SSH key',
+  REF_LOOKS_ABBREVIATED: 'the ref looks like an abbreviated commit, which git-sync cannot fetch',
+  SIDECAR_KEEPS_POD_RUNNING: 'a classic sidecar keeps a run-to-completion pod from finishing',
+} as const;
+
+export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+export interface Problem {
+  code: ProblemCode;
+  /** The annotation key (with prefix) or field path the problem is about. */
+  field: string;
+  /** The offending value as the user wrote it, when there is one. */
+  value?: string;
+  /** A full sentence for people: what is wrong and what is allowed. */
+  message: string;
+}
+
+/** Values are quoted in messages; very long ones are cut so a message stays readable. */
+export function quote(value: string, max = 80): string {
+  const shown = value.length > max ? `${value.slice(0, max)}…` : value;
+  return JSON.stringify(shown);
+}
+
+/** One line per problem, as users see it in kubectl output and logs. */
+export function formatProblem(p: Problem): string {
+  return `${p.field}: ${p.message} [${p.code}]`;
+}

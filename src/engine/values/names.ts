@@ -1,0 +1,48 @@
+import { fail, ok, type Parsed } from './result.ts';
+import { quote } from '../problems.ts';
+
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+// Kubernetes accepts almost any printable name, but a C identifier is what every
+// shell, Python and Airflow config reader can use without quoting.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const isDnsLabel = (s: string): boolean => s.length <= 63 && DNS_LABEL.test(s);
+
+/** A Secret or preset name: a DNS-1123 subdomain (lower-case letters, digits, '-' and '.'). */
+export function parseObjectName(raw: string): Parsed<string> {
+  if (raw.length <= 253 && DNS_SUBDOMAIN.test(raw)) return ok(raw);
+  return fail(
+    'NAME_INVALID',
+    `${quote(raw)} is not a valid name; use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253)`,
+  );
+}
+
+/** A key inside a Secret: letters, digits, '-', '_' and '.'. */
+export function parseSecretKey(raw: string): Parsed<string> {
+  if (raw.length <= 253 && SECRET_KEY.test(raw) && raw !== '.' && raw !== '..') return ok(raw);
+  return fail('SECRET_KEY_INVALID', `${quote(raw)} is not a valid Secret key; use letters, digits, '-', '_' and '.'`);
+}
+
+/** An environment variable name (C identifier). */
+export function parseEnvName(raw: string): Parsed<string> {
+  if (raw.length <= 256 && ENV_NAME.test(raw)) return ok(raw);
+  return fail(
+    'ENV_NAME_INVALID',
+    `${quote(raw)} is not a valid environment variable name; use letters, digits and '_', not starting with a digit`,
+  );
+}
+
+/** A comma-separated list of container names (DNS-1123 labels), without duplicates. */
+export function parseContainerList(raw: string): Parsed<string[]> {
+  const names = raw.split(',').map((s) => s.trim());
+  const bad = names.filter((n) => !isDnsLabel(n));
+  if (bad.length > 0 || names.length === 0) {
+    return fail(
+      'NAME_INVALID',
+      `${quote(raw)} is not a comma-separated list of container names; ${bad.map((b) => quote(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not valid (use lower-case letters, digits and '-')`,
+    );
+  }
+  return ok([...new Set(names)]);
+}

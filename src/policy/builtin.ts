@@ -1,0 +1,34 @@
+import type { Policy } from './types.ts';
+
+/**
+ * The policy in force when none is configured: safe defaults that work on
+ * any cluster. Every default of an annotation not listed in `defaults` comes
+ * from the annotation table itself.
+ */
+export const BUILTIN_POLICY: Policy = {
+  annotationPrefix: 'gitsync.dev/',
+  image: 'registry.k8s.io/git-sync/git-sync:v4.7.1',
+  imagePullPolicy: 'IfNotPresent',
+  dialect: 'v4',
+  defaults: {},
+  presets: {
+    // The Airflow chart's layout: DAGs at /opt/airflow/dags/repo/<sub-path>,
+    // the chart's credential Secret keys, and Airflow told where they are.
+    airflow: {
+      'mount-path': '/opt/airflow/dags',
+      env: 'AIRFLOW__CORE__DAGS_FOLDER',
+      'secret-layout': 'airflow',
+    },
+  },
+  limits: { minPeriod: '10s' },
+  knownHosts: [],
+  allowInsecureHostKeys: false,
+  excludedNamespaces: ['kube-system'],
+  onInvalidAnnotations: 'deny',
+  nativeSidecars: 'auto',
+  gitSync: { root: '/git', link: 'repo', httpPort: 1234, maxFailures: 3, user: 65533, group: 65533 },
+  resources: {
+    requests: { cpu: '10m', memory: '64Mi' },
+    limits: { memory: '256Mi' },
+  },
+};
