@@ -36,7 +36,7 @@
  *   Secret's known_hosts key; `insecure` turns checking off where allowed.
  */
 import type { V1EnvVar, V1Volume } from '@kubernetes/client-node';
-import type { Problem } from './problems.ts';
+import { quote, type Problem } from './problems.ts';
 import type { Settings } from './settings.ts';
 import type { GitRepo } from './values/repo.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
@@ -69,7 +69,7 @@ const fromSecret = (name: string, secret: string, key: string, optional: boolean
 function ignored(settings: Settings, key: 'secret-layout' | 'ssh-key' | 'known-hosts', why: string): Problem[] {
   const s = settings[key];
   if (!s || s.source !== 'pod') return [];
-  return [{ code: 'SETTING_IGNORED', field: s.field, value: s.raw, message: `has no effect: ${why}` }];
+  return [{ code: 'SETTING_IGNORED', field: s.field, value: s.raw, message: `${quote(s.raw)} has no effect: ${why}` }];
 }
 
 export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: number | undefined, policy: CompiledPolicy): CredentialWiring {
@@ -105,7 +105,7 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
       code: 'SSH_NEEDS_SECRET',
       field: repoField,
       value: repo.url,
-      message: `is an SSH repository, which needs a private key; set ${policy.prefix}secret to a Secret holding it (key gitSshKey, ssh or ssh-privatekey), or use an https:// URL`,
+      message: `${quote(repo.url)} is an SSH repository, which needs a private key; set ${policy.prefix}secret to a Secret holding it (key gitSshKey, ssh or ssh-privatekey), or use an https:// URL`,
     });
     return wiring;
   }
@@ -123,7 +123,7 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
           code: 'KNOWN_HOSTS_UNAVAILABLE',
           field: knownHosts.field,
           value: knownHosts.raw,
-          message: `is "policy", but the policy lists no SSH host keys; ask the platform team to add the host's keys, or set known-hosts: secret with a known_hosts key in the Secret`,
+          message: `"policy" needs SSH host keys from the policy, which lists none; ask the platform team to add the host's keys, or set ${policy.prefix}known-hosts: secret and add a known_hosts key to the Secret`,
         });
         break;
       }
@@ -142,7 +142,7 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
           code: 'INSECURE_HOST_KEYS_FORBIDDEN',
           field: knownHosts.field,
           value: knownHosts.raw,
-          message: `is "insecure", which the policy does not allow; use policy or secret`,
+          message: `"insecure" turns off SSH host key checking, which the policy does not allow; use policy or secret`,
         });
         break;
       }

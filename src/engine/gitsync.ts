@@ -65,7 +65,7 @@ function env(config: GitSyncConfig, policy: Policy, role: 'once' | 'continuous')
     vars.push({ name: 'GITSYNC_PERIOD', value: formatDuration(config.periodMs) });
     vars.push({ name: 'GITSYNC_HTTP_BIND', value: `:${config.httpPort}` });
   }
-  return [...vars, ...config.credentialEnv];
+  return [...vars, ...structuredClone(config.credentialEnv)];
 }
 
 function container(name: string, config: GitSyncConfig, policy: Policy, role: 'once' | 'continuous'): V1Container {
@@ -76,7 +76,9 @@ function container(name: string, config: GitSyncConfig, policy: Policy, role: 'o
     env: env(config, policy, role),
     resources: structuredClone(policy.resources),
     securityContext: hardenedSecurityContext(policy),
-    volumeMounts: config.mounts,
+    // Each container owns its objects: nothing in the result is shared, so
+    // whoever edits one container of the mutated pod cannot change another.
+    volumeMounts: structuredClone(config.mounts),
   };
   if (role === 'continuous') Object.assign(c, probes(config.httpPort));
   return c;

@@ -94,14 +94,15 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
 
   const reserved = `${prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
   if (reserved in annotations) {
-    errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector; remove it from the pod' });
+    errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector, never by pods; remove it' });
   }
   const repo = settings.repo;
   if (!repo && !errors.some((e) => e.field.endsWith(`${prefix}repo`))) {
     errors.push({
       code: 'REPO_REQUIRED',
       field: settings.inject?.field ?? `${prefix}repo`,
-      message: `opts the pod in, but no repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`,
+      ...(settings.inject && { value: settings.inject.raw }),
+      message: `${settings.inject ? `${quote(settings.inject.raw)} opts the pod in, but` : 'the pod opted in, but'} no repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`,
     });
   }
 
@@ -111,7 +112,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
       code: 'PERIOD_RAISED',
       field: settings.period.field,
       value: settings.period.raw,
-      message: `is below the policy minimum ${policy.policy.limits.minPeriod}; using ${policy.policy.limits.minPeriod}`,
+      message: `${quote(settings.period.raw)} is below the policy minimum ${policy.policy.limits.minPeriod}; using ${policy.policy.limits.minPeriod}`,
     });
     periodMs = policy.minPeriodMs;
   }
@@ -121,7 +122,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
   if (choice.error) errors.push({ ...choice.error, field: modeSetting.field });
   if (choice.warning) warnings.push({ ...choice.warning, field: modeSetting.field });
   if (choice.mode === 'init-only' && settings.period?.source === 'pod') {
-    warnings.push({ code: 'SETTING_IGNORED', field: settings.period.field, value: settings.period.raw, message: 'has no effect: the pod only syncs once (init-only)' });
+    warnings.push({ code: 'SETTING_IGNORED', field: settings.period.field, value: settings.period.raw, message: `${quote(settings.period.raw)} has no effect: the pod syncs once (init-only)` });
   }
 
   const all = pod.spec.containers.map((c) => c.name);
@@ -134,7 +135,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
         code: 'CONTAINER_NOT_FOUND',
         field: wanted.field,
         value: wanted.raw,
-        message: `names ${missing.map((m) => quote(m)).join(', ')}, not in the pod; its containers are ${all.join(', ')}`,
+        message: `${quote(wanted.raw)} names ${missing.map((m) => quote(m)).join(', ')}, which the pod does not have; its containers are ${all.join(', ')}`,
       });
     }
     appContainers = appContainers.filter((i) => wanted.value.includes(all[i]!));
@@ -147,7 +148,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
         code: 'MOUNT_PATH_IN_USE',
         field: mountPath.field,
         value: mountPath.raw,
-        message: `is already a mount path of container ${c.name}; choose another ${prefix}mount-path or remove that mount`,
+        message: `${quote(mountPath.raw)} is already a mount path of container ${c.name}; choose another ${prefix}mount-path or remove that mount`,
       });
     }
   }
@@ -273,7 +274,7 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       code: 'FSGROUP_ADDED',
       field: 'spec.securityContext.fsGroup',
       value: String(cred.fsGroup),
-      message: `was not set; set to ${cred.fsGroup} so git-sync can read the SSH key, which stays unreadable to others`,
+      message: `set to ${cred.fsGroup} because the pod had none, so that git-sync can read the SSH key while others cannot`,
     });
   }
   const envName = s.env?.value;
@@ -286,7 +287,7 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
         code: 'ENV_ALREADY_SET',
         field: s.env!.field,
         value: envName,
-        message: `is already set in container ${c.name}; left as is (the files are at ${path})`,
+        message: `${quote(envName)} is already set in container ${c.name} and was left as is; the files are at ${path}`,
       });
     } else {
       patch.append(['spec', 'containers', i, 'env'], { name: envName, value: path });

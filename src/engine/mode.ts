@@ -54,7 +54,7 @@ export function chooseMode(requested: RequestedMode, restartPolicy: string | und
           warning: {
             code: 'SIDECAR_KEEPS_POD_RUNNING',
             value: 'sidecar',
-            message: `a classic sidecar never exits, so this pod (restartPolicy ${restartPolicy}) will not complete; use init-only, native or auto`,
+            message: `"sidecar" keeps this pod (restartPolicy ${restartPolicy}) from completing, because a classic sidecar never exits; use init-only, native or auto`,
           },
         };
       }

@@ -14,7 +14,7 @@ import { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, isAnnotationKey, typ
 import { quote, type Problem } from './problems.ts';
 import { CONTROL_CHARS, type Parsed } from './values/result.ts';
 import { closest } from './suggest.ts';
-import type { CompiledPolicy, ParsedLayer, Setting } from '../policy/compile.ts';
+import type { CompiledPolicy, Setting } from '../policy/compile.ts';
 
 export type Settings = { [K in AnnotationKey]?: Setting<AnnotationValues[K]> };
 
@@ -26,37 +26,61 @@ export function parseValue<K extends AnnotationKey>(key: K, raw: string): Parsed
   return (ANNOTATIONS[key].parse as (raw: string) => Parsed<AnnotationValues[K]>)(raw);
 }
 
+/**
+ * Names people reach for out of habit (git-sync's own flags, the Airflow
+ * chart's values), mapped to the annotation that does the job.
+ */
+const SYNONYMS: Record<string, AnnotationKey> = {
+  branch: 'ref',
+  rev: 'ref',
+  revision: 'ref',
+  tag: 'ref',
+  commit: 'ref',
+  wait: 'period',
+  interval: 'period',
+  subpath: 'sub-path',
+  path: 'sub-path',
+  dest: 'mount-path',
+  mountpath: 'mount-path',
+  'ssh-key-file': 'ssh-key',
+  'credentials-secret': 'secret',
+  'ssh-known-hosts': 'known-hosts',
+  container: 'containers',
+  enabled: 'inject',
+};
+const SUGGESTIBLE = [...ANNOTATION_KEYS, ...Object.keys(SYNONYMS)];
+
+function unknownAnnotation(prefix: string, key: string, field: string): Problem {
+  const near = closest(key.toLowerCase(), SUGGESTIBLE);
+  const hint = near === undefined ? 'see the annotation table in the README' : `did you mean ${prefix}${SYNONYMS[near] ?? near}?`;
+  return { code: 'UNKNOWN_ANNOTATION', field, value: key, message: `is not an annotation the injector knows and is ignored; ${hint}` };
+}
+
 interface RawEntry {
   raw: string;
   field: string;
+  source: 'namespace' | 'pod';
 }
 
 /** Reads the prefixed annotations of one object; unknown keys become warnings. */
-function readLayer(
+function readAnnotations(
   annotations: Record<string, string> | undefined,
   prefix: string,
-  describe: (key: string) => string,
+  source: RawEntry['source'],
+  label: string,
   warnings: Problem[],
 ): Map<AnnotationKey, RawEntry> {
-  const layer = new Map<AnnotationKey, RawEntry>();
-  if (!annotations) return layer;
+  const entries = new Map<AnnotationKey, RawEntry>();
+  if (!annotations) return entries;
+  const written: string[] = Object.values(WRITTEN_ANNOTATIONS);
   for (const [fullKey, value] of Object.entries(annotations)) {
     if (!fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
-    const field = describe(fullKey);
-    if (isAnnotationKey(key)) {
-      layer.set(key, { raw: typeof value === 'string' ? value.trim() : String(value), field });
-    } else if (!(Object.values(WRITTEN_ANNOTATIONS) as string[]).includes(key)) {
-      const hint = closest(key, ANNOTATION_KEYS);
-      warnings.push({
-        code: 'UNKNOWN_ANNOTATION',
-        field,
-        value: key,
-        message: `is not an annotation the injector knows${hint ? `; did you mean ${prefix}${hint}?` : ''} It is ignored.`,
-      });
-    }
+    const field = `${fullKey}${label}`;
+    if (isAnnotationKey(key)) entries.set(key, { raw: String(value).trim(), field, source });
+    else if (!written.includes(key)) warnings.push(unknownAnnotation(prefix, key, field));
   }
-  return layer;
+  return entries;
 }
 
 export interface Resolution {
@@ -75,60 +99,62 @@ export function resolveSettings(input: ResolveInput, policy: CompiledPolicy): Re
   const errors: Problem[] = [];
   const warnings: Problem[] = [];
   const prefix = policy.prefix;
-  const pod = readLayer(input.podAnnotations, prefix, (k) => k, warnings);
-  const ns = readLayer(input.namespaceAnnotations, prefix, (k) => `namespace ${input.namespace} annotation ${k}`, warnings);
+  const pod = readAnnotations(input.podAnnotations, prefix, 'pod', '', warnings);
+  const ns = readAnnotations(input.namespaceAnnotations, prefix, 'namespace', ` (namespace ${input.namespace})`, warnings);
   const settings: Settings = {};
-  const put = <K extends AnnotationKey>(key: K, s: Setting<AnnotationValues[K]>) => {
-    (settings as Record<K, Setting<AnnotationValues[K]>>)[key] = s;
-  };
-  const parseInto = (key: AnnotationKey, entry: RawEntry, source: Setting<unknown>['source']) => {
+
+  /** Parses an entry into `settings`; false (with the error recorded) when the value is bad. */
+  const parse = <K extends AnnotationKey>(key: K, entry: RawEntry): boolean => {
     const parsed = parseValue(key, entry.raw);
     if (!parsed.ok) {
       errors.push({ code: parsed.code, field: entry.field, value: entry.raw, message: parsed.message });
-      return;
+      return false;
     }
     if (parsed.note) warnings.push({ ...parsed.note, field: entry.field, value: entry.raw });
-    put(key, { value: parsed.value, raw: entry.raw, field: entry.field, source });
+    (settings as Record<K, Setting<AnnotationValues[K]>>)[key] = { value: parsed.value, raw: entry.raw, field: entry.field, source: entry.source };
+    return true;
   };
 
-  // 1. The policy's defaults (already parsed, and already including the table's).
-  for (const [key, s] of policy.defaults) put(key, s as never);
-
-  // 2. Namespace annotations.
-  for (const [key, entry] of ns) parseInto(key, entry, 'namespace');
-
-  // 3. The preset, chosen by the pod, else the namespace, else the policy.
+  // The preset first: it decides a layer. Chosen by the pod, else the namespace, else the policy.
   const presetEntry = pod.get('preset') ?? ns.get('preset');
-  if (presetEntry) parseInto('preset', presetEntry, pod.has('preset') ? 'pod' : 'namespace');
+  if (presetEntry) parse('preset', presetEntry);
+  else if (policy.defaults.has('preset')) settings.preset = policy.defaults.get('preset') as Settings['preset'];
   const presetName = settings.preset?.value;
-  if (presetName !== undefined) {
-    const preset: ParsedLayer | undefined = policy.presets.get(presetName);
-    if (!preset) {
-      const known = [...policy.presets.keys()];
-      errors.push({
-        code: 'PRESET_UNKNOWN',
-        field: settings.preset!.field,
-        value: presetName,
-        message: `${quote(presetName)} is not a preset of the policy; use one of ${known.length ? known.join(', ') : '(none defined)'}`,
-      });
-    } else {
-      for (const [key, s] of preset) {
-        const before = settings[key];
-        if (before?.source === 'namespace' && before.raw !== s.raw && !pod.has(key)) {
-          warnings.push({
-            code: 'PRESET_OVERRIDE',
-            field: before.field,
-            value: before.raw,
-            message: `is replaced by preset ${presetName}'s ${key}=${quote(s.raw)}; set ${prefix}${key} on the pod to choose`,
-          });
-        }
-        put(key, s as never);
-      }
-    }
+  const preset = presetName === undefined ? undefined : policy.presets.get(presetName);
+  if (presetName !== undefined && !preset) {
+    const known = [...policy.presets.keys()];
+    errors.push({
+      code: 'PRESET_UNKNOWN',
+      field: settings.preset!.field,
+      value: presetName,
+      message: `${quote(presetName)} is not a preset of the policy; use one of ${known.length ? known.join(', ') : '(none defined)'}`,
+    });
   }
 
-  // 4. The pod's own annotations win.
-  for (const [key, entry] of pod) if (key !== 'preset') parseInto(key, entry, 'pod');
-
+  // Each annotation from the highest layer that has a usable value. A bad value
+  // is reported and the next layer's value used, so that one mistake does not
+  // hide the others: every problem is reported at once.
+  for (const key of ANNOTATION_KEYS) {
+    if (key === 'preset') continue;
+    const podEntry = pod.get(key);
+    const nsEntry = ns.get(key);
+    const fromPreset = preset?.get(key);
+    if (podEntry && parse(key, podEntry)) continue;
+    if (fromPreset) {
+      (settings as Record<string, unknown>)[key] = fromPreset;
+      if (nsEntry && nsEntry.raw !== fromPreset.raw && !podEntry) {
+        warnings.push({
+          code: 'PRESET_OVERRIDE',
+          field: nsEntry.field,
+          value: nsEntry.raw,
+          message: `${quote(nsEntry.raw)} is replaced by preset ${presetName}'s ${quote(fromPreset.raw)}; set ${prefix}${key} on the pod to choose`,
+        });
+      }
+      continue;
+    }
+    if (nsEntry && parse(key, nsEntry)) continue;
+    const fallback = policy.defaults.get(key);
+    if (fallback) (settings as Record<string, unknown>)[key] = fallback;
+  }
   return { settings, errors, warnings };
 }

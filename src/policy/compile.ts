@@ -37,7 +37,19 @@ export interface CompiledPolicy {
   hash: string;
 }
 
-function parseLayer(values: Record<string, string | undefined>, path: string, source: Setting<unknown>['source'], problems: Problem[]): ParsedLayer {
+/**
+ * Parses annotation values written in the policy. Problems name the policy path
+ * (`defaults.period`); the settings name the annotation and where its value
+ * came from (`gitsync.dev/period (preset airflow)`), which is what pod authors
+ * read in messages.
+ */
+function parseLayer(
+  values: Record<string, string | undefined>,
+  path: string,
+  label: (key: string) => string,
+  source: Setting<unknown>['source'],
+  problems: Problem[],
+): ParsedLayer {
   const layer: ParsedLayer = new Map();
   for (const [key, raw] of Object.entries(values)) {
     if (raw === undefined) continue;
@@ -48,7 +60,7 @@ function parseLayer(values: Record<string, string | undefined>, path: string, so
     }
     const parsed = parseValue(key, String(raw));
     if (!parsed.ok) problems.push({ code: parsed.code, field, value: String(raw), message: parsed.message });
-    else layer.set(key, { value: parsed.value, raw: String(raw), field, source });
+    else layer.set(key, { value: parsed.value, raw: String(raw), field: label(key), source });
   }
   return layer;
 }
@@ -59,8 +71,11 @@ export function compilePolicy(policy: Policy): CompileResult {
   const problems: Problem[] = [];
   const tableDefaults: Record<string, string | undefined> = {};
   for (const key of ANNOTATION_KEYS) tableDefaults[key] = ANNOTATIONS[key].default;
-  const defaults = parseLayer(tableDefaults, 'annotation table', 'default', problems);
-  for (const [key, s] of parseLayer(policy.defaults, 'defaults', 'policy', problems)) defaults.set(key, s);
+  const prefix = policy.annotationPrefix;
+  const defaults = parseLayer(tableDefaults, 'annotation table', (k) => `${prefix}${k} (default)`, 'default', problems);
+  for (const [key, s] of parseLayer(policy.defaults, 'defaults', (k) => `${prefix}${k} (policy default)`, 'policy', problems)) {
+    defaults.set(key, s);
+  }
   for (const key of ['repo', 'inject'] as const) {
     if (defaults.has(key)) {
       problems.push({ code: 'VALUE_NOT_ALLOWED', field: `defaults.${key}`, message: `cannot be a cluster-wide default; set it on pods or namespaces` });
@@ -68,7 +83,7 @@ export function compilePolicy(policy: Policy): CompileResult {
   }
   const presets = new Map<string, ParsedLayer>();
   for (const [name, values] of Object.entries(policy.presets)) {
-    const layer = parseLayer(values, `presets.${name}`, 'preset', problems);
+    const layer = parseLayer(values, `presets.${name}`, (k) => `${prefix}${k} (preset ${name})`, 'preset', problems);
     if (layer.has('preset')) {
       problems.push({ code: 'VALUE_NOT_ALLOWED', field: `presets.${name}.preset`, message: 'a preset cannot select another preset' });
     }
@@ -83,7 +98,7 @@ export function compilePolicy(policy: Policy): CompileResult {
     ok: true,
     compiled: {
       policy,
-      prefix: policy.annotationPrefix,
+      prefix,
       defaults,
       presets,
       minPeriodMs: minPeriod.ok ? minPeriod.value : 0,

@@ -32,7 +32,10 @@ function checkHost(raw: string, host: string): Parsed<string> {
 function checkPath(raw: string, path: string): Parsed<string> {
   const trimmed = path.replace(/^\/+/, '');
   const segments = trimmed.split('/');
-  if (trimmed === '' || !REPO_PATH.test(trimmed) || segments.includes('..') || trimmed.startsWith('-')) {
+  // '.', '..' and percent-encoded dots would be resolved away by git's URL
+  // handling; refusing them keeps the written URL the one that is fetched.
+  const dotted = segments.some((s) => s === '.' || s === '..') || /%2e/i.test(trimmed);
+  if (trimmed === '' || !REPO_PATH.test(trimmed) || dotted || trimmed.startsWith('-')) {
     return fail('REPO_INVALID', `${quote(raw)} has no valid repository path; ${ALLOWED}`);
   }
   return ok(trimmed);
@@ -64,7 +67,7 @@ function parseUrlForm(raw: string): Parsed<GitRepo> {
   const writtenHost = /^[a-z]+:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/]*)/i.exec(raw)?.[1] ?? '';
   const host = checkHost(raw, writtenHost);
   if (!host.ok) return host;
-  const path = checkPath(raw, url.pathname);
+  const path = checkPath(raw, raw.replace(/^[a-z]+:\/\/[^/]*/i, ''));
   if (!path.ok) return path;
   const repo: GitRepo = { url: raw, transport: scheme, host: host.value, path: path.value };
   if (url.port) repo.port = Number(url.port);
@@ -81,7 +84,7 @@ export function parseRepo(raw: string): Parsed<GitRepo> {
   if (raw.length > 2048) return fail('REPO_INVALID', `the URL is longer than 2048 characters; ${ALLOWED}`);
   if (/\s/.test(raw)) return fail('REPO_INVALID', `${quote(raw)} contains white space; ${ALLOWED}`);
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw)) return parseUrlForm(raw);
-  if (raw.includes('::')) return fail('REPO_INVALID', `${quote(raw)} names a git remote helper, which is not allowed; ${ALLOWED}`);
+  if (/^[A-Za-z0-9+.-]*::/.test(raw)) return fail('REPO_INVALID', `${quote(raw)} names a git remote helper, which is not allowed; ${ALLOWED}`);
   const scp = SCP_LIKE.exec(raw);
   if (!scp) return fail('REPO_INVALID', `${quote(raw)} is not a git URL; ${ALLOWED}`);
   const [, user, hostPart = '', pathPart = ''] = scp;
