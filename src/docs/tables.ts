@@ -1,12 +1,13 @@
 /**
  * README tables generated from the definitions in code, so the documentation
  * cannot drift from what the injector does: the annotation table, the
- * problem codes and the skip reasons.
+ * problem codes, the skip reasons and the policy reference.
  */
 import { ANNOTATIONS, ANNOTATION_KEYS } from '../engine/annotations.ts';
 import { PROBLEM_CODES } from '../engine/problems.ts';
 import { SKIP_REASONS } from '../engine/skips.ts';
 import { BUILTIN_POLICY } from '../policy/builtin.ts';
+import { policyReferenceTable } from '../policy/schema.ts';
 
 const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -32,7 +33,7 @@ export function skipTable(): string {
 
 /** The generated sections of the README, by marker name. */
 export function generatedSections(): Record<string, string> {
-  return { annotations: annotationTable(), problems: problemTable(), skips: skipTable() };
+  return { annotations: annotationTable(), problems: problemTable(), skips: skipTable(), policy: policyReferenceTable() };
 }
 
 /** Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->` for every generated section. */

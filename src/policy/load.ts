@@ -1,0 +1,151 @@
+/**
+ * Loading a policy from YAML text or a file: syntax, schema and annotation
+ * values are all checked, every problem is reported with where it is in the
+ * text, and only a policy without problems is compiled. The same path serves
+ * start-up (a file) and live reload (a ConfigMap's text).
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { Problem } from '../engine/problems.ts';
+import { BUILTIN_POLICY } from './builtin.ts';
+import { mustCompile, type CompiledPolicy } from './compile.ts';
+import { validatePolicyDocument } from './schema.ts';
+
+/** Where the policy in force came from when no file or ConfigMap is configured. */
+export const BUILTIN_SOURCE = 'built-in';
+
+/** A problem in a policy text, with the 1-based line and column it points at when known. */
+export interface PolicyProblem extends Problem {
+  line?: number;
+  column?: number;
+}
+
+export interface ParsedPolicyYaml {
+  source: string;
+  /** The document as plain data; null for an empty document. Undefined when it has syntax errors. */
+  document: unknown;
+  /** Syntax errors. */
+  problems: PolicyProblem[];
+  /** Adds the position of each problem's field in the text, where the field appears in it. */
+  locate(problems: readonly Problem[]): PolicyProblem[];
+}
+
+export interface LoadedPolicy {
+  compiled?: CompiledPolicy;
+  problems: PolicyProblem[];
+  /** The file path, ConfigMap name or 'built-in': shown by the server next to the policy hash. */
+  source: string;
+}
+
+
+/**
+ * Finds the node a field path ("gitSync.httpPort", "knownHosts[1]",
+ * "resources.limits.memory") names. Keys may themselves contain dots
+ * (preset names), so the longest key that fits is taken at each level.
+ */
+function find(node: unknown, rest: string, wantKey: boolean): Node | undefined {
+  if (isSeq(node)) {
+    const m = /^\[(\d+)\]\.?/.exec(rest);
+    const item: unknown = m ? node.items[Number(m[1])] : undefined;
+    if (!m || item === undefined) return undefined;
+    return rest.length === m[0].length ? (item as Node) : find(item, rest.slice(m[0].length), wantKey);
+  }
+  if (!isMap(node)) return undefined;
+  let best: { key: Node; value: unknown; name: string } | undefined;
+  for (const pair of node.items) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : undefined;
+    if (name === undefined || (best && best.name.length >= name.length)) continue;
+    if (rest === name || rest.startsWith(`${name}.`) || rest.startsWith(`${name}[`)) best = { key: pair.key as Node, value: pair.value, name };
+  }
+  if (!best) return undefined;
+  if (rest === best.name) return wantKey || !best.value ? best.key : (best.value as Node);
+  return find(best.value, rest.slice(best.name.length).replace(/^\./, ''), wantKey);
+}
+
+function position(doc: Document, lines: LineCounter, p: Problem): { line: number; column: number } | undefined {
+  // A problem whose value is the last part of its field is about a key (an unknown field, a bad preset name).
+  const aboutKey = p.value !== undefined && (p.field === p.value || p.field.endsWith(`.${p.value}`));
+  const node = p.field === '' ? doc.contents : find(doc.contents, p.field, aboutKey);
+  const offset = node?.range?.[0];
+  if (offset === undefined) return undefined;
+  const { line, col } = lines.linePos(offset);
+  return { line, column: col };
+}
+
+/** Parses YAML text; syntax errors become problems with their line and column. */
+export function parsePolicyYaml(text: string, source: string): ParsedPolicyYaml {
+  const lines = new LineCounter();
+  // `merge`: YAML anchors with `<<:` let presets share values.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
+  const locate = (problems: readonly Problem[]): PolicyProblem[] => problems.map((p) => ({ ...p, ...position(doc, lines, p) }));
+  const problems: PolicyProblem[] = doc.errors.map((e) => {
+    const { line, col } = lines.linePos(e.pos[0]);
+    return { code: 'POLICY_YAML_INVALID', field: '', message: `invalid YAML: ${e.message}`, line, column: col };
+  });
+  if (problems.length > 0) return { source, document: undefined, problems, locate };
+  try {
+    return { source, document: doc.toJS(), problems, locate };
+  } catch (e) {
+    // toJS refuses documents that expand aliases excessively (a "billion laughs" document).
+    return { source, document: undefined, problems: [{ code: 'POLICY_YAML_INVALID', field: '', message: `unusable YAML: ${(e as Error).message}` }], locate };
+  }
+}
+
+/** Validates and compiles a policy text; problems are in the order of the text. */
+export function loadPolicyText(text: string, source: string): LoadedPolicy {
+  const parsed = parsePolicyYaml(text, source);
+  if (parsed.problems.length > 0) return { problems: parsed.problems, source };
+  const result = validatePolicyDocument(parsed.document);
+  const problems = parsed.locate(result.problems).map((p, i) => ({ p, i }));
+  // Stable: problems without a position (in a built-in value) come last, in their order.
+  problems.sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i);
+  return result.compiled ? { compiled: result.compiled, problems: [], source } : { problems: problems.map(({ p }) => p), source };
+}
+
+/** One line per problem: `policy.yaml:4:14: limits.minPeriod: … [CODE]`. */
+export function formatPolicyProblem(p: PolicyProblem, source: string): string {
+  const where = p.line !== undefined ? `${source}:${p.line}:${p.column ?? 1}` : source;
+  return `${where}: ${p.field ? `${p.field}: ` : ''}${p.message} [${p.code}]`;
+}
+
+/** A policy that cannot be used, with every problem found in it. */
+export class PolicyError extends Error {
+  readonly problems: PolicyProblem[];
+  readonly source: string;
+
+  constructor(source: string, problems: PolicyProblem[]) {
+    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+    super([`invalid policy in ${source} (${count}):`, ...problems.map((p) => formatPolicyProblem(p, source))].join('\n'));
+    this.name = 'PolicyError';
+    this.problems = problems;
+    this.source = source;
+  }
+}
+
+/** The built-in policy, compiled. */
+export function loadBuiltinPolicy(): { compiled: CompiledPolicy; source: string } {
+  return { compiled: mustCompile(BUILTIN_POLICY), source: BUILTIN_SOURCE };
+}
+
+/**
+ * The policy from a file, or the built-in one when no path is given. Throws
+ * PolicyError listing every problem; a file that cannot be read throws the
+ * file system's error, with the path in the message.
+ */
+export async function loadPolicy(path?: string): Promise<{ compiled: CompiledPolicy; source: string }> {
+  if (path === undefined) return loadBuiltinPolicy();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read policy file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const loaded = loadPolicyText(text, path);
+  if (!loaded.compiled) throw new PolicyError(path, loaded.problems);
+  return { compiled: loaded.compiled, source: path };
+}
+
+/** The policy from a file, compiled; throws PolicyError listing every problem. */
+export async function loadPolicyFile(path: string): Promise<CompiledPolicy> {
+  return (await loadPolicy(path)).compiled;
+}

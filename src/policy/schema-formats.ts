@@ -1,0 +1,139 @@
+/**
+ * Checks for the policy's free-form string values. A value that passes here
+ * ends up in every injected pod, so anything the API server or git-sync would
+ * refuse later (and then refuse for every pod) is refused when the policy is
+ * loaded instead. Each check returns the value to use, as the annotation
+ * value parsers do, and its message completes "<field>: …".
+ */
+import { Buffer } from 'node:buffer';
+import { quote } from '../engine/problems.ts';
+import { isDnsLabel } from '../engine/values/names.ts';
+import { CONTROL_CHARS, fail, ok, type Parsed } from '../engine/values/result.ts';
+
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The part of an annotation key before the name: a DNS subdomain and '/', as Kubernetes requires. */
+export function parseAnnotationPrefix(raw: string): Parsed<string> {
+  const allowed = "use a DNS subdomain followed by '/', such as gitsync.dev/";
+  if (!raw.endsWith('/')) return fail('POLICY_VALUE_INVALID', `${quote(raw)} does not end with '/'; ${allowed}`);
+  const domain = raw.slice(0, -1);
+  if (domain.length > 253 || !DNS_SUBDOMAIN.test(domain)) {
+    return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not an annotation prefix; ${allowed}`);
+  }
+  return ok(raw);
+}
+
+/** A container image reference; the registry is the judge of the rest, but a blank or split one never works. */
+export function parseImage(raw: string): Parsed<string> {
+  const allowed = 'use an image reference such as registry.k8s.io/git-sync/git-sync:v4.7.1';
+  if (raw === '') return fail('POLICY_VALUE_INVALID', `is empty; ${allowed}`);
+  if (/\s/.test(raw) || CONTROL_CHARS.test(raw)) return fail('POLICY_VALUE_INVALID', `${quote(raw)} contains whitespace; ${allowed}`);
+  return ok(raw);
+}
+
+/** A namespace name (DNS-1123 label); any other spelling would never match a namespace. */
+export function parseNamespaceName(raw: string): Parsed<string> {
+  if (isDnsLabel(raw)) return ok(raw);
+  return fail('NAME_INVALID', `${quote(raw)} is not a namespace name; use lower-case letters, digits and '-' (at most 63)`);
+}
+
+// Not starting with '.': git-sync keeps its worktrees in <root>/.worktrees.
+const LINK = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
+
+/** The name git-sync gives its symlink inside the root: one folder name, never a path. */
+export function parseLinkName(raw: string): Parsed<string> {
+  if (LINK.test(raw)) return ok(raw);
+  if (raw.includes('/')) return fail('PATH_INVALID', `${quote(raw)} is a path; use a single folder name such as repo`);
+  return fail('PATH_INVALID', `${quote(raw)} is not a folder name; use letters, digits, '.', '_' and '-', not starting with '.', such as repo`);
+}
+
+const QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
+const SUFFIXES: Record<string, number> = {
+  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A Kubernetes resource quantity ("100m", "64Mi", "0.5"); negative amounts make no sense for resources. */
+export function parseQuantity(raw: string): Parsed<string> {
+  if (QUANTITY.test(raw)) return ok(raw);
+  return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a Kubernetes quantity; use a number with an optional suffix, such as 100m, 64Mi or 1Gi`);
+}
+
+/** The amount a valid quantity stands for, to compare a request with its limit. */
+export function quantityValue(raw: string): number {
+  const m = QUANTITY.exec(raw);
+  if (!m) return Number.NaN;
+  const suffix = m[2] ?? '';
+  if (/^[eE]/.test(suffix)) return Number(`${m[1]}${suffix}`);
+  return Number(m[1]) * (SUFFIXES[suffix] ?? Number.NaN);
+}
+
+const KNOWN_HOSTS_LINE = 'use "<host> <key type> <base64 key>" as ssh-keyscan prints it';
+const HOST_PATTERNS = /^[A-Za-z0-9.*?![\]:,|+=/_-]+$/;
+const KEY_TYPE = /^[a-z0-9][a-z0-9@.-]*$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+// How many length-prefixed fields (the type name included) a public key blob of each common type holds.
+const KEY_FIELDS: Record<string, number> = {
+  'ssh-ed25519': 2,
+  'ssh-rsa': 3,
+  'ssh-dss': 5,
+  'ecdsa-sha2-nistp256': 3,
+  'ecdsa-sha2-nistp384': 3,
+  'ecdsa-sha2-nistp521': 3,
+  'sk-ssh-ed25519@openssh.com': 3,
+  'sk-ecdsa-sha2-nistp256@openssh.com': 4,
+};
+
+/**
+ * Whether a base64 key is an SSH public key blob of the given type: a run of
+ * length-prefixed fields that fills the blob exactly, the first naming the
+ * type. A key cut short when it was pasted fails this.
+ */
+function isKeyBlob(base64: string, type: string): boolean {
+  if (!BASE64.test(base64) || base64.length % 4 !== 0) return false;
+  const blob = Buffer.from(base64, 'base64');
+  const fields: Buffer[] = [];
+  for (let at = 0; at < blob.length; ) {
+    if (at + 4 > blob.length) return false;
+    const end = at + 4 + blob.readUInt32BE(at);
+    if (end > blob.length) return false;
+    fields.push(blob.subarray(at + 4, end));
+    at = end;
+  }
+  const expected = KEY_FIELDS[type];
+  return fields[0]?.toString('latin1') === type && fields.length >= 2 && (expected === undefined || fields.length === expected);
+}
+
+/**
+ * One line of an OpenSSH known_hosts file: an optional @cert-authority or
+ * @revoked marker, host patterns, key type, base64 key and an optional
+ * comment. Blank lines and '#' comments are kept, as ssh accepts them. The
+ * key is decoded, so a line cut short when it was pasted is caught here and
+ * not as a host key failure in every pod.
+ */
+export function parseKnownHostsLine(raw: string): Parsed<string> {
+  if (/[\r\n]/.test(raw)) {
+    return fail('POLICY_VALUE_INVALID', `${quote(raw)} contains a line break; give each known_hosts line as its own list item`);
+  }
+  if (CONTROL_CHARS.test(raw)) return fail('POLICY_VALUE_INVALID', `${quote(raw)} contains a control character; ${KNOWN_HOSTS_LINE}`);
+  const line = raw.trim();
+  if (line === '' || line.startsWith('#')) return ok(raw);
+  const fields = line.split(/\s+/);
+  if (fields[0]?.startsWith('@')) {
+    if (fields[0] !== '@cert-authority' && fields[0] !== '@revoked') {
+      return fail('POLICY_VALUE_INVALID', `${quote(raw)} starts with ${quote(fields[0])}; the only markers are @cert-authority and @revoked`);
+    }
+    fields.shift();
+  }
+  const [hosts, type, key] = fields;
+  if (hosts === undefined || type === undefined || key === undefined) {
+    return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a known_hosts line; ${KNOWN_HOSTS_LINE}`);
+  }
+  if (!HOST_PATTERNS.test(hosts)) return fail('POLICY_VALUE_INVALID', `${quote(raw)} has invalid host names ${quote(hosts)}; ${KNOWN_HOSTS_LINE}`);
+  if (!KEY_TYPE.test(type)) return fail('POLICY_VALUE_INVALID', `${quote(raw)} has no SSH key type where ${quote(type)} is; ${KNOWN_HOSTS_LINE}`);
+  if (!isKeyBlob(key, type)) {
+    return fail('POLICY_VALUE_INVALID', `the ${type} key for ${quote(hosts)} is cut short or not a ${type} key; copy the whole line again from ssh-keyscan`);
+  }
+  return ok(raw);
+}

@@ -1,0 +1,236 @@
+/**
+ * The kinds of value a policy field can hold, and how each kind is checked
+ * and described. The policy schema (schema.ts) is a table of fields, each
+ * with one of these kinds; nothing here knows a field by name.
+ */
+import { ANNOTATION_KEYS, isAnnotationKey } from '../engine/annotations.ts';
+import { quote, type Problem } from '../engine/problems.ts';
+import { closest } from '../engine/suggest.ts';
+import { parseChoice } from '../engine/values/choice.ts';
+import { parseObjectName } from '../engine/values/names.ts';
+import type { Parsed } from '../engine/values/result.ts';
+
+/** Checks a string and returns the value to keep (possibly normalised). */
+export type Check = (raw: string) => Parsed<string>;
+
+export type FieldType =
+  /** `name` is how the README and messages call the value ("duration"); `expect` completes "use …". */
+  | { kind: 'string'; name: string; expect: string; check?: Check }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'boolean' }
+  | { kind: 'integer'; min: number; max: number }
+  | { kind: 'list'; name: string; expect: string; item: Check }
+  /** `numbers`: YAML numbers are taken as their string form (Kubernetes accepts `cpu: 0.5`). */
+  | { kind: 'map'; name: string; expect: string; key: Check; value: Check; numbers?: boolean }
+  /** Annotation values by annotation key, as on pods but without the prefix. */
+  | { kind: 'annotations' }
+  /** Named sets of annotation values; merged by name with the base value. */
+  | { kind: 'presets' };
+
+/** Returned by a check when the value is unusable and the base value must stay. */
+export const INVALID: unique symbol = Symbol('invalid');
+
+export const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** How a value the user wrote is named in a message: strings quoted, structures by their shape. */
+export function shown(v: unknown): string {
+  if (typeof v === 'string') return quote(v);
+  if (Array.isArray(v)) return 'a list';
+  if (isMap(v)) return 'a map';
+  return String(v);
+}
+
+const scalarText = (v: unknown): string | undefined =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+
+/** A problem about the shape of a value: a number where a string belongs, a list where a map does. */
+export function typeProblem(field: string, value: unknown, what: string, expect: string): Problem {
+  const message =
+    value === null || value === undefined
+      ? `is empty; use ${expect}, or remove the field to keep the built-in value`
+      : `${shown(value)} is not ${what}; use ${expect}`;
+  const text = scalarText(value);
+  return { code: 'POLICY_TYPE_INVALID', field, ...(text !== undefined ? { value: text } : {}), message };
+}
+
+function checked(field: string, raw: string, check: Check, problems: Problem[]): string | typeof INVALID {
+  const r = check(raw);
+  if (r.ok) return r.value;
+  problems.push({ code: r.code, field, value: raw, message: r.message });
+  return INVALID;
+}
+
+/** What a valid value of a kind looks like, completing "use …". */
+export function expectation(type: FieldType): string {
+  switch (type.kind) {
+    case 'string':
+    case 'list':
+    case 'map':
+      return type.expect;
+    case 'enum':
+      return `one of ${type.values.join(', ')}`;
+    case 'boolean':
+      return 'true or false';
+    case 'integer':
+      return `a whole number from ${type.min} to ${type.max}`;
+    case 'annotations':
+      return 'a map of annotation values, such as period: 5m';
+    case 'presets':
+      return 'a map of preset names, each to a map of annotation values';
+  }
+}
+
+/** The type column of the README's policy reference. */
+export function typeText(type: FieldType): string {
+  switch (type.kind) {
+    case 'string':
+      return type.name;
+    case 'list':
+      return `list of ${type.name}`;
+    case 'map':
+      return `map of ${type.name}`;
+    case 'enum':
+      return type.values.map((v) => `\`${v}\``).join(', ');
+    case 'boolean':
+      return 'boolean';
+    case 'integer':
+      return `integer, ${type.min} to ${type.max}`;
+    case 'annotations':
+      return 'annotation values';
+    case 'presets':
+      return 'map of name → annotation values';
+  }
+}
+
+function checkString(type: Extract<FieldType, { kind: 'string' }>, value: unknown, field: string, problems: Problem[]): unknown {
+  if (typeof value !== 'string') {
+    problems.push(typeProblem(field, value, 'a string', type.expect));
+    return INVALID;
+  }
+  return type.check ? checked(field, value, type.check, problems) : value;
+}
+
+function checkInteger(type: Extract<FieldType, { kind: 'integer' }>, value: unknown, field: string, problems: Problem[]): unknown {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= type.min && value <= type.max) return value;
+    problems.push({ code: 'INTEGER_INVALID', field, value: String(value), message: `${value} is not a whole number from ${type.min} to ${type.max}` });
+  } else if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) {
+    problems.push({ code: 'POLICY_TYPE_INVALID', field, value, message: `${quote(value)} is a string; write the number without quotes` });
+  } else {
+    problems.push(typeProblem(field, value, 'a number', expectation(type)));
+  }
+  return INVALID;
+}
+
+function checkList(type: Extract<FieldType, { kind: 'list' }>, value: unknown, field: string, problems: Problem[]): unknown {
+  if (!Array.isArray(value)) {
+    problems.push(typeProblem(field, value, 'a list', type.expect));
+    return INVALID;
+  }
+  const items = value.map((item: unknown, i) => {
+    const path = `${field}[${i}]`;
+    if (typeof item === 'string') return checked(path, item, type.item, problems);
+    problems.push(typeProblem(path, item, 'a string', type.expect));
+    return INVALID;
+  });
+  return items.includes(INVALID) ? INVALID : items;
+}
+
+function checkMap(type: Extract<FieldType, { kind: 'map' }>, value: unknown, field: string, problems: Problem[]): unknown {
+  if (!isMap(value)) {
+    problems.push(typeProblem(field, value, 'a map', type.expect));
+    return INVALID;
+  }
+  const entries = Object.entries(value).map(([key, v]): [string | typeof INVALID, string | typeof INVALID] => {
+    const path = `${field}.${key}`;
+    const name = checked(path, key, type.key, problems);
+    if (typeof v === 'string' || (type.numbers && typeof v === 'number')) return [name, checked(path, String(v), type.value, problems)];
+    problems.push(typeProblem(path, v, 'a string', type.expect));
+    return [name, INVALID];
+  });
+  if (entries.some(([k, v]) => k === INVALID || v === INVALID)) return INVALID;
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Annotation values: keys must be annotations (the prefix left off), values
+ * strings as on any Kubernetes object. Bad entries are dropped so that the
+ * rest still reach the annotation parsers and every problem shows at once.
+ */
+function checkAnnotations(value: unknown, field: string, problems: Problem[], expect: string): unknown {
+  if (!isMap(value)) {
+    problems.push(typeProblem(field, value, 'a map', expect));
+    return INVALID;
+  }
+  const kept: [string, string][] = [];
+  for (const [key, v] of Object.entries(value)) {
+    const path = `${field}.${key}`;
+    if (!isAnnotationKey(key)) {
+      const bare = key.slice(key.lastIndexOf('/') + 1);
+      const hint = key.includes('/') && isAnnotationKey(bare) ? `; write it without the prefix: ${bare}` : suggestion(closest(key, ANNOTATION_KEYS));
+      problems.push({ code: 'UNKNOWN_ANNOTATION', field: path, value: key, message: `is not an annotation the injector knows${hint}` });
+    } else if (typeof v !== 'string') {
+      const text = scalarText(v);
+      const message =
+        v === null ? 'is empty; give a value in quotes, or remove the key' : `${shown(v)} is not a string; annotation values are strings, so put it in quotes`;
+      problems.push({ code: 'POLICY_TYPE_INVALID', field: path, ...(text !== undefined ? { value: text } : {}), message });
+    } else {
+      kept.push([key, v]);
+    }
+  }
+  return Object.fromEntries(kept);
+}
+
+const suggestion = (hint: string | undefined): string => (hint ? `; did you mean ${hint}?` : '');
+
+function checkPresets(value: unknown, field: string, base: unknown, problems: Problem[]): unknown {
+  if (!isMap(value)) {
+    problems.push(typeProblem(field, value, 'a map', expectation({ kind: 'presets' })));
+    return INVALID;
+  }
+  const merged: Record<string, unknown> = isMap(base) ? { ...base } : {};
+  const given = Object.entries(value).flatMap(([name, values]) => {
+    const path = `${field}.${name}`;
+    const nameOk = checked(path, name, parseObjectName, problems) !== INVALID;
+    const layer = checkAnnotations(values, path, problems, expectation({ kind: 'annotations' }));
+    return nameOk && layer !== INVALID ? [[name, layer] as const] : [];
+  });
+  return Object.assign(merged, Object.fromEntries(given));
+}
+
+/**
+ * Checks one field's value, pushing every problem found. Returns the value to
+ * use, or INVALID when the base value must stay. `base` is the value the
+ * field has without the document, for kinds that merge into it.
+ */
+export function checkField(type: FieldType, value: unknown, field: string, base: unknown, problems: Problem[]): unknown {
+  switch (type.kind) {
+    case 'string':
+      return checkString(type, value, field, problems);
+    case 'enum': {
+      if (typeof value !== 'string') {
+        problems.push(typeProblem(field, value, 'a string', expectation(type)));
+        return INVALID;
+      }
+      return checked(field, value, (raw) => parseChoice(raw, type.values), problems);
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === 'false') {
+        problems.push({ code: 'POLICY_TYPE_INVALID', field, value, message: `${quote(value)} is a string; write ${value} without quotes` });
+      } else {
+        problems.push(typeProblem(field, value, 'a boolean', 'true or false'));
+      }
+      return INVALID;
+    case 'integer':
+      return checkInteger(type, value, field, problems);
+    case 'list':
+      return checkList(type, value, field, problems);
+    case 'map':
+      return checkMap(type, value, field, problems);
+    case 'annotations':
+      return checkAnnotations(value, field, problems, expectation(type));
+    case 'presets':
+      return checkPresets(value, field, base, problems);
+  }
+}
