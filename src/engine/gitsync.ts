@@ -50,6 +50,13 @@ function probes(port: number): Pick<V1Container, 'startupProbe' | 'livenessProbe
   return { startupProbe, livenessProbe };
 }
 
+/**
+ * The kubelet expands `$(NAME)` and turns `$$` into `$` in env values; a ref
+ * may legally contain '$'. Doubling every '$' makes the value reach the
+ * process exactly as written.
+ */
+export const literalEnvValue = (value: string): string => value.replaceAll('$', () => '$$');
+
 function env(config: GitSyncConfig, policy: Policy, role: 'once' | 'continuous'): V1EnvVar[] {
   const vars: V1EnvVar[] = [
     { name: 'GITSYNC_REPO', value: config.repo },
@@ -65,6 +72,7 @@ function env(config: GitSyncConfig, policy: Policy, role: 'once' | 'continuous')
     vars.push({ name: 'GITSYNC_PERIOD', value: formatDuration(config.periodMs) });
     vars.push({ name: 'GITSYNC_HTTP_BIND', value: `:${config.httpPort}` });
   }
+  for (const v of vars) v.value = literalEnvValue(v.value!);
   return [...vars, ...structuredClone(config.credentialEnv)];
 }
 

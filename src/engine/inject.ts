@@ -9,7 +9,7 @@ import type { Operation } from 'fast-json-patch';
 import type { V1VolumeMount } from '@kubernetes/client-node';
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT, wireCredentials, type CredentialWiring } from './credentials.ts';
-import { gitSyncContainers } from './gitsync.ts';
+import { gitSyncContainers, literalEnvValue } from './gitsync.ts';
 import { chooseMode, type ClusterFacts, type Mode } from './mode.ts';
 import { AddOnlyPatch } from './patch.ts';
 import { annotationsOf, containerNames, podShapeProblem, portsInUse, uniqueName, volumeNames, type Pod } from './pod.ts';
@@ -59,6 +59,9 @@ export interface InjectResult {
   errors: Problem[];
   injection?: Injection;
 }
+
+/** A mount path as the kubelet resolves it: '/./git/' and '//git' are both '/git'. */
+const normalisePath = (path: string): string => `/${path.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
 
 const GIT_SYNC_IMAGE = /(?:^|\/)git-sync(?:[:@]|$)/;
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
@@ -143,7 +146,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
   const mountPath = settings['mount-path']!;
   for (const i of appContainers) {
     const c = pod.spec.containers[i]!;
-    if ((c.volumeMounts ?? []).some((m) => m.mountPath?.replace(/\/+$/, '') === mountPath.value)) {
+    if ((c.volumeMounts ?? []).some((m) => normalisePath(m.mountPath) === mountPath.value)) {
       errors.push({
         code: 'MOUNT_PATH_IN_USE',
         field: mountPath.field,
@@ -290,7 +293,7 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
         message: `${quote(envName)} is already set in container ${c.name} and was left as is; the files are at ${path}`,
       });
     } else {
-      patch.append(['spec', 'containers', i, 'env'], { name: envName, value: path });
+      patch.append(['spec', 'containers', i, 'env'], { name: envName, value: literalEnvValue(path) });
     }
   }
   return { outcome: 'injected', patch: patch.ops, pod: draft, warnings, errors: [], injection };

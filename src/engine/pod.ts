@@ -12,11 +12,16 @@ export type Pod = V1Pod & { spec: NonNullable<V1Pod['spec']> & { containers: V1C
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalArrayOfObjects = (v: unknown): boolean => v === undefined || v === null || (Array.isArray(v) && v.every(isObject));
 const optionalObject = (v: unknown): boolean => v === undefined || v === null || isObject(v);
+const optionalString = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
 
 function containerProblem(c: Record<string, unknown>, where: string): string | undefined {
   if (typeof c.name !== 'string') return `${where} has no name`;
+  if (!optionalString(c.image)) return `${where}.image is not a string`;
   if (!optionalArrayOfObjects(c.env)) return `${where}.env is not a list`;
   if (!optionalArrayOfObjects(c.volumeMounts)) return `${where}.volumeMounts is not a list`;
+  if (!((c.volumeMounts ?? []) as Record<string, unknown>[]).every((m) => typeof m.mountPath === 'string')) {
+    return `${where}.volumeMounts has a mount without a mountPath`;
+  }
   if (!optionalArrayOfObjects(c.ports)) return `${where}.ports is not a list`;
   return undefined;
 }
@@ -27,6 +32,8 @@ export function podShapeProblem(value: unknown): string | undefined {
   if (!optionalObject(value.metadata)) return 'metadata is not an object';
   const metadata = (value.metadata ?? {}) as Record<string, unknown>;
   if (!optionalObject(metadata.annotations)) return 'metadata.annotations is not an object';
+  if (!Object.values(metadata.annotations ?? {}).every((v) => typeof v === 'string')) return 'metadata.annotations has a value that is not a string';
+  if (!optionalString(metadata.namespace)) return 'metadata.namespace is not a string';
   if (!isObject(value.spec)) return 'spec is missing';
   const spec = value.spec;
   if (!Array.isArray(spec.containers) || spec.containers.length === 0 || !spec.containers.every(isObject)) {
@@ -36,6 +43,9 @@ export function podShapeProblem(value: unknown): string | undefined {
     if (!optionalArrayOfObjects(spec[field])) return `spec.${field} is not a list`;
   }
   if (!optionalObject(spec.securityContext)) return 'spec.securityContext is not an object';
+  const fsGroup = (spec.securityContext as Record<string, unknown> | undefined)?.fsGroup;
+  if (fsGroup !== undefined && fsGroup !== null && typeof fsGroup !== 'number') return 'spec.securityContext.fsGroup is not a number';
+  if (!optionalString(spec.restartPolicy)) return 'spec.restartPolicy is not a string';
   for (const field of ['containers', 'initContainers'] as const) {
     const list = (spec[field] ?? []) as Record<string, unknown>[];
     for (const [i, c] of list.entries()) {

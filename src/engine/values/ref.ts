@@ -4,7 +4,8 @@ import { quote } from '../problems.ts';
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const ABBREVIATED_SHA = /^(?=.*[a-f])(?=.*[0-9])[0-9a-f]{7,39}$/;
 // git check-ref-format: no control characters, space, ~ ^ : ? * [ \ anywhere.
-const FORBIDDEN = /[\s~^:?*[\\]/;
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f~^:?*[\\]/;
 
 function refProblem(ref: string): string | undefined {
   if (ref === '@') return "is '@'";

@@ -53,7 +53,8 @@ function parseUrlForm(raw: string): Parsed<GitRepo> {
     const why = scheme === 'http' || scheme === 'git' ? 'is not encrypted' : 'is not supported';
     return fail('REPO_INVALID', `${quote(raw)} uses ${scheme}://, which ${why}; ${ALLOWED}`);
   }
-  if (url.password || (scheme === 'https' && url.username)) {
+  const authority = /^[a-z]+:\/\/([^/]*)/i.exec(raw)?.[1] ?? '';
+  if (url.password || (scheme === 'https' && authority.includes('@'))) {
     return fail(
       'REPO_CREDENTIALS_IN_URL',
       `${quote(raw.replace(/\/\/[^@/]*@/, '//***@'))} carries credentials; remove them from the URL, put them in a Secret and name it with the secret annotation`,
