@@ -1,0 +1,19 @@
+/**
+ * The command table: each subcommand lives in its own file and is listed
+ * here once; main dispatches to it and prints the list in its usage.
+ */
+import type { Env } from './args.ts';
+import { serve } from './serve.ts';
+
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** The command's full help: synopsis, flags, environment variables. */
+  usage: string;
+  /** Runs the command; resolves with the process exit code. Throws UsageError for a bad invocation. */
+  run(args: string[], env: Env): Promise<number>;
+}
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  serve,
+};

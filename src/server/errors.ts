@@ -1,0 +1,89 @@
+/**
+ * Every HTTP error a client can cause gets a 4xx with a JSON body that says
+ * what was wrong, shaped like a Kubernetes Status: `{ error: { code, reason,
+ * message } }` (code = HTTP status, reason = stable identifier). Only a bug
+ * in the injector answers 5xx, and that is logged with its stack.
+ */
+import type { Server } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+
+export class HttpError extends Error {
+  readonly statusCode: number;
+  readonly reason: string;
+
+  constructor(statusCode: number, reason: string, message: string) {
+    super(message);
+    this.statusCode = statusCode;
+    this.reason = reason;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: number; reason: string; message: string };
+}
+
+/** The webhook's body limit: the API server's own, so anything it can send fits. */
+export const BODY_LIMIT = 3 * 1024 * 1024;
+
+/** Clearer words for the errors fastify raises while reading a request. */
+function describeFrameworkError(error: FastifyError, request: FastifyRequest): { reason: string; message: string } | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
+      const why = limit === BODY_LIMIT ? " (3 MiB, the API server's own limit)" : '';
+      return { reason: 'BODY_TOO_LARGE', message: `the request body is larger than ${limit} bytes${why}` };
+    }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const type = request.headers['content-type'];
+      return {
+        reason: 'UNSUPPORTED_MEDIA_TYPE',
+        message: `${type ? `content type ${JSON.stringify(type.slice(0, 100))}` : 'a body without a content type'} is not supported; send application/json`,
+      };
+    }
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { reason: 'EMPTY_BODY', message: 'the body is empty; send an AdmissionReview as JSON' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { reason: 'BAD_CONTENT_LENGTH', message: 'the body length does not match the Content-Length header' };
+    case 'FST_ERR_BAD_URL':
+      return { reason: 'BAD_URL', message: error.message };
+    default:
+      return undefined;
+  }
+}
+
+function toErrorBody(error: FastifyError | HttpError, status: number, request: FastifyRequest): ErrorBody {
+  if (error instanceof HttpError) return { error: { code: status, reason: error.reason, message: error.message } };
+  if (status >= 500) return { error: { code: status, reason: 'INTERNAL', message: "internal error; see the injector's logs" } };
+  const described = describeFrameworkError(error, request);
+  return { error: { code: status, ...(described ?? { reason: error.code ?? 'BAD_REQUEST', message: error.message }) } };
+}
+
+export type ErrorResponder = (error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply) => void;
+
+/**
+ * Answers an error with its JSON body. Client mistakes are logged as one
+ * warn line with the reason only: the parser's message could quote the
+ * body, which may carry secrets.
+ */
+export function errorResponder(logger: Logger): ErrorResponder {
+  return (error, request, reply) => {
+    // Anything that is not a client mistake (4xx) is the injector's own failure.
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const body = toErrorBody(error, status, request);
+    const fields = { method: request.method, url: request.url.slice(0, 200), statusCode: status, reason: body.error.reason };
+    if (status >= 500) logger.error({ ...fields, err: error }, 'request failed');
+    else logger.warn(fields, 'request rejected');
+    // The client may still be sending a body that will not be read; do not keep the connection for it.
+    if (status === 413 || status === 415) reply.header('connection', 'close');
+    void reply.code(status).send(body);
+  };
+}
+
+/** Routes every error and unknown route of `app` through `respond`. */
+export function installErrorHandling<S extends Server>(app: FastifyInstance<S>, respond: ErrorResponder): void {
+  app.setErrorHandler(respond);
+  app.setNotFoundHandler((request, reply) => {
+    respond(new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`), request, reply);
+  });
+}

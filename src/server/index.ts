@@ -1,0 +1,14 @@
+/** The HTTP edges: the webhook's HTTPS server and the probes' plain-HTTP server. */
+export {
+  buildServer,
+  CONNECTION_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+  type TlsFiles,
+  type WebhookServer,
+  type WebhookServerOptions,
+} from './webhook.ts';
+export { buildHealthServer, type HealthServer, type HealthServerOptions } from './health.ts';
+export { Readiness, webhookReadiness, type Check, type CheckResult, type ReadinessReport } from './readiness.ts';
+export { BODY_LIMIT, HttpError, type ErrorBody } from './errors.ts';

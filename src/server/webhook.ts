@@ -1,0 +1,121 @@
+/**
+ * The webhook's HTTPS server: POST /mutate answers AdmissionReviews through
+ * the adapter. Everything around it is tuned for one client, the API
+ * server: its body limit, its keep-alive habits, its timeouts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from 'node:https';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { admit, type Admission, type AdmissionDeps } from '../admission/index.ts';
+import { BODY_LIMIT, HttpError, errorResponder, installErrorHandling } from './errors.ts';
+
+export interface TlsFiles {
+  key: string | Buffer;
+  cert: string | Buffer;
+}
+
+export interface WebhookServerOptions {
+  tls: TlsFiles;
+  /** Read on every request: replacing `deps.ctx` swaps the policy without a restart. */
+  deps: AdmissionDeps;
+  logger: Logger;
+}
+
+export type WebhookServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>;
+
+/**
+ * The API server keeps idle webhook connections for about 90 s; closing
+ * them sooner would race its next request on a dying socket.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+/** Headers arrive in one packet from the API server; a client still sending them after 10 s is stalling. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * The whole request, body included. The API server gives up on a webhook
+ * after at most 30 s, so a request still arriving after that has no one
+ * waiting for its answer.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** A socket with a request under way that sends nothing for this long is closed. */
+export const CONNECTION_TIMEOUT_MS = 30_000;
+/** How often Node looks for connections past the headers and request timeouts (default 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 2_000;
+/** While draining, how often connections that went idle are closed. */
+const DRAIN_SWEEP_MS = 250;
+
+type JsonCallbackParser = (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => void;
+
+/** Why a body the default parser refused is not usable, in words a person can act on. */
+function explainJsonError(body: string): HttpError {
+  if (body.trim() === '') return new HttpError(400, 'EMPTY_BODY', 'the body is empty; send an AdmissionReview as JSON');
+  try {
+    JSON.parse(body);
+  } catch (error) {
+    return new HttpError(400, 'INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+  // It parses, so the secure parser refused it for a prototype-poisoning key.
+  return new HttpError(400, 'FORBIDDEN_JSON_KEY', 'the body contains a "__proto__" or "constructor.prototype" key, which is refused');
+}
+
+function logAdmission(logger: Logger, admission: Admission, durationMs: number): void {
+  const fields = { ...admission.summary, durationMs: Math.round(durationMs * 1000) / 1000 };
+  if (admission.error !== undefined) logger.error({ ...fields, err: admission.error }, 'admission');
+  else if (admission.summary.outcome === 'invalid') logger.warn(fields, 'admission');
+  else logger.info(fields, 'admission');
+}
+
+export function buildServer(options: WebhookServerOptions): WebhookServer {
+  const { deps, logger } = options;
+  const respond = errorResponder(logger);
+  const app = fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    https: {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      minVersion: 'TLSv1.2',
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    loggerInstance: logger,
+    // The route writes one line per admission; fastify's own request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // While draining, keep answering requests that arrive on open connections (with
+    // Connection: close) instead of 503s that the API server would count as webhook failures.
+    return503OnClosing: false,
+    frameworkErrors: respond,
+  });
+  installErrorHandling(app, respond);
+
+  // JSON only: the API server sends nothing else, so any other type is a client mistake (415).
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error') as JsonCallbackParser;
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (error, value) => (error ? done(explainJsonError(body as string)) : done(null, value)));
+  });
+
+  // Draining: Node closes the connections that are idle when close() starts, but a
+  // keep-alive connection busy at that moment would then idle for the whole
+  // keep-alive timeout and hold the shutdown up. Answers sent while draining
+  // say Connection: close, and stragglers that went idle are closed as they appear.
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    const sweep = setInterval(() => app.server.closeIdleConnections(), DRAIN_SWEEP_MS).unref();
+    app.server.once('close', () => clearInterval(sweep));
+    done();
+  });
+
+  app.post('/mutate', (request, reply) => {
+    const admission = admit(request.body, deps);
+    logAdmission(logger, admission, reply.elapsedTime);
+    if (draining) reply.header('connection', 'close');
+    void reply.code(admission.statusCode).send(admission.review);
+  });
+  return app;
+}

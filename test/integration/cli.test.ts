@@ -1,0 +1,215 @@
+/**
+ * The `gitsync-injector` command as a process: dispatch, usage errors, and
+ * `serve` from start to a graceful SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { createCA, issueServingCertificate, writeCertificates, certificatePaths, type CertificatePaths } from '../../src/tls/index.ts';
+import { VERSION } from '../../src/version.ts';
+import { postReview, reviewOf, samplePod, send } from '../support/server.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the command to completion with only the given environment variables set. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('dispatch', () => {
+  test('--version prints the version', async () => {
+    expect(await cli(['--version'])).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+  });
+
+  test('--help lists the commands on stdout', async () => {
+    const run = await cli(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: gitsync-injector <command>/);
+    expect(run.stdout).toMatch(/^ {2}serve +run the admission webhook/m);
+  });
+
+  test('no command prints the usage on stderr and exits 2', async () => {
+    const run = await cli([]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Usage: gitsync-injector');
+  });
+
+  test('an unknown command is named, with the usage, exit 2', async () => {
+    const run = await cli(['deploy']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^gitsync-injector: unknown command "deploy"\n\nUsage:/);
+    expect(run.stdout).toBe('');
+  });
+
+  test('serve --help shows its flags and their environment variables', async () => {
+    const run = await cli(['serve', '--help']);
+    expect(run.code).toBe(0);
+    for (const v of ['GITSYNC_INJECTOR_PORT', 'GITSYNC_INJECTOR_HEALTH_PORT', 'GITSYNC_INJECTOR_TLS_CERT', 'GITSYNC_INJECTOR_POLICY', 'GITSYNC_INJECTOR_LOG_LEVEL']) {
+      expect(run.stdout).toContain(v);
+    }
+  });
+});
+
+describe('serve: invalid settings exit 2 with a message that names them', () => {
+  test.each([
+    [['--port', 'https'], {}, '--port: "https" is not a port number'],
+    [['--health-port', '70000'], {}, '--health-port: "70000" is not a port number'],
+    [[], { GITSYNC_INJECTOR_PORT: '-1' }, 'GITSYNC_INJECTOR_PORT: "-1" is not a port number'],
+    [['--log-level', 'loud'], {}, '--log-level: "loud" is not a log level'],
+    [[], { GITSYNC_INJECTOR_LOG_LEVEL: 'verbose' }, 'GITSYNC_INJECTOR_LOG_LEVEL: "verbose" is not a log level'],
+    [['--frobnicate'], {}, "Unknown option '--frobnicate'"],
+    [['extra'], {}, 'extra'],
+    [['--tls-cert', '/tmp/x.crt'], {}, '--tls-cert is set but --tls-key (or GITSYNC_INJECTOR_TLS_KEY) is not'],
+    [['--port', '9000', '--health-port', '9000'], {}, 'need different ports'],
+  ])('%j %j', async (args, env, message) => {
+    const run = await cli(['serve', ...args], env as Record<string, string>);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`gitsync-injector serve: `);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain('Usage: gitsync-injector serve');
+  });
+});
+
+describe('serve', () => {
+  let dir: string;
+  let certs: CertificatePaths;
+  let caCert: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gitsync-injector-cli-'));
+    certs = certificatePaths(dir);
+    const ca = await createCA('cli test CA');
+    await writeCertificates(certs, ca, await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
+    caCert = ca.cert;
+  });
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  interface Started {
+    child: ChildProcess;
+    lines: Record<string, unknown>[];
+    port: number;
+    healthPort: number;
+    exit: Promise<number | null>;
+  }
+
+  /** Starts `serve` on free ports and waits for its startup line. */
+  function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
+    const child = spawn(process.execPath, [MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
+      env: { PATH: process.env.PATH ?? '', GITSYNC_INJECTOR_TLS_CERT: certs.cert, GITSYNC_INJECTOR_TLS_KEY: certs.key, ...env },
+    });
+    children.push(child);
+    const lines: Record<string, unknown>[] = [];
+    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return new Promise((resolve, reject) => {
+      let buffer = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (let i = buffer.indexOf('\n'); i !== -1; i = buffer.indexOf('\n')) {
+          const line = JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
+          buffer = buffer.slice(i + 1);
+          lines.push(line);
+          if (line.msg === 'gitsync-injector started') {
+            const port = Number(new URL(line.webhook as string).port);
+            const healthPort = Number(new URL(line.health as string).port);
+            resolve({ child, lines, port, healthPort, exit });
+          }
+        }
+      });
+      void exit.then((code) => reject(new Error(`serve exited with ${code} before starting: ${JSON.stringify(lines)}`)));
+    });
+  }
+
+  test('serves admissions and probes, then drains and exits 0 on SIGTERM', async () => {
+    const s = await start([]);
+    expect(s.lines.at(-1)).toMatchObject({ version: VERSION, policy: { source: 'built-in', hash: expect.any(String) } });
+
+    const res = await postReview({ port: s.port, ca: caCert }, reviewOf(samplePod(), { uid: 'cli-1' }));
+    expect(res.status).toBe(200);
+    expect(res.json().response).toMatchObject({ uid: 'cli-1', allowed: true, patchType: 'JSONPatch' });
+    expect((await send({ port: s.healthPort, path: '/readyz' })).status).toBe(200);
+
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+    expect(s.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['admission', 'shutting down: draining in-flight admissions', 'stopped']));
+  });
+
+  test('uses a policy file, named with its hash on /readyz', async () => {
+    const policy = join(dir, 'policy.yaml');
+    await writeFile(policy, 'limits:\n  minPeriod: 30s\n');
+    const s = await start(['--policy', policy]);
+    const ready = (await send({ port: s.healthPort, path: '/readyz' })).json();
+    expect(ready.policy.source).toBe(policy);
+    expect(s.lines.at(-1)).toMatchObject({ policy: { source: policy, hash: ready.policy.hash } });
+    s.child.kill('SIGINT');
+    expect(await s.exit).toBe(0);
+  });
+
+  test('an invalid policy file stops startup with its problems, exit 1', async () => {
+    const policy = join(dir, 'bad-policy.yaml');
+    await writeFile(policy, 'limits:\n  minPeriod: soon\n');
+    const run = await cli(['serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', '--policy', policy], {
+      GITSYNC_INJECTOR_TLS_CERT: certs.cert,
+      GITSYNC_INJECTOR_TLS_KEY: certs.key,
+    });
+    expect(run.code).toBe(1);
+    const fatal = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(fatal.level).toBe('fatal');
+    expect(fatal.msg).toContain(policy);
+    expect(fatal.msg).toContain('minPeriod');
+  });
+
+  test('missing TLS files stop startup with the path and what to do, exit 1', async () => {
+    const run = await cli(['serve', '--tls-cert', join(dir, 'none.crt'), '--tls-key', join(dir, 'none.key'), '--port', '0', '--health-port', '0']);
+    expect(run.code).toBe(1);
+    const fatal = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(fatal).toMatchObject({ level: 'fatal', msg: expect.stringContaining(join(dir, 'none.crt')) });
+    expect(fatal.msg).toContain('--tls-cert');
+  });
+
+  test('a key that does not belong to the certificate stops startup, exit 1', async () => {
+    const other = await createCA('unrelated');
+    const wrongKey = join(dir, 'wrong.key');
+    await writeFile(wrongKey, other.key);
+    const run = await cli(['serve', '--tls-cert', certs.cert, '--tls-key', wrongKey, '--port', '0', '--health-port', '0']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!).msg).toContain('the TLS certificate or key cannot be used');
+  });
+
+  test('a port in use stops startup, exit 1', async () => {
+    const s = await start([]);
+    try {
+      const run = await cli(['serve', '--host', '127.0.0.1', '--port', String(s.port), '--health-port', '0'], {
+        GITSYNC_INJECTOR_TLS_CERT: certs.cert,
+        GITSYNC_INJECTOR_TLS_KEY: certs.key,
+      });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain('EADDRINUSE');
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exit;
+    }
+  });
+});
