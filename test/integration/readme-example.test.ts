@@ -1,0 +1,34 @@
+/**
+ * The README's "Try it" request, sent as the README sends it: the review in
+ * test/fixtures/reviews/scheduler-create.json gets exactly the patch the
+ * README shows, path by path.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { applyPatchToCopy } from '../support/apply.ts';
+import { decodePatch, postReview, startServers, type TestServers } from '../support/server.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const review = JSON.parse(readFileSync(join(root, 'test/fixtures/reviews/scheduler-create.json'), 'utf8')) as { request: { uid: string; object: unknown } };
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+let servers: TestServers;
+beforeAll(async () => {
+  servers = await startServers();
+});
+afterAll(async () => {
+  await servers.close();
+});
+
+test('the README example review is answered with the patch the README shows', async () => {
+  const res = await postReview(servers, review);
+  const body = res.json<{ response: { uid: string; allowed: boolean; patchType: string; patch: string } }>();
+  expect(body.response).toMatchObject({ uid: review.request.uid, allowed: true, patchType: 'JSONPatch' });
+  const ops = decodePatch(body.response);
+  const shown = /The answer is an AdmissionReview[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const shownPaths = [...shown.matchAll(/"path": "([^"]+)"/g)].map((m) => m[1]);
+  expect(ops.map((op) => op.path)).toEqual(shownPaths);
+  const pod = applyPatchToCopy<{ spec: { containers: { name: string; env?: { name: string; value: string }[] }[] } }>(review.request.object, ops);
+  expect(pod.spec.containers[0]!.env).toEqual([{ name: 'AIRFLOW__CORE__DAGS_FOLDER', value: '/opt/airflow/dags/repo/dags' }]);
+});
