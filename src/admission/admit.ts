@@ -4,7 +4,7 @@
  * engine and the namespace annotations provider: no HTTP, no logging. The
  * HTTP route logs the summary; a preview endpoint can reuse the whole thing.
  */
-import { formatProblem, injectPod, podDisplayName, type EngineContext, type InjectResult, type Problem } from '../engine/index.ts';
+import { formatProblem, injectPod, podDisplayName, POLICY_REFUSALS, type EngineContext, type InjectResult, type Problem } from '../engine/index.ts';
 import { readEnvelope, readRequest, review, type AdmissionRequest, type AdmissionResponse, type AdmissionReviewResponse } from './review.ts';
 import { capWarnings } from './warnings.ts';
 
@@ -153,7 +153,9 @@ export function admit(body: unknown, deps: AdmissionDeps): Admission {
     case 'denied': {
       const warnings = capWarnings(result.warnings.map(formatProblem));
       const message = denialMessage(summary.namespace, summary.pod, result.errors);
-      const response = withWarnings({ uid, allowed: false, status: { code: 400, message } }, warnings);
+      // 403 when the policy refuses what the pod asks for (a repository, an enforced setting), 400 for values wrong in themselves.
+      const code = result.errors.some((e) => POLICY_REFUSALS.has(e.code)) ? 403 : 400;
+      const response = withWarnings({ uid, allowed: false, status: { code, message } }, warnings);
       const reason = [...new Set(result.errors.map((e) => e.code))].join(',');
       return { statusCode: 200, review: review(response), summary: { ...summary, outcome: 'denied', reason, warnings: warnings.length }, result };
     }

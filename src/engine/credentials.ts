@@ -3,6 +3,9 @@
  * and Kubernetes reports a missing Secret or key in the pod's events. Each
  * layout users already have is wired so that it works as it is.
  *
+ * How git-sync is told about them depends on the policy's dialect
+ * (dialect.ts); with v4, the default:
+ *
  * HTTPS
  *   basic-auth  keys username/password (type kubernetes.io/basic-auth):
  *               GITSYNC_USERNAME/GITSYNC_PASSWORD from those keys, required,
@@ -21,7 +24,7 @@
  *   The whole Secret is mounted read-only at /etc/git-secret with mode 0440
  *   and git-sync is given every usual key name (gitSshKey, ssh,
  *   ssh-privatekey) or the one the pod names; ssh skips names that do not
- *   exist. Why 0440 and an fsGroup: kubelet writes Secret files as root, and
+ *   exist (git-sync v3 takes one file: the first of these). Why 0440 and an fsGroup: kubelet writes Secret files as root, and
  *   with a pod fsGroup it makes them group-owned by that group, which every
  *   container of the pod has. So git-sync (UID 65533) reads the key through the
  *   group, the file has no permission for others, and ssh's "unprotected key"
@@ -60,11 +63,6 @@ export interface CredentialWiring {
   warnings: Problem[];
 }
 
-const fromSecret = (name: string, secret: string, key: string, optional: boolean): V1EnvVar => ({
-  name,
-  valueFrom: { secretKeyRef: optional ? { name: secret, key, optional: true } : { name: secret, key } },
-});
-
 /** A warning for a setting the pod wrote that has no effect for this repository. */
 function ignored(settings: Settings, key: 'secret-layout' | 'ssh-key' | 'known-hosts', why: string): Problem[] {
   const s = settings[key];
@@ -85,15 +83,10 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
       wiring.warnings.push(...ignored(settings, 'secret-layout', 'no secret is set'));
       return wiring;
     }
-    if (settings['secret-layout']?.value === 'airflow') {
-      for (const name of ['GITSYNC_USERNAME', 'GITSYNC_PASSWORD', 'GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD']) {
-        wiring.env.push(fromSecret(name, secret, name, true));
-      }
-      // Mounted only so that a missing Secret is reported; git-sync does not read the files.
-      wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
-    } else {
-      wiring.env.push(fromSecret('GITSYNC_USERNAME', secret, 'username', false), fromSecret('GITSYNC_PASSWORD', secret, 'password', false));
-    }
+    const auth = policy.dialect.basicAuth(secret, settings['secret-layout']?.value ?? 'basic-auth');
+    wiring.env.push(...auth.env);
+    // Mounted only so that a missing Secret is reported; git-sync does not read the files.
+    if (auth.mountSecret) wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
     return wiring;
   }
 
@@ -112,10 +105,11 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
   wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
   wiring.fsGroup = podFsGroup === undefined ? policy.policy.gitSync.group : undefined;
   const keyName = settings['ssh-key']?.value;
-  const keyFiles = keyName ? [keyName] : SSH_KEY_NAMES;
-  wiring.env.push({ name: 'GITSYNC_SSH_KEY_FILE', value: keyFiles.map((k) => `${SECRET_MOUNT}/${k}`).join(':') });
+  const keyFiles = (keyName ? [keyName] : SSH_KEY_NAMES).map((k) => `${SECRET_MOUNT}/${k}`);
 
   const knownHosts = settings['known-hosts']!;
+  /** The known_hosts file git-sync reads; undefined turns host key checking off. */
+  let knownHostsFile: string | undefined;
   switch (knownHosts.value) {
     case 'policy':
       if (!policy.knownHostsData) {
@@ -131,10 +125,10 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
       wiring.knownHostsVolume = (annotationKey) => ({
         downwardAPI: { items: [{ path: 'known_hosts', fieldRef: { fieldPath: `metadata.annotations['${annotationKey}']` } }] },
       });
-      wiring.env.push({ name: 'GITSYNC_SSH_KNOWN_HOSTS_FILE', value: `${KNOWN_HOSTS_MOUNT}/known_hosts` });
+      knownHostsFile = `${KNOWN_HOSTS_MOUNT}/known_hosts`;
       break;
     case 'secret':
-      wiring.env.push({ name: 'GITSYNC_SSH_KNOWN_HOSTS_FILE', value: `${SECRET_MOUNT}/known_hosts` });
+      knownHostsFile = `${SECRET_MOUNT}/known_hosts`;
       break;
     case 'insecure':
       if (!policy.policy.allowInsecureHostKeys) {
@@ -146,9 +140,11 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
         });
         break;
       }
-      wiring.env.push({ name: 'GITSYNC_SSH_KNOWN_HOSTS', value: 'false' });
+      // No known_hosts file: host key checking off.
       break;
   }
+  // After an error nothing is injected; never wire host key checking off by mistake.
+  if (wiring.errors.length === 0) wiring.env.push(...policy.dialect.ssh(keyFiles, knownHostsFile));
   return wiring;
 }
 

@@ -1,17 +1,20 @@
 /**
  * The git-sync containers, as the Kubernetes API expects them. Everything
- * git-sync is told goes through GITSYNC_* environment variables built here
- * from parsed values; nothing a pod author writes becomes a command-line
- * argument, and no pod value can add a variable.
+ * git-sync is told goes through environment variables built here from parsed
+ * values, spelled by the policy's dialect (GITSYNC_* for v4); nothing a pod
+ * author writes becomes a command-line argument, and no pod value can add a
+ * variable.
  */
 import type { V1Container, V1EnvVar, V1Probe, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
-import { formatDuration } from './values/duration.ts';
+import { cloneJson } from './clone.ts';
+import type { Dialect, EnvPair } from './dialect.ts';
 import type { Mode } from './mode.ts';
 import type { Policy } from '../policy/types.ts';
 
 export interface GitSyncConfig {
   repo: string;
-  ref: string;
+  /** What to check out, in the dialect's terms (dialect.ref, checked before anything is built). */
+  refEnv: readonly EnvPair[];
   depth: number;
   submodules: string;
   periodMs: number;
@@ -27,16 +30,23 @@ export interface GitSyncNames {
   sidecar: string;
 }
 
-/** Non-root, nothing to escalate to, no capabilities, read-only image, default seccomp. */
+/**
+ * Non-root, nothing to escalate to, no capabilities, and from the policy: a
+ * read-only image (built in) and the seccomp profile (RuntimeDefault built
+ * in). runAsNonRoot and allowPrivilegeEscalation are written here, never
+ * taken from the policy, so no policy can loosen them.
+ */
 export function hardenedSecurityContext(policy: Policy): V1SecurityContext {
+  const { readOnlyRootFilesystem, seccompProfile } = policy.securityContext;
+  const { type = 'RuntimeDefault', localhostProfile } = seccompProfile;
   return {
     runAsUser: policy.gitSync.user,
     runAsGroup: policy.gitSync.group,
     runAsNonRoot: true,
     allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
+    readOnlyRootFilesystem,
     capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
+    seccompProfile: type === 'Localhost' && localhostProfile !== undefined ? { type, localhostProfile } : { type },
   };
 }
 
@@ -57,53 +67,61 @@ function probes(port: number): Pick<V1Container, 'startupProbe' | 'livenessProbe
  */
 export const literalEnvValue = (value: string): string => value.replaceAll('$', () => '$$');
 
-function env(config: GitSyncConfig, policy: Policy, role: 'once' | 'continuous'): V1EnvVar[] {
-  const vars: V1EnvVar[] = [
-    { name: 'GITSYNC_REPO', value: config.repo },
-    { name: 'GITSYNC_REF', value: config.ref },
-    { name: 'GITSYNC_ROOT', value: policy.gitSync.root },
-    { name: 'GITSYNC_LINK', value: policy.gitSync.link },
-    { name: 'GITSYNC_DEPTH', value: String(config.depth) },
-    { name: 'GITSYNC_SUBMODULES', value: config.submodules },
-    { name: 'GITSYNC_MAX_FAILURES', value: String(policy.gitSync.maxFailures) },
+/**
+ * Every setting is written, including those whose value is git-sync's own
+ * default: the defaults differ between versions (v3: root /tmp/git, full
+ * history, branch master), and the pod should say what it does.
+ */
+function env(config: GitSyncConfig, policy: Policy, dialect: Dialect, role: 'once' | 'continuous'): V1EnvVar[] {
+  const n = dialect.names;
+  const pairs: EnvPair[] = [
+    [n.repo, config.repo],
+    ...config.refEnv,
+    [n.root, policy.gitSync.root],
+    [n.link, policy.gitSync.link],
+    [n.depth, String(config.depth)],
+    [n.submodules, config.submodules],
+    [n.maxFailures, String(policy.gitSync.maxFailures)],
   ];
-  if (role === 'once') vars.push({ name: 'GITSYNC_ONE_TIME', value: 'true' });
-  else {
-    vars.push({ name: 'GITSYNC_PERIOD', value: formatDuration(config.periodMs) });
-    vars.push({ name: 'GITSYNC_HTTP_BIND', value: `:${config.httpPort}` });
-  }
-  for (const v of vars) v.value = literalEnvValue(v.value!);
-  return [...vars, ...structuredClone(config.credentialEnv)];
+  if (role === 'once') pairs.push([n.oneTime, 'true']);
+  else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
+  const vars = pairs.map(([name, value]): V1EnvVar => ({ name, value: literalEnvValue(value) }));
+  return [...vars, ...cloneJson(config.credentialEnv)];
 }
 
-function container(name: string, config: GitSyncConfig, policy: Policy, role: 'once' | 'continuous'): V1Container {
+function container(name: string, config: GitSyncConfig, policy: Policy, dialect: Dialect, role: 'once' | 'continuous'): V1Container {
   const c: V1Container = {
     name,
     image: policy.image,
     imagePullPolicy: policy.imagePullPolicy,
-    env: env(config, policy, role),
-    resources: structuredClone(policy.resources),
+    env: env(config, policy, dialect, role),
+    resources: cloneJson(policy.resources),
     securityContext: hardenedSecurityContext(policy),
     // Each container owns its objects: nothing in the result is shared, so
     // whoever edits one container of the mutated pod cannot change another.
-    volumeMounts: structuredClone(config.mounts),
+    volumeMounts: cloneJson(config.mounts),
   };
   if (role === 'continuous') Object.assign(c, probes(config.httpPort));
   return c;
 }
 
 /** The containers for a mode: what goes into spec.initContainers and spec.containers. */
-export function gitSyncContainers(mode: Mode, names: GitSyncNames, config: GitSyncConfig, policy: Policy): { init: V1Container[]; app: V1Container[] } {
+export function gitSyncContainers(
+  mode: Mode,
+  names: GitSyncNames,
+  config: GitSyncConfig,
+  policy: Policy,
+  dialect: Dialect,
+): { init: V1Container[]; app: V1Container[] } {
+  const make = (name: string, role: 'once' | 'continuous'): V1Container => container(name, config, policy, dialect, role);
   switch (mode) {
     case 'init-only':
-      return { init: [container(names.init, config, policy, 'once')], app: [] };
+      return { init: [make(names.init, 'once')], app: [] };
     case 'sidecar':
-      return { init: [container(names.init, config, policy, 'once')], app: [container(names.sidecar, config, policy, 'continuous')] };
-    case 'native': {
+      return { init: [make(names.init, 'once')], app: [make(names.sidecar, 'continuous')] };
+    case 'native':
       // One init container that keeps running: the startup probe holds the app
       // containers back until the first sync, so no separate one-shot sync is needed.
-      const native = container(names.sidecar, config, policy, 'continuous');
-      return { init: [{ ...native, restartPolicy: 'Always' }], app: [] };
-    }
+      return { init: [{ ...make(names.sidecar, 'continuous'), restartPolicy: 'Always' }], app: [] };
   }
 }

@@ -4,12 +4,14 @@
  * files, no cluster. The webhook, the preview endpoint and the CLI all call
  * this one function, so what a preview shows is what the webhook does.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Operation } from 'fast-json-patch';
 import type { V1VolumeMount } from '@kubernetes/client-node';
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT, wireCredentials, type CredentialWiring } from './credentials.ts';
+import type { EnvPair } from './dialect.ts';
 import { gitSyncContainers, literalEnvValue } from './gitsync.ts';
+import { depthAbove, depthMessage } from './limits.ts';
 import { chooseMode, type ClusterFacts, type Mode } from './mode.ts';
 import { AddOnlyPatch } from './patch.ts';
 import { annotationsOf, containerNames, podShapeProblem, portsInUse, uniqueName, volumeNames, type Pod } from './pod.ts';
@@ -17,6 +19,7 @@ import { quote, type Problem } from './problems.ts';
 import { resolveSettings, type Settings } from './settings.ts';
 import { SKIP_REASONS, type SkipReason } from './skips.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
+import { describePatterns, repoAllowed } from '../policy/repo-patterns.ts';
 
 export interface InjectRequest {
   /** The pod as plain JSON, exactly as received. It is never modified. */
@@ -32,6 +35,12 @@ export interface EngineContext {
   cluster: ClusterFacts;
   /** Injector version, recorded in the status annotation. */
   version: string;
+  /**
+   * The namespace the webhook itself runs in (serve reads POD_NAMESPACE). Its
+   * pods are never injected, whatever the policy says: a webhook that
+   * intercepts its own pods can deadlock its own rollout.
+   */
+  webhookNamespace?: string | undefined;
 }
 
 /** What was injected, for previews, logs and the status annotation. */
@@ -53,7 +62,10 @@ export interface InjectResult {
   skip?: { reason: SkipReason; message: string };
   /** JSON Patch (adds only) that turns the input pod into `pod`; empty unless injected. */
   patch: Operation[];
-  /** The pod after the patch; the input object itself when nothing changes. */
+  /**
+   * The pod after the patch; the input object itself when nothing changes.
+   * Parts the patch does not touch are shared with the input, so treat both as read-only.
+   */
   pod: unknown;
   warnings: Problem[];
   errors: Problem[];
@@ -61,7 +73,11 @@ export interface InjectResult {
 }
 
 /** A mount path as the kubelet resolves it: '/./git/' and '//git' are both '/git'. */
-const normalisePath = (path: string): string => `/${path.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
+const normalisePath = (path: string): string => {
+  // Pods can have hundreds of mounts, nearly all written plainly: only split the ones that might not be.
+  const plain = path.startsWith('/') && !path.endsWith('/') && !path.endsWith('/.') && !path.includes('//') && !path.includes('/./');
+  return plain ? path : `/${path.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
+};
 
 const GIT_SYNC_IMAGE = /(?:^|\/)git-sync(?:[:@]|$)/;
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
@@ -77,6 +93,8 @@ interface Plan {
   mode: Mode;
   appContainers: number[];
   credentials: CredentialWiring;
+  /** What to check out, as the policy's dialect spells it. */
+  refEnv: readonly EnvPair[];
   periodMs: number;
   errors: Problem[];
   warnings: Problem[];
@@ -109,6 +127,22 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
     });
   }
 
+  if (repo && !repoAllowed(policy.allowedRepos, repo.value)) {
+    errors.push({
+      code: 'REPO_NOT_ALLOWED',
+      field: repo.field,
+      value: repo.raw,
+      message: `${quote(repo.raw)} is not a repository the policy allows; use one matching ${describePatterns(policy.allowedRepos)}`,
+    });
+  }
+  const depth = settings.depth!;
+  if (policy.maxDepth !== undefined && depthAbove(depth.value, policy.maxDepth)) {
+    errors.push({ code: 'DEPTH_ABOVE_MAXIMUM', field: depth.field, value: depth.raw, message: depthMessage(depth.raw, depth.value, policy.maxDepth) });
+  }
+  const ref = settings.ref!;
+  const refEnv = policy.dialect.ref(ref.value);
+  if (!refEnv.ok) errors.push({ code: refEnv.code, field: ref.field, value: ref.raw, message: refEnv.message });
+
   let periodMs = (settings.period?.value as number | undefined) ?? policy.minPeriodMs;
   if (settings.period && periodMs < policy.minPeriodMs) {
     warnings.push({
@@ -121,7 +155,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
   }
 
   const modeSetting = settings.mode!;
-  const choice = chooseMode(modeSetting.value, pod.spec.restartPolicy, policy.policy.nativeSidecars, ctx.cluster);
+  const choice = chooseMode(modeSetting.value, pod.spec.restartPolicy, policy.policy.nativeSidecars, ctx.cluster, policy.allowedModes);
   if (choice.error) errors.push({ ...choice.error, field: modeSetting.field });
   if (choice.warning) warnings.push({ ...choice.warning, field: modeSetting.field });
   if (choice.mode === 'init-only' && settings.period?.source === 'pod') {
@@ -162,7 +196,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
     : { env: [], errors: [], warnings: [] };
   errors.push(...credentials.errors);
   warnings.push(...credentials.warnings);
-  return { settings, mode: choice.mode, appContainers, credentials, periodMs, errors, warnings };
+  return { settings, mode: choice.mode, appContainers, credentials, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
 }
 
 export function injectPod(req: InjectRequest, ctx: EngineContext): InjectResult {
@@ -175,6 +209,9 @@ export function injectPod(req: InjectRequest, ctx: EngineContext): InjectResult 
 
   if (MIRROR_ANNOTATION in annotations) return skipped(pod, 'mirror-pod');
   if (policy.excludedNamespaces.has(namespace)) return skipped(pod, 'excluded-namespace', `namespace ${namespace} is excluded by the policy`);
+  if (ctx.webhookNamespace && namespace === ctx.webhookNamespace) {
+    return skipped(pod, 'excluded-namespace', `namespace ${namespace} is the webhook's own namespace, which is never injected`);
+  }
   if (`${policy.prefix}${WRITTEN_ANNOTATIONS.status}` in annotations) return skipped(pod, 'already-injected');
   const own = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].find((c) => GIT_SYNC_IMAGE.test(c.image ?? ''));
   if (own) return skipped(pod, 'has-git-sync', `container ${own.name} already runs git-sync (${own.image})`);
@@ -194,8 +231,7 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   const { policy } = ctx;
   const gs = policy.policy.gitSync;
   const s = p.settings;
-  const draft = structuredClone(pod) as Pod;
-  const patch = new AddOnlyPatch(draft as unknown as Record<string, unknown>);
+  const patch = new AddOnlyPatch(pod as unknown as Record<string, unknown>);
   const takenContainers = containerNames(pod);
   const takenVolumes = volumeNames(pod);
   const takenPorts = portsInUse(pod);
@@ -235,7 +271,7 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     names,
     {
       repo: repo.url,
-      ref: s.ref!.value,
+      refEnv: p.refEnv,
       depth: s.depth!.value,
       submodules: s.submodules!.value,
       periodMs: p.periodMs,
@@ -244,6 +280,7 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       mounts,
     },
     policy.policy,
+    policy.dialect,
   );
 
   const subPath = s['sub-path']?.value;
@@ -259,7 +296,7 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     appContainers: p.appContainers.map((i) => pod.spec.containers[i]!.name),
     path,
   };
-  const configHash = createHash('sha256').update(JSON.stringify([containers, volumes])).digest('hex').slice(0, 12);
+  const configHash = hash('sha256', JSON.stringify([containers, volumes])).slice(0, 12);
   const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };
 
   // Annotations first: the status records the injection; the known_hosts data
@@ -296,5 +333,5 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       patch.append(['spec', 'containers', i, 'env'], { name: envName, value: literalEnvValue(path) });
     }
   }
-  return { outcome: 'injected', patch: patch.ops, pod: draft, warnings, errors: [], injection };
+  return { outcome: 'injected', patch: patch.ops, pod: patch.draft, warnings, errors: [], injection };
 }

@@ -3,6 +3,12 @@
  * of the pod and recorded as an RFC 6902 `add` operation, so the draft is
  * always exactly the original with the recorded patch applied.
  *
+ * The draft is copy-on-write: only the objects and lists on the path of a
+ * change are copied (shallowly), and everything the patch does not touch is
+ * shared with the original, which is never written to. Copying the whole pod
+ * up front cost more than the rest of an injection for pods with hundreds of
+ * env variables or volumes.
+ *
  * - Missing parents are created by the same operation that needs them
  *   (`add /metadata/annotations {"k": "v"}`), never assumed.
  * - Lists are appended to with `/-`, never replaced.
@@ -11,25 +17,31 @@
  * - Keys are escaped as JSON Pointer requires (`~` → `~0`, `/` → `~1`).
  */
 import type { AddOperation } from 'fast-json-patch';
+import { cloneJson } from './clone.ts';
 
 type Json = unknown;
 type Container = Record<string, Json> | Json[];
 
-export const escapePointer = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1');
+export const escapePointer = (segment: string): string =>
+  segment.includes('~') || segment.includes('/') ? segment.replaceAll('~', '~0').replaceAll('/', '~1') : segment;
 const pointer = (path: readonly (string | number)[]): string => path.map((s) => `/${escapePointer(String(s))}`).join('');
 
 const isContainer = (v: Json): v is Container => typeof v === 'object' && v !== null;
 
 export class AddOnlyPatch {
   readonly ops: AddOperation<Json>[] = [];
+  /** The original with the changes so far; it shares every part no change touched with the original. */
   readonly draft: Record<string, Json>;
-  constructor(draft: Record<string, Json>) {
-    this.draft = draft;
+  /** The copies this recorder made, which it may write to; anything else belongs to the original. */
+  private readonly copies = new WeakSet<object>();
+
+  constructor(original: Record<string, Json>) {
+    this.draft = this.copyOf(original);
   }
 
   /** Appends `value` to the list at `path`, creating the list (and its parents) when absent. */
   append(path: readonly (string | number)[], value: Json): void {
-    const list = this.lookup(path);
+    const list = this.writable(path);
     if (Array.isArray(list)) {
       list.push(value);
       this.ops.push({ op: 'add', path: `${pointer(path)}/-`, value: clone(value) });
@@ -40,7 +52,7 @@ export class AddOnlyPatch {
 
   /** Adds `key: value` to the object at `path`, creating the object (and its parents) when absent. */
   put(path: readonly (string | number)[], key: string, value: Json): void {
-    const obj = this.lookup(path);
+    const obj = this.writable(path);
     if (isContainer(obj) && !Array.isArray(obj)) {
       if (obj[key] !== undefined && obj[key] !== null) throw new Error(`refusing to overwrite ${pointer([...path, key])}`);
       obj[key] = value;
@@ -61,17 +73,47 @@ export class AddOnlyPatch {
   }
 
   /**
+   * The object or list at `path` in the draft, ready to be written to: it and
+   * its ancestors are this recorder's own copies. Undefined when any part of
+   * the path is missing or not an object or list.
+   */
+  private writable(path: readonly (string | number)[]): Container | undefined {
+    let node: Container = this.draft;
+    for (const segment of path) {
+      const next = (node as Record<string, Json>)[segment];
+      if (!isContainer(next)) return undefined;
+      node = this.own(node, segment, next);
+    }
+    return node;
+  }
+
+  /** `child`, a member of `parent` (already writable), replaced by a copy unless it is one already. */
+  private own(parent: Container, key: string | number, child: Container): Container {
+    if (this.copies.has(child)) return child;
+    const copy = this.copyOf(child);
+    (parent as Record<string, Json>)[key] = copy;
+    return copy;
+  }
+
+  private copyOf<T extends Container>(node: T): T {
+    // Spread defines members rather than assigning them, so an own "__proto__" member stays a member.
+    const copy = (Array.isArray(node) ? node.slice() : { ...node }) as T;
+    this.copies.add(copy);
+    return copy;
+  }
+
+  /**
    * Creates `value` at `path`: the deepest existing ancestor gets one `add`
    * carrying the missing levels nested inside it. A null member counts as
    * absent (the API server treats both alike).
    */
   private create(path: readonly (string | number)[], value: Json): void {
     let depth = 0;
-    let node: Json = this.draft;
+    let node: Container = this.draft;
     for (; depth < path.length - 1; depth++) {
       const next: Json = (node as Record<string, Json>)[path[depth]!];
       if (!isContainer(next)) break;
-      node = next;
+      node = this.own(node, path[depth]!, next);
     }
     let nested = value;
     for (let i = path.length - 1; i > depth; i--) nested = { [path[i]!]: nested };
@@ -82,4 +124,4 @@ export class AddOnlyPatch {
 
 // Operations keep their own copy: later appends to the draft must not show up
 // inside an earlier operation's value.
-const clone = <T>(value: T): T => structuredClone(value);
+const clone = cloneJson;

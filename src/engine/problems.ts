@@ -27,23 +27,44 @@ export const PROBLEM_CODES = {
   INSECURE_HOST_KEYS_FORBIDDEN: 'known-hosts: insecure but the policy does not allow it',
   NATIVE_SIDECARS_UNSUPPORTED: 'mode: native but the cluster does not support native sidecars',
   RESERVED_ANNOTATION: 'the pod sets an annotation that only the injector may write',
+  REPO_NOT_ALLOWED: 'the repository matches none of the policy\'s allowed repository patterns',
+  SETTING_ENFORCED: 'the pod or namespace sets a value that the policy enforces strictly',
+  DEPTH_ABOVE_MAXIMUM: 'the clone depth is above the policy maximum (0, full history, is above any maximum)',
+  MODE_NOT_ALLOWED: 'the mode is not one the policy allows, or auto finds none of the allowed modes usable',
+  DIALECT_UNSUPPORTED: 'the setting cannot be expressed for git-sync v3, the policy\'s dialect',
   // policy errors: the policy is refused and the last good one stays in force
   POLICY_YAML_INVALID: 'the policy is not valid YAML',
   POLICY_TYPE_INVALID: 'a policy field has the wrong type, such as a number where a string is expected',
   POLICY_FIELD_UNKNOWN: 'the policy has a field the injector does not know',
   POLICY_VALUE_INVALID: 'a policy value has the wrong form: annotation prefix, image, known_hosts line or resource quantity',
+  POLICY_SOURCE_UNAVAILABLE: 'the policy file or ConfigMap cannot be read; the last good policy stays in force',
   // warnings: the pod is injected, with a note
   UNKNOWN_ANNOTATION: 'an annotation with the prefix is not one the injector knows',
   PERIOD_RAISED: 'the period is below the policy minimum and was raised to it',
   PRESET_OVERRIDE: 'the preset replaced a value that the namespace set',
+  ENFORCED_VALUE_USED: 'the pod or namespace set a value that the policy enforces; the policy\'s value was used',
   SETTING_IGNORED: 'a setting has no effect for this repository or mode',
   ENV_ALREADY_SET: 'an app container already sets the env variable; it was left as is',
   FSGROUP_ADDED: 'the pod had no fsGroup; one was added so git-sync can read the SSH key',
   REF_LOOKS_ABBREVIATED: 'the ref looks like an abbreviated commit, which git-sync cannot fetch',
   SIDECAR_KEEPS_POD_RUNNING: 'a classic sidecar keeps a run-to-completion pod from finishing',
+  ANNOTATIONS_ON_WORKLOAD: 'annotations with the prefix are on a workload\'s own metadata, which the injector never sees; they belong on its pod template',
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+/**
+ * Errors that are the policy refusing a pod that is otherwise well-formed
+ * (HTTP 403 Forbidden in the admission response), as opposed to a value that
+ * is wrong in itself (400 Bad Request).
+ */
+export const POLICY_REFUSALS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
+  'REPO_NOT_ALLOWED',
+  'SETTING_ENFORCED',
+  'DEPTH_ABOVE_MAXIMUM',
+  'MODE_NOT_ALLOWED',
+  'INSECURE_HOST_KEYS_FORBIDDEN',
+]);
 
 export interface Problem {
   code: ProblemCode;

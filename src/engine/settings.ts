@@ -9,6 +9,11 @@
  * explicitly; when it replaces a value the namespace set, that is a warning.
  * Only the winning value of each annotation is parsed: a bad namespace default
  * that a pod overrides does not concern that pod.
+ *
+ * An annotation the policy enforces has no layers: its value is the policy
+ * default's (or the table's), whatever the namespace, the preset or the pod
+ * say. A namespace or pod that sets another value gets a warning, or an
+ * error when the policy enforces it strictly.
  */
 import { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, isAnnotationKey, type AnnotationKey, type AnnotationValues } from './annotations.ts';
 import { quote, type Problem } from './problems.ts';
@@ -115,9 +120,28 @@ export function resolveSettings(input: ResolveInput, policy: CompiledPolicy): Re
     return true;
   };
 
+  /** For an enforced annotation: the policy's value, and a problem for each layer that tries another. */
+  const enforce = (key: AnnotationKey): void => {
+    const level = policy.enforced.get(key)!;
+    const value = policy.defaults.get(key);
+    if (value) (settings as Record<string, unknown>)[key] = value;
+    for (const entry of [pod.get(key), ns.get(key)]) {
+      if (!entry) continue;
+      const parsed = parseValue(key, entry.raw);
+      if (parsed.ok && value && JSON.stringify(parsed.value) === JSON.stringify(value.value)) continue;
+      const policyText = value ? `the policy enforces ${key} ${quote(value.raw)}` : `the policy keeps ${key} unset`;
+      if (level === 'strict') {
+        errors.push({ code: 'SETTING_ENFORCED', field: entry.field, value: entry.raw, message: `${quote(entry.raw)} is not allowed: ${policyText}; remove this annotation` });
+      } else {
+        warnings.push({ code: 'ENFORCED_VALUE_USED', field: entry.field, value: entry.raw, message: `${quote(entry.raw)} is ignored: ${policyText}` });
+      }
+    }
+  };
+
   // The preset first: it decides a layer. Chosen by the pod, else the namespace, else the policy.
   const presetEntry = pod.get('preset') ?? ns.get('preset');
-  if (presetEntry) parse('preset', presetEntry);
+  if (policy.enforced.has('preset')) enforce('preset');
+  else if (presetEntry) parse('preset', presetEntry);
   else if (policy.defaults.has('preset')) settings.preset = policy.defaults.get('preset') as Settings['preset'];
   const presetName = settings.preset?.value;
   const preset = presetName === undefined ? undefined : policy.presets.get(presetName);
@@ -136,6 +160,10 @@ export function resolveSettings(input: ResolveInput, policy: CompiledPolicy): Re
   // hide the others: every problem is reported at once.
   for (const key of ANNOTATION_KEYS) {
     if (key === 'preset') continue;
+    if (policy.enforced.has(key)) {
+      enforce(key);
+      continue;
+    }
     const podEntry = pod.get(key);
     const nsEntry = ns.get(key);
     const fromPreset = preset?.get(key);

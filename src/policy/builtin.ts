@@ -20,7 +20,9 @@ export const BUILTIN_POLICY: Policy = {
       'secret-layout': 'airflow',
     },
   },
-  limits: { minPeriod: '10s' },
+  allowedRepos: [],
+  enforced: {},
+  limits: { minPeriod: '10s', maxDepth: undefined, allowedModes: ['sidecar', 'native', 'init-only'] },
   knownHosts: [],
   allowInsecureHostKeys: false,
   excludedNamespaces: ['kube-system'],
@@ -30,5 +32,14 @@ export const BUILTIN_POLICY: Policy = {
   resources: {
     requests: { cpu: '10m', memory: '64Mi' },
     limits: { memory: '256Mi' },
+  },
+  // Non-root, nothing to escalate to, read-only image, the runtime's seccomp
+  // profile: what the "restricted" Pod Security Standard asks for.
+  securityContext: {
+    runAsNonRoot: true,
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    seccompProfile: { type: 'RuntimeDefault' },
   },
 };

@@ -1,16 +1,21 @@
 /**
  * Compiling a policy: everything the engine would otherwise recompute on each
  * admission (parsed defaults and presets, the minimum period, the excluded
- * namespaces, the known_hosts file) is worked out once, when a policy is
- * loaded. A policy that does not compile is reported with every problem and
- * never reaches the engine.
+ * namespaces, the known_hosts file, the repository patterns, the enforced
+ * settings, the dialect) is worked out once, when a policy is loaded. A
+ * policy that does not compile is reported with every problem and never
+ * reaches the engine.
  */
 import { createHash } from 'node:crypto';
 import { ANNOTATIONS, ANNOTATION_KEYS, isAnnotationKey, type AnnotationKey } from '../engine/annotations.ts';
+import { DIALECTS, type Dialect } from '../engine/dialect.ts';
+import type { Mode } from '../engine/mode.ts';
 import type { Problem } from '../engine/problems.ts';
 import { parseValue } from '../engine/settings.ts';
 import { parseDuration } from '../engine/values/duration.ts';
-import type { Policy } from './types.ts';
+import { parseRepoPattern, type RepoPattern } from './repo-patterns.ts';
+import { checkDialect, checkLimits, checkSecurityContext, compileEnforced } from './semantics.ts';
+import type { Enforcement, Policy } from './types.ts';
 
 export interface Setting<T> {
   value: T;
@@ -30,6 +35,16 @@ export interface CompiledPolicy {
   defaults: ParsedLayer;
   presets: Map<string, ParsedLayer>;
   minPeriodMs: number;
+  /** Clone depths above this (and 0) are refused; undefined: no maximum. */
+  maxDepth: number | undefined;
+  /** The modes pods may use; `auto` picks among them. */
+  allowedModes: readonly Mode[];
+  /** Repository patterns; empty allows every repository. */
+  allowedRepos: readonly RepoPattern[];
+  /** Annotations pods and namespaces may not override, and what happens when they try. */
+  enforced: ReadonlyMap<AnnotationKey, Enforcement>;
+  /** How the git-sync containers are configured. */
+  dialect: Dialect;
   excludedNamespaces: ReadonlySet<string>;
   /** The known_hosts file content for `known-hosts: policy`, or '' if the policy lists none. */
   knownHostsData: string;
@@ -91,7 +106,21 @@ export function compilePolicy(policy: Policy): CompileResult {
   }
   const minPeriod = parseDuration(policy.limits.minPeriod);
   if (!minPeriod.ok) problems.push({ code: minPeriod.code, field: 'limits.minPeriod', value: policy.limits.minPeriod, message: minPeriod.message });
-  if (problems.length > 0) return { ok: false, problems };
+  const allowedRepos = policy.allowedRepos.flatMap((raw, i) => {
+    const pattern = parseRepoPattern(raw);
+    if (!pattern.ok) problems.push({ code: pattern.code, field: `allowedRepos[${i}]`, value: raw, message: pattern.message });
+    return pattern.ok ? [pattern.value] : [];
+  });
+  const enforced = compileEnforced(policy.enforced, problems);
+  checkLimits(policy, defaults, presets, problems);
+  checkSecurityContext(policy.securityContext, problems);
+  const dialect = DIALECTS[policy.dialect];
+  if (dialect) checkDialect(dialect, defaults, presets, problems);
+  else {
+    const message = `${JSON.stringify(policy.dialect)} is not allowed; use one of ${Object.keys(DIALECTS).join(', ')}`;
+    problems.push({ code: 'VALUE_NOT_ALLOWED', field: 'dialect', value: String(policy.dialect), message });
+  }
+  if (problems.length > 0 || !dialect) return { ok: false, problems };
 
   const knownHosts = policy.knownHosts.map((l) => l.trim()).filter((l) => l !== '');
   return {
@@ -102,6 +131,11 @@ export function compilePolicy(policy: Policy): CompileResult {
       defaults,
       presets,
       minPeriodMs: minPeriod.ok ? minPeriod.value : 0,
+      maxDepth: policy.limits.maxDepth,
+      allowedModes: [...policy.limits.allowedModes],
+      allowedRepos,
+      enforced,
+      dialect,
       excludedNamespaces: new Set(['kube-system', ...policy.excludedNamespaces]),
       knownHostsData: knownHosts.length ? `${knownHosts.join('\n')}\n` : '',
       hash: createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 12),

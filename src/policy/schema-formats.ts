@@ -6,9 +6,12 @@
  * value parsers do, and its message completes "<field>: …".
  */
 import { Buffer } from 'node:buffer';
+import { ANNOTATION_KEYS, isAnnotationKey } from '../engine/annotations.ts';
 import { quote } from '../engine/problems.ts';
+import { closest } from '../engine/suggest.ts';
 import { isDnsLabel } from '../engine/values/names.ts';
 import { CONTROL_CHARS, fail, ok, type Parsed } from '../engine/values/result.ts';
+import { enforceableProblem } from './semantics.ts';
 
 const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -136,4 +139,23 @@ export function parseKnownHostsLine(raw: string): Parsed<string> {
     return fail('POLICY_VALUE_INVALID', `the ${type} key for ${quote(hosts)} is cut short or not a ${type} key; copy the whole line again from ssh-keyscan`);
   }
   return ok(raw);
+}
+
+/** A key of `enforced`: an annotation (without the prefix) that pods may be kept from overriding. */
+export function parseEnforcedKey(raw: string): Parsed<string> {
+  const why = enforceableProblem(raw);
+  if (why === undefined) return ok(raw);
+  const known = isAnnotationKey(raw);
+  const bare = raw.slice(raw.lastIndexOf('/') + 1);
+  const near = closest(raw, ANNOTATION_KEYS);
+  let hint = '';
+  if (!known && raw.includes('/') && isAnnotationKey(bare)) hint = `; write it without the prefix: ${bare}`;
+  else if (!known) hint = near ? `; did you mean ${near}?` : '; use an annotation name without the prefix, such as period';
+  return fail(known ? 'VALUE_NOT_ALLOWED' : 'UNKNOWN_ANNOTATION', `${quote(raw)} ${why}${hint}`);
+}
+
+/** A value of the seccomp profile map: one word or relative path, as the kubelet takes it. */
+export function parseProfileValue(raw: string): Parsed<string> {
+  if (raw !== '' && !/\s/.test(raw) && !CONTROL_CHARS.test(raw)) return ok(raw);
+  return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a seccomp profile value; use RuntimeDefault, Localhost, or a profile path such as profiles/git-sync.json`);
 }

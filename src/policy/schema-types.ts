@@ -18,6 +18,8 @@ export type FieldType =
   | { kind: 'string'; name: string; expect: string; check?: Check }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'boolean' }
+  /** A boolean that can only be written with one value (a safe setting kept visible); `why` completes "<value> …" for the other. */
+  | { kind: 'fixed'; value: boolean; why: string }
   | { kind: 'integer'; min: number; max: number }
   | { kind: 'list'; name: string; expect: string; item: Check }
   /** `numbers`: YAML numbers are taken as their string form (Kubernetes accepts `cpu: 0.5`). */
@@ -71,6 +73,8 @@ export function expectation(type: FieldType): string {
       return `one of ${type.values.join(', ')}`;
     case 'boolean':
       return 'true or false';
+    case 'fixed':
+      return String(type.value);
     case 'integer':
       return `a whole number from ${type.min} to ${type.max}`;
     case 'annotations':
@@ -93,6 +97,8 @@ export function typeText(type: FieldType): string {
       return type.values.map((v) => `\`${v}\``).join(', ');
     case 'boolean':
       return 'boolean';
+    case 'fixed':
+      return `\`${type.value}\` only`;
     case 'integer':
       return `integer, ${type.min} to ${type.max}`;
     case 'annotations':
@@ -222,6 +228,12 @@ export function checkField(type: FieldType, value: unknown, field: string, base:
         problems.push(typeProblem(field, value, 'a boolean', 'true or false'));
       }
       return INVALID;
+    case 'fixed': {
+      const given = checkField({ kind: 'boolean' }, value, field, base, problems);
+      if (given === INVALID || given === type.value) return given;
+      problems.push({ code: 'POLICY_VALUE_INVALID', field, value: String(given), message: `${String(given)} ${type.why}; remove it or write ${type.value}` });
+      return INVALID;
+    }
     case 'integer':
       return checkInteger(type, value, field, problems);
     case 'list':

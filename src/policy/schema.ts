@@ -13,15 +13,19 @@ import { parseChoice } from '../engine/values/choice.ts';
 import { ok } from '../engine/values/result.ts';
 import { BUILTIN_POLICY } from './builtin.ts';
 import { compilePolicy, type CompiledPolicy } from './compile.ts';
+import { normaliseRepoPattern } from './repo-patterns.ts';
 import {
   parseAnnotationPrefix,
+  parseEnforcedKey,
   parseImage,
   parseKnownHostsLine,
   parseLinkName,
   parseNamespaceName,
+  parseProfileValue,
   parseQuantity,
   quantityValue,
 } from './schema-formats.ts';
+import { CONCRETE_MODES } from './semantics.ts';
 import { INVALID, checkField, isMap, typeProblem, typeText, type FieldType } from './schema-types.ts';
 import type { Policy } from './types.ts';
 
@@ -67,8 +71,8 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
   },
   {
     path: 'dialect',
-    type: { kind: 'enum', values: ['v4'] },
-    help: 'git-sync configuration dialect: which flag and environment names are emitted.',
+    type: { kind: 'enum', values: ['v4', 'v3'] },
+    help: 'Which git-sync major version the image is, and so which environment names are emitted: `v4` (`GITSYNC_*` only), or `v3` (`GIT_SYNC_*`, for pinned v3 images; needs `defaults.ref` to name a branch).',
   },
   {
     path: 'defaults',
@@ -79,6 +83,27 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
     path: 'presets',
     type: { kind: 'presets' },
     help: 'Named bundles of annotation values that a pod selects with the `preset` annotation. They are merged by name with the built-in presets: redefining one replaces it.',
+  },
+  {
+    path: 'allowedRepos',
+    type: {
+      kind: 'list',
+      name: 'repository patterns',
+      expect: 'a list of repository patterns such as github.com/acme/*, gitlab.example.com/data/** or github.com/acme/dags',
+      item: normaliseRepoPattern,
+    },
+    help: 'Repositories pods may sync: `host/org/repo` (one repository), `host/org/*` (every repository directly under `org`), `host/group/**` (under `group`, at any depth). https, ssh:// and scp-style URLs of a repository are the same repository. Empty: any repository.',
+  },
+  {
+    path: 'enforced',
+    type: {
+      kind: 'map',
+      name: 'annotation → `warn` or `strict`',
+      expect: 'a map of annotation names to warn or strict, such as period: strict',
+      key: parseEnforcedKey,
+      value: (raw) => parseChoice(raw, ['warn', 'strict']),
+    },
+    help: "Annotations that pods and namespaces may not override: the value is always the policy's `defaults` value (else the built-in default). A pod or namespace that sets another value gets a warning (`warn`) or is denied (`strict`). Presets do not change them either; `repo` and `inject` cannot be enforced.",
   },
   {
     path: 'limits.minPeriod',
@@ -94,6 +119,21 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
     help: 'Periods below this are raised to it, with a warning.',
   },
   {
+    path: 'limits.maxDepth',
+    type: { kind: 'integer', min: 1, max: 1_000_000 },
+    help: 'The deepest clone a pod may ask for; a deeper `depth`, or `0` (the full history), is refused. Not set: no maximum.',
+  },
+  {
+    path: 'limits.allowedModes',
+    type: {
+      kind: 'list',
+      name: 'modes',
+      expect: `a list of modes out of ${CONCRETE_MODES.join(', ')}`,
+      item: (raw) => parseChoice(raw, CONCRETE_MODES),
+    },
+    help: '`mode` values pods may ask for; any other is refused. `auto` is always allowed and picks among these.',
+  },
+  {
     path: 'knownHosts',
     type: { kind: 'list', name: 'known_hosts lines', expect: 'a list of known_hosts lines, one per item, as ssh-keyscan prints them', item: parseKnownHostsLine },
     help: 'SSH host keys of the git hosts, for pods with `known-hosts: policy`: one known_hosts line per item, as `ssh-keyscan` prints them.',
@@ -106,7 +146,7 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
   {
     path: 'excludedNamespaces',
     type: { kind: 'list', name: 'namespace names', expect: 'a list of namespace names', item: parseNamespaceName },
-    help: 'Pods in these namespaces are never injected. `kube-system` is always excluded, listed or not.',
+    help: "Pods in these namespaces are never injected. `kube-system` and the webhook's own namespace (`POD_NAMESPACE`) are always excluded, listed or not.",
   },
   {
     path: 'onInvalidAnnotations',
@@ -157,6 +197,37 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
     path: 'resources.limits',
     type: resourceMap,
     help: 'Resource limits of the injected containers; no request may exceed its limit. Given, it replaces the built-in map.',
+  },
+  {
+    path: 'securityContext.runAsNonRoot',
+    type: { kind: 'fixed', value: true, why: 'would let the git-sync containers run as root; they always run as a non-root user (gitSync.user sets which)' },
+    help: 'The injected containers never run as root.',
+  },
+  {
+    path: 'securityContext.privileged',
+    type: { kind: 'fixed', value: false, why: 'would give the git-sync containers full access to the node; git-sync needs no privilege' },
+    help: 'The injected containers are never privileged.',
+  },
+  {
+    path: 'securityContext.allowPrivilegeEscalation',
+    type: { kind: 'fixed', value: false, why: 'would let processes in the git-sync containers gain privileges; git-sync needs none' },
+    help: 'The injected containers can never gain privileges.',
+  },
+  {
+    path: 'securityContext.readOnlyRootFilesystem',
+    type: { kind: 'boolean' },
+    help: "Whether the injected containers' image is read-only (git-sync writes only to its volume and `/tmp`, an emptyDir).",
+  },
+  {
+    path: 'securityContext.seccompProfile',
+    type: {
+      kind: 'map',
+      name: 'seccomp field → value',
+      expect: 'a map such as type: RuntimeDefault, or type: Localhost with localhostProfile: profiles/git-sync.json',
+      key: (raw) => parseChoice(raw, ['type', 'localhostProfile']),
+      value: parseProfileValue,
+    },
+    help: "The injected containers' seccomp profile: `type: RuntimeDefault`, or `type: Localhost` with `localhostProfile`, a file under the kubelet's seccomp directory. `Unconfined` is refused. Capabilities are always all dropped.",
   },
 ];
 
@@ -237,6 +308,8 @@ function unknownField(key: string, prefix: string, level: Level): Problem {
  */
 function checkLevel(doc: Record<string, unknown>, level: Level, prefix: string, out: Record<string, unknown>, problems: Problem[]): void {
   for (const [key, value] of Object.entries(doc)) {
+    // Parsed YAML never holds undefined; a document built in code that does means "not given" (limits.maxDepth).
+    if (value === undefined) continue;
     const field = `${prefix}${key}`;
     const node = level.get(key);
     if (node === undefined) {

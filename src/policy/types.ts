@@ -3,11 +3,31 @@
  * This is the document's shape after defaults are filled in; the built-in
  * policy (builtin.ts) is a complete example of it.
  */
-import type { RawAnnotations } from '../engine/annotations.ts';
+import type { AnnotationKey, RawAnnotations } from '../engine/annotations.ts';
+import type { DialectName } from '../engine/dialect.ts';
+import type { Mode } from '../engine/mode.ts';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 export type NativeSidecars = 'auto' | 'enabled' | 'disabled';
 export type OnInvalidAnnotations = 'deny' | 'admit';
+/** `warn`: a pod (or namespace) that sets the annotation gets a warning and the policy's value; `strict`: it is denied. */
+export type Enforcement = 'warn' | 'strict';
+
+/**
+ * The security context of the injected containers, beyond the user and group
+ * (gitSync.user, gitSync.group). The first three fields can only be written
+ * with their safe value: they exist so that a restricted-profile block copied
+ * into the policy validates, and so that loosening one is refused with the
+ * reason rather than as an unknown field. Capabilities are always all dropped.
+ */
+export interface SecurityContextPolicy {
+  runAsNonRoot: boolean;
+  privileged: boolean;
+  allowPrivilegeEscalation: boolean;
+  readOnlyRootFilesystem: boolean;
+  /** `type: RuntimeDefault`, or `type: Localhost` with `localhostProfile`. */
+  seccompProfile: Record<string, string>;
+}
 
 /** Resource quantities as Kubernetes writes them ("50m", "64Mi"). */
 export interface Resources {
@@ -20,15 +40,23 @@ export interface Policy {
   annotationPrefix: string;
   image: string;
   imagePullPolicy: PullPolicy;
-  /** git-sync configuration dialect; only v4 names are emitted. */
-  dialect: 'v4';
+  /** git-sync configuration dialect: v4 names (the default), or v3 names for pinned v3 images. */
+  dialect: DialectName;
   /** Defaults for every annotation, written as annotation values. */
   defaults: RawAnnotations;
   /** Named bundles of annotation values that a pod selects with the `preset` annotation. */
   presets: Record<string, RawAnnotations>;
+  /** Patterns repository URLs must match (repo-patterns.ts); empty allows every repository. */
+  allowedRepos: string[];
+  /** Annotations pods and namespaces may not override: the value is the policy default's (or the table's). */
+  enforced: Partial<Record<AnnotationKey, Enforcement>>;
   limits: {
     /** Periods below this are raised to it, with a warning. */
     minPeriod: string;
+    /** Clone depths above this (and 0, full history) are refused; undefined: no maximum. */
+    maxDepth?: number | undefined;
+    /** Modes pods may use; `auto` picks among them. */
+    allowedModes: Mode[];
   };
   /** known_hosts lines for pods that use SSH with `known-hosts: policy`. */
   knownHosts: string[];
@@ -53,4 +81,5 @@ export interface Policy {
     group: number;
   };
   resources: Resources;
+  securityContext: SecurityContextPolicy;
 }

@@ -38,15 +38,24 @@ const KNOWN_HOSTS_LINES = [
 ];
 
 /**
- * The policies properties run under: the built-in one, and variants that open
+ * The policies properties run under: the built-in one, variants that open
  * the paths it keeps shut (SSH host keys, insecure host keys, native sidecars,
- * admit-on-error, another prefix).
+ * admit-on-error, another prefix), and a platform team's policy that narrows
+ * them (an allow-list that some generated repositories miss, enforced
+ * settings, a maximum depth and fewer modes).
  */
 export const POLICIES = {
   builtin: mustCompile(BUILTIN_POLICY),
   sshReady: variant({ knownHosts: KNOWN_HOSTS_LINES, nativeSidecars: 'enabled' }),
   permissive: variant({ knownHosts: KNOWN_HOSTS_LINES, allowInsecureHostKeys: true, onInvalidAnnotations: 'admit', nativeSidecars: 'disabled' }),
   otherPrefix: variant({ annotationPrefix: 'git.example.com/', knownHosts: KNOWN_HOSTS_LINES, excludedNamespaces: ['platform'] }),
+  platform: variant({
+    knownHosts: KNOWN_HOSTS_LINES,
+    allowedRepos: ['github.com/**', 'gitlab.internal.example.com/**', '10.0.0.5/**'],
+    defaults: { period: '2m' },
+    enforced: { period: 'warn', submodules: 'strict' },
+    limits: { minPeriod: '30s', maxDepth: 10, allowedModes: ['sidecar', 'init-only'] },
+  }),
 } as const satisfies Record<string, CompiledPolicy>;
 
 /** Cases name their policy instead of carrying it, so that counterexamples stay readable. */

@@ -158,7 +158,7 @@ describe('validatePolicyDocument: problems', () => {
       value: 'Sometimes',
       message: '"Sometimes" is not allowed; use one of Always, IfNotPresent, Never',
     });
-    expect(only({ dialect: 'v3' }).message).toBe('"v3" is not allowed; use one of v4');
+    expect(only({ dialect: 'v5' }).message).toBe('"v5" is not allowed; use one of v4, v3');
     expect(only({ onInvalidAnnotations: 3 })).toMatchObject({ code: 'POLICY_TYPE_INVALID', message: '3 is not a string; use one of deny, admit' });
   });
 
@@ -189,7 +189,8 @@ describe('validatePolicyDocument: problems', () => {
     expect(only({ imagePullPolicies: 'Always' }).message).toBe('is not a policy field; did you mean imagePullPolicy?');
     // A field written at the wrong level is found where it belongs.
     expect(only({ minPeriod: '30s' }).message).toBe('is not a policy field; did you mean limits.minPeriod?');
-    expect(only({ limits: { maxDepth: 3 } }).message).toBe('is not a policy field; use one of minPeriod');
+    expect(only({ limits: { maxDeph: 3 } }).message).toBe('is not a policy field; did you mean limits.maxDepth?');
+    expect(only({ limits: { retries: 3 } }).message).toBe('is not a policy field; use one of minPeriod, maxDepth, allowedModes');
   });
 
   it('reports unknown annotations in defaults and presets with a suggestion', () => {

@@ -1,0 +1,167 @@
+/**
+ * Everything that keeps the webhook's view of the world current, started
+ * in one call: the policy (from a file, a ConfigMap or built in) and, in a
+ * cluster, the namespace annotations and the cluster facts. It owns the
+ * AdmissionDeps the HTTPS server reads: a new policy or new cluster facts
+ * replace `deps.ctx` as a whole, so each admission sees one consistent
+ * context, and admission never waits on any of this.
+ */
+import { readFile } from 'node:fs/promises';
+import type { AdmissionDeps } from '../admission/index.ts';
+import type { Env } from '../cli/args.ts';
+import type { EngineContext } from '../engine/index.ts';
+import type { Logger } from '../log.ts';
+import { BUILTIN_SOURCE, loadBuiltinPolicy, loadPolicyText, PolicyError } from '../policy/load.ts';
+import type { PolicyConfigMapWatcher } from '../policy/sources/configmap.ts';
+import { PolicyFileWatcher } from '../policy/sources/file.ts';
+import { PolicyStore } from '../policy/store.ts';
+import type { Readiness } from '../server/readiness.ts';
+import type { BackoffOptions } from './backoff.ts';
+import type { SourcesConfig } from './config.ts';
+import { connectToCluster, SERVICE_ACCOUNT_DIR, type ClusterConnection } from './connect.ts';
+import type { ClusterFactsCache } from './facts.ts';
+import type { NamespaceCache } from './namespaces.ts';
+
+export interface StartSourcesOptions {
+  env: Env;
+  logger: Logger;
+  /** The engine context apart from the policy, which the sources provide (and the cluster facts, which they keep current). */
+  context: Omit<EngineContext, 'policy'>;
+  /** Retry timing against the API server (tests shorten it). */
+  backoff?: BackoffOptions;
+  /** Policy file re-read timing (tests shorten it). */
+  file?: { debounceMs?: number; pollMs?: number };
+  /** How often the API server's version is asked again. */
+  versionRefreshMs?: number;
+  serviceAccountDir?: string;
+}
+
+export interface Sources {
+  /** Read by the webhook on every request; kept current by the sources. */
+  deps: AdmissionDeps;
+  store: PolicyStore;
+  /** The cluster, when there is one. */
+  cluster?: Omit<ClusterConnection, 'kubeConfig'>;
+  namespaces?: NamespaceCache;
+  facts?: ClusterFactsCache;
+  configMap?: PolicyConfigMapWatcher;
+  /** Adds the policy, namespace and cluster checks and details to /readyz. */
+  attach(readiness: Readiness): void;
+  /** Stops every watcher; resolves when nothing of theirs is left running. */
+  stop(): Promise<void>;
+}
+
+/** The policy file as given at start: it must be readable and valid (serve exits 1 otherwise). */
+async function initialFilePolicy(path: string): Promise<{ text: string; loaded: ReturnType<typeof loadPolicyText> }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read policy file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const loaded = loadPolicyText(text, path);
+  if (!loaded.compiled) throw new PolicyError(path, loaded.problems);
+  return { text, loaded };
+}
+
+/**
+ * Loads the initial policy and starts the watchers. Throws for what must
+ * stop serve from starting: an unreadable or invalid policy file, a cluster
+ * configuration that cannot be used (ClusterConfigError).
+ */
+export async function startSources(config: SourcesConfig, options: StartSourcesOptions): Promise<Sources> {
+  const { logger, backoff } = options;
+  const connection = await connectToCluster(config.cluster, options.env, options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
+
+  let store: PolicyStore;
+  let fileWatcher: PolicyFileWatcher | undefined;
+  if (config.policyFile !== undefined) {
+    const { text, loaded } = await initialFilePolicy(config.policyFile);
+    store = new PolicyStore({ compiled: loaded.compiled!, source: config.policyFile }, logger);
+    // Seeds the store with the text in force, so that re-reading an unchanged file changes nothing.
+    store.apply(text, config.policyFile);
+    fileWatcher = new PolicyFileWatcher({ path: config.policyFile, store, logger, ...options.file });
+  } else {
+    store = new PolicyStore(loadBuiltinPolicy(), logger);
+  }
+
+  const deps: AdmissionDeps = {
+    ctx: { ...options.context, policy: store.current.compiled },
+    namespaceAnnotations: () => undefined,
+  };
+  // Spread, not rebuilt: the context may carry more than these fields.
+  store.onChange((event) => {
+    if (event.type === 'loaded') deps.ctx = { ...deps.ctx, policy: store.current.compiled };
+  });
+
+  let namespaces: NamespaceCache | undefined;
+  let facts: ClusterFactsCache | undefined;
+  let configMap: PolicyConfigMapWatcher | undefined;
+  if (connection) {
+    // Loaded here, not at the top: they bring in client-node, which only a cluster needs.
+    const [{ NamespaceCache }, { ClusterFactsCache }, { PolicyConfigMapWatcher }] = await Promise.all([
+      import('./namespaces.ts'),
+      import('./facts.ts'),
+      import('../policy/sources/configmap.ts'),
+    ]);
+    const { kubeConfig } = connection;
+    namespaces = new NamespaceCache({ kubeConfig, backoff, logger });
+    const cache = namespaces;
+    deps.namespaceAnnotations = (namespace) => cache.annotations(namespace);
+    facts = new ClusterFactsCache({ kubeConfig, backoff, logger, versionRefreshMs: options.versionRefreshMs });
+    const clusterFacts = facts;
+    facts.onChange(() => {
+      deps.ctx = { ...deps.ctx, cluster: { ...deps.ctx.cluster, nativeSidecars: clusterFacts.facts.nativeSidecars } };
+    });
+    if (config.policyFile === undefined) {
+      const ref = { namespace: config.configMap.namespace ?? connection.namespace, name: config.configMap.name, key: config.configMap.key };
+      configMap = new PolicyConfigMapWatcher({ kubeConfig, ref, store, backoff, logger });
+    }
+  }
+
+  fileWatcher?.start();
+  namespaces?.start();
+  facts?.start();
+  configMap?.start();
+
+  const policySource = configMap?.source ?? config.policyFile ?? BUILTIN_SOURCE;
+  if (connection) {
+    logger.info(
+      { cluster: { via: connection.via, server: connection.server, namespace: connection.namespace }, policySource },
+      'cluster: watching namespaces, nodes and the API server version',
+    );
+  } else {
+    logger.info({ policySource }, `no cluster configured (--cluster ${config.cluster}): namespace defaults and cluster facts are off`);
+  }
+
+  const sources: Sources = {
+    deps,
+    store,
+    attach(readiness) {
+      readiness.detail('policy', () => {
+        const { source, hash } = store.current;
+        return store.rejected ? { source, hash, rejected: store.rejected } : { source, hash };
+      });
+      if (configMap) {
+        const watcher = configMap;
+        readiness.check('policy', () => watcher.check());
+      }
+      if (namespaces) {
+        const cache = namespaces;
+        readiness.check('namespaces', () => cache.check());
+      }
+      if (facts) {
+        const cluster = facts;
+        readiness.detail('cluster', () => ({ ...cluster.status(), via: connection?.via }));
+      }
+    },
+    async stop() {
+      await Promise.all([fileWatcher?.stop(), namespaces?.stop(), facts?.stop(), configMap?.stop()]);
+    },
+  };
+  if (connection) sources.cluster = { via: connection.via, server: connection.server, namespace: connection.namespace };
+  if (namespaces) sources.namespaces = namespaces;
+  if (facts) sources.facts = facts;
+  if (configMap) sources.configMap = configMap;
+  return sources;
+}

@@ -1,0 +1,149 @@
+/**
+ * Checks that need more than one field of the policy: the defaults and
+ * presets against the limits and the dialect, the enforced settings, and the
+ * security context. Each one catches, when the policy is loaded, a
+ * contradiction that would otherwise refuse every pod it touches (or quietly
+ * weaken the injected containers). Messages complete "<field>: …".
+ */
+import { isAnnotationKey, type AnnotationKey } from '../engine/annotations.ts';
+import type { Dialect } from '../engine/dialect.ts';
+import { depthAbove, depthMessage } from '../engine/limits.ts';
+import { modeNotAllowedMessage, type Mode } from '../engine/mode.ts';
+import { quote, type Problem } from '../engine/problems.ts';
+import type { ParsedLayer } from './compile.ts';
+import type { Enforcement, Policy, SecurityContextPolicy } from './types.ts';
+
+export const CONCRETE_MODES = ['sidecar', 'native', 'init-only'] as const satisfies readonly Mode[];
+const ENFORCEMENTS = ['warn', 'strict'] as const satisfies readonly Enforcement[];
+
+/** Annotations that no policy can enforce, and why; messages complete "enforced.<key>: …". */
+const NOT_ENFORCEABLE: Partial<Record<AnnotationKey, string>> = {
+  repo: 'cannot be enforced; the policy limits repositories with allowedRepos',
+  inject: "cannot be enforced; opting in and out is the pod's and the namespace's choice",
+};
+
+/** Why an annotation key cannot be enforced, or undefined when it can. */
+export function enforceableProblem(key: string): string | undefined {
+  if (!isAnnotationKey(key)) return 'is not an annotation the injector knows';
+  return NOT_ENFORCEABLE[key];
+}
+
+/** The enforced settings by annotation; problems for keys and levels that are not allowed. */
+export function compileEnforced(enforced: Policy['enforced'], problems: Problem[]): Map<AnnotationKey, Enforcement> {
+  const out = new Map<AnnotationKey, Enforcement>();
+  for (const [key, level] of Object.entries(enforced)) {
+    const field = `enforced.${key}`;
+    const why = enforceableProblem(key);
+    if (why !== undefined) {
+      problems.push({ code: isAnnotationKey(key) ? 'VALUE_NOT_ALLOWED' : 'UNKNOWN_ANNOTATION', field, value: key, message: why });
+    } else if (!(ENFORCEMENTS as readonly unknown[]).includes(level)) {
+      problems.push({ code: 'VALUE_NOT_ALLOWED', field, value: String(level), message: `${quote(String(level))} is not allowed; use one of ${ENFORCEMENTS.join(', ')}` });
+    } else {
+      out.set(key as AnnotationKey, level as Enforcement);
+    }
+  }
+  return out;
+}
+
+/** Every layer the policy writes itself, with the path its values are written at. */
+function policyLayers(defaults: ParsedLayer, presets: ReadonlyMap<string, ParsedLayer>): { path: string; layer: ParsedLayer }[] {
+  const own: ParsedLayer = new Map([...defaults].filter(([, s]) => s.source === 'policy'));
+  return [{ path: 'defaults', layer: own }, ...[...presets].map(([name, layer]) => ({ path: `presets.${name}`, layer }))];
+}
+
+/**
+ * The limits, and the policy's own defaults and presets within them: a
+ * default depth above the maximum, or a preset's mode that is not allowed,
+ * would refuse every pod that uses it.
+ */
+export function checkLimits(policy: Policy, defaults: ParsedLayer, presets: ReadonlyMap<string, ParsedLayer>, problems: Problem[]): void {
+  const { maxDepth, allowedModes } = policy.limits;
+  if (maxDepth !== undefined && !(Number.isInteger(maxDepth) && maxDepth >= 1)) {
+    const message = `${maxDepth} is not a whole number of at least 1`;
+    problems.push({ code: 'INTEGER_INVALID', field: 'limits.maxDepth', value: String(maxDepth), message });
+  }
+  const modes = CONCRETE_MODES.join(', ');
+  for (const m of allowedModes.filter((m) => !(CONCRETE_MODES as readonly string[]).includes(m))) {
+    problems.push({ code: 'VALUE_NOT_ALLOWED', field: 'limits.allowedModes', value: String(m), message: `${quote(String(m))} is not allowed; use one of ${modes}` });
+  }
+  if (allowedModes.length === 0) {
+    problems.push({ code: 'VALUE_NOT_ALLOWED', field: 'limits.allowedModes', message: `lists no mode; list at least one of ${modes}` });
+  } else if (allowedModes.every((m) => m === 'native') && policy.nativeSidecars === 'disabled') {
+    problems.push({
+      code: 'VALUE_NOT_ALLOWED',
+      field: 'limits.allowedModes',
+      message: 'allows only native, which nativeSidecars: disabled rules out, so no pod could be injected; allow sidecar or init-only too, or enable native sidecars',
+    });
+  }
+  for (const { path, layer } of policyLayers(defaults, presets)) {
+    const depth = layer.get('depth');
+    if (depth && maxDepth !== undefined && depthAbove(depth.value as number, maxDepth)) {
+      problems.push({ code: 'DEPTH_ABOVE_MAXIMUM', field: `${path}.depth`, value: depth.raw, message: depthMessage(depth.raw, depth.value as number, maxDepth) });
+    }
+    const mode = layer.get('mode');
+    if (mode && mode.value !== 'auto' && !allowedModes.includes(mode.value as Mode)) {
+      problems.push({ code: 'MODE_NOT_ALLOWED', field: `${path}.mode`, value: mode.raw, message: modeNotAllowedMessage(mode.raw, allowedModes) });
+    }
+  }
+}
+
+/**
+ * The dialect against the refs the policy supplies: under v3, the ref of a
+ * pod that sets none must be a branch or tag, or every such pod is refused.
+ */
+export function checkDialect(dialect: Dialect, defaults: ParsedLayer, presets: ReadonlyMap<string, ParsedLayer>, problems: Problem[]): void {
+  const ref = defaults.get('ref');
+  if (ref) {
+    const expressed = dialect.ref(ref.value as string);
+    if (!expressed.ok && ref.source === 'policy') {
+      problems.push({ code: expressed.code, field: 'defaults.ref', value: ref.raw, message: expressed.message });
+    } else if (!expressed.ok) {
+      const why = "git-sync v3 cannot follow the remote's default branch (HEAD), the ref of every pod that sets none";
+      const message = `${quote(dialect.name)} needs defaults.ref: ${why}; set defaults.ref to a branch such as main`;
+      problems.push({ code: 'DIALECT_UNSUPPORTED', field: 'dialect', value: dialect.name, message });
+    }
+  }
+  for (const [name, layer] of presets) {
+    const presetRef = layer.get('ref');
+    const expressed = presetRef && dialect.ref(presetRef.value as string);
+    if (presetRef && expressed && !expressed.ok) {
+      problems.push({ code: expressed.code, field: `presets.${name}.ref`, value: presetRef.raw, message: expressed.message });
+    }
+  }
+}
+
+/**
+ * The seccomp profile's fields together: Localhost needs a profile file,
+ * RuntimeDefault takes none, and Unconfined (seccomp off) is refused. The
+ * safe-only fields (runAsNonRoot, privileged, allowPrivilegeEscalation) are
+ * checked by their schema rows, and the containers never take them from the
+ * policy anyway.
+ */
+export function checkSecurityContext(sc: SecurityContextPolicy, problems: Problem[]): void {
+  const field = 'securityContext.seccompProfile';
+  const { type, localhostProfile } = sc.seccompProfile;
+  const problem = (at: string, code: Problem['code'], message: string, value?: string): void => {
+    problems.push({ code, field: `${field}.${at}`, ...(value !== undefined && { value }), message });
+  };
+  const useInstead = 'use RuntimeDefault or Localhost';
+  if (type === undefined) {
+    problem('type', 'VALUE_NOT_ALLOWED', `is missing; ${useInstead}`);
+  } else if (type === 'Unconfined') {
+    problem('type', 'POLICY_VALUE_INVALID', `"Unconfined" turns seccomp off, which the baseline Pod Security Standard forbids; ${useInstead}`, type);
+  } else if (type !== 'RuntimeDefault' && type !== 'Localhost') {
+    problem('type', 'VALUE_NOT_ALLOWED', `${quote(type)} is not allowed; ${useInstead}`, type);
+  } else if (type === 'Localhost' && localhostProfile === undefined) {
+    problem(
+      'localhostProfile',
+      'POLICY_VALUE_INVALID',
+      "is missing; type Localhost needs the profile file, relative to the kubelet's seccomp directory, such as profiles/git-sync.json",
+    );
+  } else if (type === 'RuntimeDefault' && localhostProfile !== undefined) {
+    problem('localhostProfile', 'POLICY_VALUE_INVALID', 'is only used with type Localhost; remove it or set type: Localhost', localhostProfile);
+  }
+  const escapes = localhostProfile === '' || localhostProfile?.startsWith('/') || localhostProfile?.split('/').includes('..');
+  if (localhostProfile !== undefined && escapes) {
+    const message = `${quote(localhostProfile)} is not a path relative to the kubelet's seccomp directory; use one such as profiles/git-sync.json, without '..'`;
+    problem('localhostProfile', 'PATH_INVALID', message, localhostProfile);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The git-sync dialects: how v4 and v3 spell the same settings, and, over
+ * generated pods, that a v3 policy emits only v3 names with every v3 default
+ * set explicitly, and a v4 policy no v3 name that could override a v4 one.
+ * The golden pods 50-* show whole v3 pods.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../src/engine/dialect.ts';
+import { injectPod, type InjectResult } from '../../src/engine/index.ts';
+import { mustCompile, type CompiledPolicy } from '../../src/policy/compile.ts';
+import { POLICIES, engineCaseArb, runs, type EngineCase, type PolicyName } from '../support/arbitraries.ts';
+
+const { v3, v4 } = DIALECTS;
+
+describe('the v4 dialect', () => {
+  it('passes the ref and period as git-sync v4 takes them', () => {
+    expect(v4.ref('HEAD')).toEqual({ ok: true, value: [['GITSYNC_REF', 'HEAD']] });
+    expect(v4.period(90_000)).toBe('1m30s');
+  });
+
+  it('wires each credentials layout, mounting the Secret only where its keys are optional', () => {
+    expect(v4.basicAuth('s', 'basic-auth')).toEqual({
+      env: [
+        { name: 'GITSYNC_USERNAME', valueFrom: { secretKeyRef: { name: 's', key: 'username' } } },
+        { name: 'GITSYNC_PASSWORD', valueFrom: { secretKeyRef: { name: 's', key: 'password' } } },
+      ],
+      mountSecret: false,
+    });
+    const airflow = v4.basicAuth('s', 'airflow');
+    expect(airflow.mountSecret).toBe(true);
+    expect(airflow.env.map((e) => [e.name, e.valueFrom?.secretKeyRef?.key, e.valueFrom?.secretKeyRef?.optional])).toEqual([
+      ['GITSYNC_USERNAME', 'GITSYNC_USERNAME', true],
+      ['GITSYNC_PASSWORD', 'GITSYNC_PASSWORD', true],
+      ['GIT_SYNC_USERNAME', 'GIT_SYNC_USERNAME', true],
+      ['GIT_SYNC_PASSWORD', 'GIT_SYNC_PASSWORD', true],
+    ]);
+  });
+
+  it('gives ssh every candidate key file and the known_hosts file, or turns checking off', () => {
+    expect(v4.ssh(['/k/a', '/k/b'], '/kh')).toEqual([
+      { name: 'GITSYNC_SSH_KEY_FILE', value: '/k/a:/k/b' },
+      { name: 'GITSYNC_SSH_KNOWN_HOSTS_FILE', value: '/kh' },
+    ]);
+    expect(v4.ssh(['/k/a'], undefined)).toEqual([
+      { name: 'GITSYNC_SSH_KEY_FILE', value: '/k/a' },
+      { name: 'GITSYNC_SSH_KNOWN_HOSTS', value: 'false' },
+    ]);
+  });
+});
+
+describe('the v3 dialect', () => {
+  it.each([
+    ['main', [['GIT_SYNC_BRANCH', 'main'], ['GIT_SYNC_REV', 'HEAD']]],
+    ['release/2024.10', [['GIT_SYNC_BRANCH', 'release/2024.10'], ['GIT_SYNC_REV', 'HEAD']]],
+    ['refs/heads/main', [['GIT_SYNC_BRANCH', 'main'], ['GIT_SYNC_REV', 'HEAD']]],
+    ['refs/tags/v1.2.3', [['GIT_SYNC_BRANCH', 'v1.2.3'], ['GIT_SYNC_REV', 'v1.2.3']]],
+  ])('%s becomes %j', (ref, env) => {
+    expect(v3.ref(ref)).toEqual({ ok: true, value: env });
+  });
+
+  it.each([
+    ['HEAD', 'the remote\'s default branch'],
+    ['0123456789abcdef0123456789abcdef01234567', 'is a commit'],
+    ['refs/pull/1/head', 'is neither a branch nor a tag'],
+  ])('cannot express %s', (ref, why) => {
+    const r = v3.ref(ref);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.code).toBe('DIALECT_UNSUPPORTED');
+    expect(!r.ok && r.message).toContain(why);
+    expect(!r.ok && r.message).toContain('use a branch name (main), or a tag written as refs/tags/<tag>');
+  });
+
+  it('writes the period in seconds, fractions included', () => {
+    expect(v3.period(60_000)).toBe('60');
+    expect(v3.period(1_500)).toBe('1.5');
+    expect(v3.period(86_400_000)).toBe('86400');
+  });
+
+  it('reads credentials through GIT_SYNC_USERNAME/PASSWORD only, both required, so the Secret need not be mounted', () => {
+    for (const [layout, keys] of [['basic-auth', ['username', 'password']], ['airflow', ['GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD']]] as const) {
+      const auth = v3.basicAuth('s', layout);
+      expect(auth.mountSecret).toBe(false);
+      expect(auth.env).toEqual([
+        { name: 'GIT_SYNC_USERNAME', valueFrom: { secretKeyRef: { name: 's', key: keys[0] } } },
+        { name: 'GIT_SYNC_PASSWORD', valueFrom: { secretKeyRef: { name: 's', key: keys[1] } } },
+      ]);
+    }
+  });
+
+  it('turns SSH on with one key file, the first candidate, and says whether host keys are checked', () => {
+    expect(v3.ssh(['/k/gitSshKey', '/k/ssh'], '/kh')).toEqual([
+      { name: 'GIT_SYNC_SSH', value: 'true' },
+      { name: 'GIT_SSH_KEY_FILE', value: '/k/gitSshKey' },
+      { name: 'GIT_KNOWN_HOSTS', value: 'true' },
+      { name: 'GIT_SSH_KNOWN_HOSTS_FILE', value: '/kh' },
+    ]);
+    expect(v3.ssh(['/k/id'], undefined)).toEqual([
+      { name: 'GIT_SYNC_SSH', value: 'true' },
+      { name: 'GIT_SSH_KEY_FILE', value: '/k/id' },
+      { name: 'GIT_KNOWN_HOSTS', value: 'false' },
+    ]);
+  });
+});
+
+// --- Over generated pods ---------------------------------------------------------------
+
+const V3_NAMES = new Set([
+  'GIT_SYNC_REPO',
+  'GIT_SYNC_BRANCH',
+  'GIT_SYNC_REV',
+  'GIT_SYNC_ROOT',
+  'GIT_SYNC_DEST',
+  'GIT_SYNC_DEPTH',
+  'GIT_SYNC_SUBMODULES',
+  'GIT_SYNC_MAX_SYNC_FAILURES',
+  'GIT_SYNC_ONE_TIME',
+  'GIT_SYNC_WAIT',
+  'GIT_SYNC_HTTP_BIND',
+  'GIT_SYNC_USERNAME',
+  'GIT_SYNC_PASSWORD',
+  'GIT_SYNC_SSH',
+  'GIT_SSH_KEY_FILE',
+  'GIT_KNOWN_HOSTS',
+  'GIT_SSH_KNOWN_HOSTS_FILE',
+]);
+/** Settings whose v3 default differs from what the injector means, so they must always be written. */
+const V3_ALWAYS = ['GIT_SYNC_REPO', 'GIT_SYNC_BRANCH', 'GIT_SYNC_REV', 'GIT_SYNC_ROOT', 'GIT_SYNC_DEST', 'GIT_SYNC_DEPTH', 'GIT_SYNC_SUBMODULES'];
+
+/** Each property policy, with the v3 dialect (and the default branch v3 needs). */
+const V3_POLICIES = Object.fromEntries(
+  Object.entries(POLICIES).map(([name, compiled]) => [
+    name,
+    mustCompile({ ...compiled.policy, dialect: 'v3', defaults: { ...compiled.policy.defaults, ref: 'main' } }),
+  ]),
+) as Record<PolicyName, CompiledPolicy>;
+
+function run(c: EngineCase, policies: Record<PolicyName, CompiledPolicy>): InjectResult {
+  return injectPod({ pod: c.pod, namespace: c.namespace, namespaceAnnotations: c.namespaceAnnotations }, { policy: policies[c.policy], cluster: c.cluster, version: '0.0.0-test' });
+}
+
+type Env = { name: string; value?: string }[];
+function gitSyncEnvs(r: InjectResult): Env[] {
+  const names = new Set([...r.injection!.initContainers, ...r.injection!.containers]);
+  const spec = (r.pod as { spec: { containers: { name: string; env?: Env }[]; initContainers?: { name: string; env?: Env }[] } }).spec;
+  return [...spec.containers, ...(spec.initContainers ?? [])].filter((c) => names.has(c.name)).map((c) => c.env ?? []);
+}
+
+describe('over generated pods', () => {
+  const cases = engineCaseArb({ hostileWeight: 1 });
+
+  it('a v3 policy injects a good share of them (the properties below are not vacuous)', () => {
+    const outcomes = fc.sample(cases, { numRuns: 300, seed: 7 }).map((c) => run(c, V3_POLICIES).outcome);
+    expect(outcomes.filter((o) => o === 'injected').length).toBeGreaterThan(50);
+  });
+
+  it('v3: only v3 names, each container says root, link, depth, branch and rev, and nothing is said twice', () => {
+    fc.assert(
+      fc.property(cases, (c) => {
+        const r = run(c, V3_POLICIES);
+        if (r.outcome !== 'injected') return;
+        for (const env of gitSyncEnvs(r)) {
+          const names = env.map((e) => e.name);
+          for (const name of names) expect(V3_NAMES, name).toContain(name);
+          for (const name of V3_ALWAYS) expect(names).toContain(name);
+          expect(new Set(names).size).toBe(names.length);
+        }
+      }),
+      { numRuns: runs(400) },
+    );
+  });
+
+  it('v4: no v3 name that would override a v4 setting', () => {
+    fc.assert(
+      fc.property(cases, (c) => {
+        const r = run(c, POLICIES);
+        if (r.outcome !== 'injected') return;
+        for (const env of gitSyncEnvs(r)) {
+          const v3Names = env.map((e) => e.name).filter((n) => n.startsWith('GIT_'));
+          // The Airflow layout's credential aliases are the only ones; they set the same two values.
+          expect(v3Names.every((n) => n === 'GIT_SYNC_USERNAME' || n === 'GIT_SYNC_PASSWORD'), v3Names.join()).toBe(true);
+        }
+      }),
+      { numRuns: runs(400) },
+    );
+  });
+});
