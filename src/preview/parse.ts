@@ -1,0 +1,244 @@
+/**
+ * Reading manifests: JSON, or YAML with any number of documents, as
+ * Kubernetes reads them. YAML is parsed as YAML 1.1, the version kubectl and
+ * the API server use (`on`, `yes` and `off` are booleans there), so a preview
+ * sees the values the cluster will see. Every document keeps its place in the
+ * text, so that output can copy untouched documents byte for byte and
+ * messages can point at a line.
+ */
+import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
+
+export type InputFormat = 'json' | 'yaml';
+
+type Tags = Exclude<NonNullable<SchemaOptions['customTags']>, (tags: never) => unknown>;
+const tagName = (tag: Tags[number]): string => (typeof tag === 'string' ? tag : tag.tag);
+const tagFormat = (tag: Tags[number]): string | undefined => (typeof tag === 'string' ? undefined : tag.format);
+
+/**
+ * YAML as Kubernetes reads it (sigs.k8s.io/yaml, a go-yaml v2 fork): YAML 1.1
+ * scalars (`on` and `yes` are booleans, `0755` is octal), but a value that
+ * looks like a timestamp or a base-60 number (`2024-01-01`, `12:30`) stays a
+ * string, and `!!binary` is not decoded into bytes.
+ */
+export const KUBERNETES_YAML: DocumentOptions & SchemaOptions = {
+  version: '1.1',
+  customTags: (tags) =>
+    (tags as Tags).filter((t) => !['tag:yaml.org,2002:timestamp', 'tag:yaml.org,2002:binary'].includes(tagName(t)) && tagFormat(t) !== 'TIME'),
+};
+
+/**
+ * Deeper than any real manifest (CRD schemas reach a few dozen levels), and
+ * far below the depth at which serialising the answer would exhaust the stack.
+ */
+export const MAX_DEPTH = 256;
+/** Aliases a document may expand, as the yaml library counts them; guards against "billion laughs" documents. */
+const MAX_ALIAS_COUNT = 100;
+
+export interface SourceDocument {
+  /** 1-based position among the documents of its source, counting empty ones. */
+  index: number;
+  /** 1-based line where the document's content starts. */
+  line: number;
+  /** [start, end) of the document in the source text; the spans of all documents cover the text, in order. */
+  span: readonly [number, number];
+  /** The document as plain data; null for an empty document. */
+  value: unknown;
+  /** The YAML syntax tree, for output that keeps comments and key order. */
+  yaml?: Document.Parsed;
+  /** For a List in YAML: the 1-based line of each item. */
+  itemLines?: readonly number[];
+}
+
+export interface ParsedSource {
+  /** File name, or what the input is called in messages ('<stdin>', 'the body'). */
+  name: string;
+  text: string;
+  format: InputFormat;
+  documents: SourceDocument[];
+}
+
+export type InputErrorReason = 'INVALID_JSON' | 'INVALID_YAML' | 'TOO_DEEP';
+
+/** Input that cannot be read, with the parser's line and column (1-based). */
+export class InputError extends Error {
+  readonly source: string;
+  readonly reason: InputErrorReason;
+  readonly line: number;
+  readonly column: number;
+  /** What is wrong, without the position. */
+  readonly detail: string;
+
+  constructor(source: string, reason: InputErrorReason, line: number, column: number, detail: string) {
+    super(`${source}:${line}:${column}: ${detail}`);
+    this.name = 'InputError';
+    this.source = source;
+    this.reason = reason;
+    this.line = line;
+    this.column = column;
+    this.detail = detail;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A `List` (or a typed list such as `PodList`): its items are objects of their own. */
+export const isList = (v: unknown): v is Record<string, unknown> & { items: unknown[] } =>
+  isObject(v) && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
+
+/** How many objects a document holds: its List items, one, or none when it is empty. */
+export function objectCount(doc: Pick<SourceDocument, 'value'>): number {
+  const { value } = doc;
+  if (value === null || value === undefined) return 0;
+  return isList(value) ? value.items.length : 1;
+}
+
+/** JSON when the text starts like a JSON object or array, YAML otherwise (YAML also reads most JSON). */
+export function sniffFormat(text: string): InputFormat {
+  const first = /\S/.exec(text)?.[0];
+  return first === '{' || first === '[' ? 'json' : 'yaml';
+}
+
+/** 1-based line and column of a character offset. */
+function linePos(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const line = before.split('\n').length;
+  return { line, column: before.length - before.lastIndexOf('\n') };
+}
+
+/** How deep a value nests, counted without recursion so that a hostile document cannot exhaust the stack. */
+function tooDeep(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * The first key that repeats one before it in the same mapping. Kubernetes
+ * refuses duplicate keys too; the yaml library's own check compares every
+ * pair of keys, which a mapping with many thousands of keys turns into
+ * minutes, so this one keeps a set per mapping.
+ */
+function duplicateKey(root: unknown): Node | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key) && pair.key.value !== '<<') {
+          if (seen.has(pair.key.value)) return pair.key;
+          seen.add(pair.key.value);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      stack.push(...node.items);
+    }
+  }
+  return undefined;
+}
+
+function checkDepth(name: string, doc: SourceDocument): void {
+  if (tooDeep(doc.value, MAX_DEPTH)) {
+    throw new InputError(name, 'TOO_DEEP', doc.line, 1, `document ${doc.index} nests more than ${MAX_DEPTH} levels deep, which no Kubernetes manifest does`);
+  }
+}
+
+function parseJson(name: string, text: string): ParsedSource {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    // V8 says where: "… in JSON at position 12 (line 3 column 3)". Keep the words, compute the position ourselves.
+    const message = (error as Error).message;
+    const at = / in JSON at position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) : text.length;
+    const { line, column } = linePos(text, offset);
+    const detail = message.replace(/ in JSON at position \d+.*$/, '').replace(/ of JSON input$/, ' of input');
+    throw new InputError(name, 'INVALID_JSON', line, column, `invalid JSON: ${detail}`);
+  }
+  const start = /\S/.exec(text)?.index ?? 0;
+  const doc: SourceDocument = { index: 1, line: linePos(text, start).line, span: [0, text.length], value };
+  checkDepth(name, doc);
+  return { name, text, format: 'json', documents: [doc] };
+}
+
+const isNodeWithRange = (v: unknown): v is { range: [number, number, number] } =>
+  typeof v === 'object' && v !== null && Array.isArray((v as { range?: unknown }).range);
+
+function parseYaml(name: string, text: string): ParsedSource {
+  const lines = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    const options: ParseOptions & DocumentOptions & SchemaOptions = { ...KUBERNETES_YAML, lineCounter: lines, prettyErrors: false, uniqueKeys: false };
+    const stream = parseAllDocuments(text, options);
+    // A stream without documents (empty, or only comments) is not an array.
+    docs = Array.isArray(stream) ? stream : [];
+  } catch (error) {
+    // The parser reports problems as errors on the documents; anything it throws is a limit it hit.
+    throw new InputError(name, 'INVALID_YAML', 1, 1, `invalid YAML: ${(error as Error).message}`);
+  }
+  const at = (offset: number): { line: number; column: number } => {
+    const { line, col } = lines.linePos(offset);
+    return { line, column: col };
+  };
+  for (const doc of docs) {
+    const error = doc.errors[0];
+    if (error) {
+      const { line, column } = at(error.pos[0]);
+      throw new InputError(name, 'INVALID_YAML', line, column, `invalid YAML: ${error.message}`);
+    }
+  }
+  const documents = docs.map((doc, i): SourceDocument => {
+    // The spans tile the text: each document ends where its own range ends, the last one at the end of the text.
+    const start = i === 0 ? 0 : docs[i - 1]!.range[2];
+    const end = i === docs.length - 1 ? text.length : doc.range[2];
+    const line = at(doc.contents?.range[0] ?? doc.range[0]).line;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      throw new InputError(name, 'INVALID_YAML', line, 1, `unusable YAML in document ${i + 1}: ${(error as Error).message}`);
+    }
+    const items = isMap(doc.contents) ? doc.contents.get('items', true) : undefined;
+    const itemLines = isSeq(items) ? items.items.map((item) => (isNodeWithRange(item) ? at(item.range[0]).line : line)) : undefined;
+    const parsed: SourceDocument = { index: i + 1, line, span: [start, end], value, yaml: doc, ...(itemLines && { itemLines }) };
+    checkDepth(name, parsed);
+    const duplicate = duplicateKey(doc.contents);
+    if (duplicate?.range) {
+      const { line: l, column } = at(duplicate.range[0]);
+      throw new InputError(name, 'INVALID_YAML', l, column, 'invalid YAML: Map keys must be unique');
+    }
+    return parsed;
+  });
+  return { name, text, format: 'yaml', documents };
+}
+
+/**
+ * Parses a source; 'auto' sniffs the format. A text that looks like JSON but
+ * is not valid JSON gets a second chance as YAML (`{kind: Pod}` is YAML), and
+ * if that fails too the JSON error is reported, since JSON was evidently meant.
+ * Throws InputError.
+ */
+export function parseSource(name: string, text: string, format: InputFormat | 'auto'): ParsedSource {
+  // A byte-order mark is not content; editors on some systems add one.
+  const clean = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (format === 'yaml') return parseYaml(name, clean);
+  if (format === 'json') return parseJson(name, clean);
+  if (sniffFormat(clean) === 'yaml') return parseYaml(name, clean);
+  try {
+    return parseJson(name, clean);
+  } catch (jsonError) {
+    if (!(jsonError instanceof InputError) || jsonError.reason !== 'INVALID_JSON') throw jsonError;
+    try {
+      return parseYaml(name, clean);
+    } catch {
+      throw jsonError;
+    }
+  }
+}

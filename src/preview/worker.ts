@@ -1,0 +1,52 @@
+/**
+ * The preview worker: runs in a worker thread and does the two jobs whose
+ * cost grows with what a client sends, reading a body and writing a YAML
+ * answer, so that the webhook's event loop keeps answering admissions
+ * meanwhile. It holds no state; the engine stays on the main thread, with
+ * the webhook's own policy.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { PlainDocument } from './evaluate.ts';
+import { InputError, objectCount, parseSource, type InputErrorReason, type InputFormat } from './parse.ts';
+import { yamlText } from './yaml-text.ts';
+
+export type WorkerJob = { id: number } & (
+  | { op: 'parse'; name: string; text: string; format: InputFormat | 'auto'; maxObjects: number }
+  | { op: 'yaml'; value: unknown }
+);
+
+export interface InputErrorData {
+  source: string;
+  reason: InputErrorReason;
+  line: number;
+  column: number;
+  detail: string;
+}
+
+export type WorkerReply =
+  | { id: number; ok: true; format: InputFormat; documents: PlainDocument[] }
+  | { id: number; ok: true; text: string }
+  | { id: number; ok: false; input: InputErrorData }
+  | { id: number; ok: false; tooMany: { count: number; max: number } }
+  | { id: number; ok: false; message: string };
+
+function handle(job: WorkerJob): WorkerReply {
+  try {
+    if (job.op === 'yaml') return { id: job.id, ok: true, text: yamlText(job.value) };
+    const parsed = parseSource(job.name, job.text, job.format);
+    // Counted here, so that an input with too many objects costs the main thread nothing.
+    const count = parsed.documents.reduce((n, doc) => n + objectCount(doc), 0);
+    if (count > job.maxObjects) return { id: job.id, ok: false, tooMany: { count, max: job.maxObjects } };
+    // The syntax trees stay here: the main thread needs the data only.
+    const documents = parsed.documents.map(({ yaml: _tree, ...doc }) => doc);
+    return { id: job.id, ok: true, format: parsed.format, documents };
+  } catch (error) {
+    if (error instanceof InputError) {
+      const { source, reason, line, column, detail } = error;
+      return { id: job.id, ok: false, input: { source, reason, line, column, detail } };
+    }
+    return { id: job.id, ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+parentPort?.on('message', (job: WorkerJob) => parentPort!.postMessage(handle(job)));

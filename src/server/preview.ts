@@ -1,0 +1,169 @@
+/**
+ * POST /preview: what the webhook would do, without a cluster. It shares the
+ * webhook's dependencies (policy, cluster facts, namespace defaults), so its
+ * answer is the webhook's. Unlike /mutate, whose only client is the API
+ * server, it is meant for people and pipelines: it reads JSON or YAML, sniffs
+ * the format when the content type says nothing (curl --data-binary sends
+ * application/x-www-form-urlencoded), and answers YAML to those who ask.
+ * What costs time in proportion to the body (parsing it, writing YAML) runs
+ * in a worker thread, so that admissions never wait behind a preview.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from 'node:https';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AdmissionDeps } from '../admission/index.ts';
+import { InputError, previewDocuments, PreviewWorker, TooManyObjectsError, WorkerBusyError, WorkerLimitError, type InputFormat, type PreviewLimits, type PreviewResponse } from '../preview/index.ts';
+import { HttpError, type ErrorBody } from './errors.ts';
+
+const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
+/** Types that say nothing about the format: the body is sniffed. */
+const GENERIC_TYPES = new Set(['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded']);
+
+const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]!.trim().toLowerCase();
+
+/** The format a content type announces; throws a 415 for types that are neither JSON, YAML nor generic. */
+function formatOf(contentType: string | undefined): InputFormat | 'auto' {
+  const type = mediaType(contentType);
+  if (type === '' || GENERIC_TYPES.has(type)) return 'auto';
+  if (type === 'application/json' || type.endsWith('+json')) return 'json';
+  if (YAML_TYPES.has(type) || type.endsWith('+yaml')) return 'yaml';
+  throw new HttpError(
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    `content type ${JSON.stringify(type.slice(0, 100))} is not supported by /preview; send application/json or application/yaml (text/plain and application/octet-stream are read as either)`,
+  );
+}
+
+/**
+ * Whether the client prefers YAML: the media ranges of Accept by quality
+ * (stable for equal ones), and the first one that names JSON or YAML
+ * decides. JSON is the default, also for `*\/*`.
+ */
+export function prefersYaml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const ranges = accept.split(',').map((part, i) => {
+    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    const quality = q === undefined ? 1 : Number(q.slice(2));
+    return { type, quality: Number.isFinite(quality) ? quality : 0, i };
+  });
+  ranges.sort((a, b) => b.quality - a.quality || a.i - b.i);
+  for (const { type, quality } of ranges) {
+    if (quality <= 0) continue;
+    if (YAML_TYPES.has(type) || type.endsWith('+yaml')) return true;
+    if (type === 'application/json' || type.endsWith('+json') || type === '*/*' || type === 'application/*') return false;
+  }
+  return false;
+}
+
+const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The `namespace` query parameter: for objects that do not name one. */
+function namespaceParam(query: unknown): string | undefined {
+  const value = (query as Record<string, unknown> | undefined)?.namespace;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !NAMESPACE.test(value)) {
+    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : 'given more than once';
+    throw new HttpError(400, 'INVALID_NAMESPACE', `the namespace parameter is ${shown}; give one namespace name (lowercase letters, digits and '-', at most 63)`);
+  }
+  return value;
+}
+
+const EMPTY = 'the body is empty; send a Pod, a workload, a List, several YAML documents or an AdmissionReview, as JSON or YAML';
+
+/** A body that cannot be parsed: 400 with the parser's line and column, in the server's error shape. */
+function rejectInput(request: FastifyRequest, reply: FastifyReply, error: InputError): void {
+  const body: ErrorBody & { error: { line: number; column: number } } = {
+    error: { code: 400, reason: error.reason, message: `line ${error.line}, column ${error.column}: ${error.detail}`, line: error.line, column: error.column },
+  };
+  // The reason only, as for every client mistake: the parser's message may quote the body.
+  request.log.warn({ method: request.method, url: request.url.slice(0, 200), statusCode: 400, reason: error.reason }, 'request rejected');
+  void reply.code(400).send(body);
+}
+
+/** Objects per preview: enough for a whole application's manifests; more go to the offline commands. */
+export const MAX_PREVIEW_OBJECTS = 1000;
+/** Objects previewed between two turns of the event loop: a few milliseconds of engine time. */
+const OBJECTS_PER_TURN = 16;
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The errors of parsing or writing in the worker, as client errors (4xx) with a reason; anything else is the injector's own failure. */
+function clientError(error: unknown, reply: FastifyReply): HttpError | undefined {
+  if (error instanceof WorkerBusyError) {
+    void reply.header('retry-after', '1');
+    return new HttpError(429, 'BUSY', `too many previews are waiting (${error.message}); retry in a moment`);
+  }
+  if (error instanceof WorkerLimitError) {
+    return new HttpError(413, 'BODY_TOO_COMPLEX', `the body is too costly to preview: ${error.message}; send fewer or smaller documents, or run gitsync-injector check offline`);
+  }
+  if (error instanceof TooManyObjectsError) {
+    return new HttpError(413, 'TOO_MANY_OBJECTS', `${error.message}; split the input, or run gitsync-injector check or inject offline, which have no limit`);
+  }
+  return undefined;
+}
+
+export interface PreviewRouteOptions {
+  /** Where bodies are read and YAML answers written; by default a worker of this server's own. */
+  worker?: PreviewWorker;
+  maxObjects?: number;
+}
+
+/**
+ * Adds POST /preview to the webhook's server, in a scope of its own so that
+ * /mutate stays JSON-only. Bodies are parsed and YAML answers written by a
+ * worker thread; the engine runs here, with the webhook's deps, a few
+ * objects per turn of the event loop, so admissions never wait behind a
+ * preview for long.
+ */
+export function registerPreview(
+  app: FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>,
+  deps: AdmissionDeps,
+  options: PreviewRouteOptions = {},
+): void {
+  const worker = options.worker ?? new PreviewWorker();
+  const limits: PreviewLimits = { maxObjects: options.maxObjects ?? MAX_PREVIEW_OBJECTS, pause: { every: OBJECTS_PER_TURN, wait: turn } };
+  void app.register(async (scope) => {
+    scope.addHook('onClose', async () => {
+      if (!options.worker) await worker.close();
+    });
+    scope.removeAllContentTypeParsers();
+    // Every body is read as text (within the server's body limit) and parsed by the route, which knows about YAML.
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+      try {
+        formatOf(request.headers['content-type']);
+        done(null, body);
+      } catch (error) {
+        done(error as Error);
+      }
+    });
+    scope.post('/preview', async (request, reply) => {
+      const format = formatOf(request.headers['content-type']);
+      const text = typeof request.body === 'string' ? request.body : '';
+      if (text.trim() === '') throw new HttpError(400, 'EMPTY_BODY', EMPTY);
+      const namespace = namespaceParam(request.query);
+      // One policy for the whole answer, even if a reload replaces deps.ctx while it is worked out.
+      const snapshot: AdmissionDeps = { ctx: deps.ctx, namespaceAnnotations: (ns) => deps.namespaceAnnotations(ns) };
+      let response: PreviewResponse;
+      try {
+        const parsed = await worker.parse('the body', text, format, limits.maxObjects);
+        response = await previewDocuments(parsed.documents, snapshot, namespace === undefined ? {} : { namespace }, limits);
+      } catch (error) {
+        if (error instanceof InputError) {
+          rejectInput(request, reply, error);
+          return reply;
+        }
+        throw clientError(error, reply) ?? error;
+      }
+      request.log.info({ ...response.summary, policy: response.policy, durationMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'preview');
+      if (!prefersYaml(request.headers.accept)) return reply.send(response);
+      let yaml: string;
+      try {
+        yaml = await worker.yaml(response);
+      } catch (error) {
+        throw clientError(error, reply) ?? error;
+      }
+      return reply.type('application/yaml; charset=utf-8').send(yaml);
+    });
+  });
+}
