@@ -3,6 +3,10 @@
  * here once; main dispatches to it and prints the list in its usage.
  */
 import type { Env } from './args.ts';
+import { certs } from './certs.ts';
+import { check } from './check.ts';
+import { inject } from './inject.ts';
+import { policy } from './policy.ts';
 import { serve } from './serve.ts';
 
 export interface Command {
@@ -16,4 +20,8 @@ export interface Command {
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   serve,
+  certs,
+  inject,
+  check,
+  policy,
 };

@@ -6,16 +6,19 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { AdmissionDeps } from '../admission/index.ts';
+import { SOURCE_FLAGS, SOURCE_USAGE, sourcesConfig, type SourcesConfig } from '../cluster/config.ts';
+import { startSources, type Sources } from '../cluster/start.ts';
+import { parseDuration } from '../engine/values/duration.ts';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger, type LogLevel } from '../log.ts';
-import { BUILTIN_POLICY } from '../policy/builtin.ts';
-import { mustCompile, type CompiledPolicy } from '../policy/compile.ts';
-import { BUILTIN_SOURCE, loadPolicyFile } from '../policy/load.ts';
+import { createMetrics } from '../metrics/index.ts';
 import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, type WebhookServer } from '../server/index.ts';
+import { secureContextOptions } from '../server/webhook.ts';
 import { ensureDevCertificates } from '../tls/index.ts';
+import { checkCertificatePair, watchCertificate, type CertificateWatcher, type CheckedCertificate } from '../tls/reload.ts';
 import { VERSION } from '../version.ts';
-import { parseFlags, parsePort, setting, UsageError, type Env } from './args.ts';
+import { parseFlags, parsePort, setting, UsageError, type Env, type Sourced } from './args.ts';
 import type { Command } from './commands.ts';
 
 /** The repository's certs/ folder: two levels up from both src/cli and dist/cli. */
@@ -25,8 +28,9 @@ const DEFAULT_TLS_DIR = '/etc/gitsync-injector/tls';
 const USAGE = `Usage: gitsync-injector serve [options]
 
 Runs the admission webhook (HTTPS, POST /mutate) and the health server
-(HTTP, GET /healthz and /readyz). Every option can also be set with the
-environment variable shown; a flag wins over the environment.
+(HTTP, GET /healthz, /readyz and /metrics). Every option can also be set with
+the environment variable shown; a flag wins over the environment. The TLS
+files are reloaded when they change.
 
 Options:
   --host ADDR          address to bind              GITSYNC_INJECTOR_HOST         (default 0.0.0.0; 127.0.0.1 with --dev)
@@ -34,9 +38,17 @@ Options:
   --health-port N      health HTTP port             GITSYNC_INJECTOR_HEALTH_PORT  (default 8081)
   --tls-cert FILE      serving certificate (PEM)    GITSYNC_INJECTOR_TLS_CERT     (default ${DEFAULT_TLS_DIR}/tls.crt)
   --tls-key FILE       its private key (PEM)        GITSYNC_INJECTOR_TLS_KEY      (default ${DEFAULT_TLS_DIR}/tls.key)
-  --policy FILE        policy YAML file             GITSYNC_INJECTOR_POLICY       (default: the built-in policy)
-  --log-level LEVEL    ${LOG_LEVELS.join(', ')}
+  --policy FILE        policy YAML file, re-read when it changes
+                                                    GITSYNC_INJECTOR_POLICY       (default: in a cluster the policy
+                                                    ConfigMap, else the built-in policy)
+${SOURCE_USAGE}  --log-level LEVEL    ${LOG_LEVELS.join(', ')}
                                                     GITSYNC_INJECTOR_LOG_LEVEL    (default info)
+  --shutdown-delay D   on SIGTERM, keep serving this long (unready, answering
+                       with Connection: close) before closing the listener, so
+                       endpoints stop routing here first
+                                                    GITSYNC_INJECTOR_SHUTDOWN_DELAY    (default 0s)
+  --shutdown-timeout D then wait at most this long for in-flight requests
+                                                    GITSYNC_INJECTOR_SHUTDOWN_TIMEOUT  (default 20s)
   --dev                development: bind 127.0.0.1 and use a certificate for
                        localhost from certs/, generated on first start
   -h, --help           show this help
@@ -51,8 +63,23 @@ export interface ServeConfig {
   /** Whether the TLS files come from certs/ and are generated when missing. */
   devCertificates: boolean;
   policy?: string;
+  /** Where the policy, namespace defaults and cluster facts come from. */
+  sources: SourcesConfig;
   logLevel: LogLevel;
   dev: boolean;
+  /** How long SIGTERM keeps the listener open, unready, before draining. */
+  shutdownDelayMs: number;
+  /** The bound on draining in-flight requests; connections still busy after it are closed. */
+  shutdownTimeoutMs: number;
+}
+
+/** A duration setting: `0`, or a Go duration such as `5s` or `1m30s`. */
+function parseDurationSetting(s: Sourced<string>): number {
+  const text = s.value.trim();
+  if (/^0+(\.0*)?(ns|us|µs|μs|ms|s|m|h)?$/.test(text)) return 0;
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new UsageError(`${s.source}: ${parsed.message}`);
+  return parsed.value;
 }
 
 /** Reads the flags and environment into a configuration; throws UsageError naming the bad flag or variable. */
@@ -65,7 +92,10 @@ export function serveConfig(args: string[], env: Env): ServeConfig {
     'tls-key': { type: 'string' },
     policy: { type: 'string' },
     'log-level': { type: 'string' },
+    'shutdown-delay': { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
     dev: { type: 'boolean', default: false },
+    ...SOURCE_FLAGS,
   });
   const dev = flags.dev;
   const cert = setting('tls-cert', flags['tls-cert'], 'GITSYNC_INJECTOR_TLS_CERT', env, `${DEFAULT_TLS_DIR}/tls.crt`);
@@ -89,8 +119,11 @@ export function serveConfig(args: string[], env: Env): ServeConfig {
     tlsCert: devCertificates ? `${DEV_CERTS_DIR}tls.crt` : cert.value,
     tlsKey: devCertificates ? `${DEV_CERTS_DIR}tls.key` : key.value,
     devCertificates,
+    sources: sourcesConfig(flags, env, policy.value === '' ? undefined : policy.value),
     logLevel: logLevel.value,
     dev,
+    shutdownDelayMs: parseDurationSetting(setting('shutdown-delay', flags['shutdown-delay'], 'GITSYNC_INJECTOR_SHUTDOWN_DELAY', env, '0s')),
+    shutdownTimeoutMs: parseDurationSetting(setting('shutdown-timeout', flags['shutdown-timeout'], 'GITSYNC_INJECTOR_SHUTDOWN_TIMEOUT', env, '20s')),
   };
   if (policy.value !== '') config.policy = policy.value;
   if (config.port !== 0 && config.port === config.healthPort) throw new UsageError(`--port and --health-port are both ${config.port}; they need different ports`);
@@ -112,10 +145,11 @@ async function readTls(config: ServeConfig): Promise<{ cert: Buffer; key: Buffer
   return { cert: await read(config.tlsCert, 'certificate'), key: await read(config.tlsKey, 'key') };
 }
 
-async function loadPolicy(config: ServeConfig): Promise<{ policy: CompiledPolicy; source: string }> {
-  if (config.policy === undefined) return { policy: mustCompile(BUILTIN_POLICY), source: BUILTIN_SOURCE };
+/** The policy and, in a cluster, the watchers; what stops serve from starting becomes one log line. */
+async function startWatching(config: ServeConfig, env: Env, logger: Logger): Promise<Sources> {
   try {
-    return { policy: await loadPolicyFile(config.policy), source: config.policy };
+    // POD_NAMESPACE (the downward API) names the webhook's own namespace, which is never injected.
+    return await startSources(config.sources, { env, logger, context: { cluster: {}, version: VERSION, webhookNamespace: env.POD_NAMESPACE } });
   } catch (error) {
     throw new StartupError((error as Error).message);
   }
@@ -149,8 +183,38 @@ function devCurl(caCert: string, port: number): string {
   return `curl --cacert ${caCert} -H 'Content-Type: application/json' https://localhost:${port}/mutate -d '${JSON.stringify(review)}'`;
 }
 
-/** Resolves with the exit code once a signal has drained and closed both servers. */
-function stopOnSignal(logger: Logger, webhook: WebhookServer, health: HealthServer, readiness: { shutDown(): void }): Promise<number> {
+/**
+ * Closes the webhook: stops listening, lets requests in flight finish and
+ * closes idle connections. Connections still busy after `timeoutMs` (a client
+ * trickling a body) are cut, so shutdown always ends within the bound.
+ */
+async function closeWithin(webhook: WebhookServer, timeoutMs: number, logger: Logger): Promise<void> {
+  const timer = setTimeout(() => {
+    logger.warn({ timeoutMs }, 'requests still in flight at the shutdown timeout; closing their connections');
+    webhook.server.closeAllConnections();
+  }, timeoutMs);
+  try {
+    await webhook.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Running {
+  webhook: WebhookServer;
+  health: HealthServer;
+  readiness: { shutDown(): void };
+  certificates: CertificateWatcher;
+}
+
+/**
+ * Resolves with the exit code once a signal has drained and closed both
+ * servers. SIGTERM (the kubelet) first keeps serving for the shutdown delay,
+ * unready and answering with Connection: close, while the endpoints stop
+ * routing here; SIGINT (a person at a terminal) drains at once.
+ */
+function stopOnSignal(logger: Logger, config: ServeConfig, running: Running): Promise<number> {
+  const { webhook, health, readiness, certificates } = running;
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -161,25 +225,29 @@ function stopOnSignal(logger: Logger, webhook: WebhookServer, health: HealthServ
       }
       stopping = true;
       readiness.shutDown();
-      logger.info({ signal }, 'shutting down: draining in-flight admissions');
-      webhook
-        .close()
-        .then(() => health.close())
-        .then(
-          () => {
-            logger.info('stopped');
-            return 0;
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            return 1;
-          },
-        )
-        .then((code) => {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
-          resolve(code);
-        });
+      webhook.startDraining();
+      const delayMs = signal === 'SIGTERM' ? config.shutdownDelayMs : 0;
+      void (async (): Promise<number> => {
+        try {
+          if (delayMs > 0) {
+            logger.info({ signal, delayMs }, 'shutting down: unready, still serving while endpoints update');
+            await sleep(delayMs);
+          }
+          logger.info({ signal }, 'shutting down: draining in-flight admissions');
+          certificates.close();
+          await closeWithin(webhook, config.shutdownTimeoutMs, logger);
+          await health.close();
+          logger.info('stopped');
+          return 0;
+        } catch (error) {
+          logger.error({ err: error }, 'shutdown failed');
+          return 1;
+        }
+      })().then((code) => {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        resolve(code);
+      });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -191,37 +259,63 @@ async function run(args: string[], env: Env): Promise<number> {
   const logger = createLogger(config.logLevel);
   let webhook: WebhookServer | undefined;
   let health: HealthServer | undefined;
+  let sources: Sources | undefined;
   try {
     if (config.devCertificates) {
       const certs = await ensureDevCertificates(DEV_CERTS_DIR);
       if (certs.generated) logger.info({ dir: DEV_CERTS_DIR, caCert: certs.caCert }, 'development certificates generated for localhost and 127.0.0.1');
     }
     const tls = await readTls(config);
-    const { policy, source } = await loadPolicy(config);
-    // Namespace annotations come from a cluster informer once one is wired; until then none are known.
-    const deps: AdmissionDeps = { ctx: { policy, cluster: {}, version: VERSION }, namespaceAnnotations: () => undefined };
+    sources = await startWatching(config, env, logger);
+    const { deps, store } = sources;
+    const { source, hash } = store.current;
+    const metrics = createMetrics({ version: VERSION });
+    metrics.observePolicy({ type: 'loaded', source, hash });
+    store.onChange(metrics.observePolicy);
+    const tlsFiles = { cert: config.tlsCert, key: config.tlsKey };
+    let certificate: CheckedCertificate;
     try {
-      webhook = buildServer({ tls, deps, logger });
+      certificate = checkCertificatePair(tls, tlsFiles);
+      webhook = buildServer({ tls, deps, logger, onAdmission: metrics.observeAdmission, policy: store });
     } catch (error) {
       throw new StartupError(`the TLS certificate or key cannot be used (${config.tlsCert}, ${config.tlsKey}): ${(error as Error).message}`);
     }
     const readiness = webhookReadiness(webhook, deps, source);
-    health = buildHealthServer({ readiness, logger });
+    sources.attach(readiness);
+    health = buildHealthServer({ readiness, logger, metrics });
+    metrics.certificateInUse(certificate.notAfter);
     await webhook.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `webhook listening at ${address}` });
     await health.listen({ host: config.host, port: config.healthPort, listenTextResolver: (address) => `health server listening at ${address}` });
     logger.info(
-      { version: VERSION, webhook: `${url('https', webhook)}/mutate`, health: url('http', health), policy: { source, hash: policy.hash } },
+      {
+        version: VERSION,
+        webhook: `${url('https', webhook)}/mutate`,
+        health: url('http', health),
+        policy: { source, hash },
+        certificate: { file: config.tlsCert, notAfter: certificate.notAfter, subjectAltName: certificate.subjectAltName },
+      },
       'gitsync-injector started',
     );
     if (config.devCertificates) {
       const port = (webhook.server.address() as AddressInfo).port;
       process.stderr.write(`\nTry it:\n\n${devCurl(`${DEV_CERTS_DIR}ca.crt`, port)}\n\n`);
     }
-    return await stopOnSignal(logger, webhook, health, readiness);
+    // cert-manager and the kubelet replace the files in place; new handshakes get the new pair.
+    const server = webhook.server;
+    const certificates = watchCertificate({
+      files: tlsFiles,
+      current: certificate,
+      logger,
+      apply: (pair) => server.setSecureContext(secureContextOptions(pair)),
+      onReload: metrics.observeCertificate,
+    });
+    const code = await stopOnSignal(logger, config, { webhook, health, readiness, certificates });
+    await sources.stop();
+    return code;
   } catch (error) {
     if (error instanceof StartupError) logger.fatal(error.message);
     else logger.fatal({ err: error }, `startup failed: ${(error as Error).message}`);
-    await Promise.allSettled([webhook?.close(), health?.close()]);
+    await Promise.allSettled([webhook?.close(), health?.close(), sources?.stop()]);
     return 1;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Probes on their own plain-HTTP port: the kubelet reaches them without a
  * certificate, and a probe never waits behind admissions. /healthz says the
- * process runs (liveness); /readyz says whether to send it admissions.
+ * process runs (liveness); /readyz says whether to send it admissions;
+ * /metrics is for Prometheus.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -9,9 +10,17 @@ import type { Logger } from 'pino';
 import { errorResponder, installErrorHandling } from './errors.ts';
 import type { Readiness } from './readiness.ts';
 
+/** What /metrics serves: the Prometheus exposition text. */
+export interface MetricsSource {
+  contentType: string;
+  render(): Promise<string>;
+}
+
 export interface HealthServerOptions {
   readiness: Readiness;
   logger: Logger;
+  /** Serves GET /metrics when given. */
+  metrics?: MetricsSource;
 }
 
 export type HealthServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>;
@@ -36,5 +45,12 @@ export function buildHealthServer(options: HealthServerOptions): HealthServer {
     const report = readiness.report();
     void reply.code(report.ready ? 200 : 503).send(report);
   });
+  const { metrics } = options;
+  if (metrics) {
+    app.get('/metrics', async (_request, reply) => {
+      const text = await metrics.render();
+      return reply.type(metrics.contentType).send(text);
+    });
+  }
   return app;
 }

@@ -7,8 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { admit, type Admission, type AdmissionDeps } from '../admission/index.ts';
+import { admit, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
 import { BODY_LIMIT, HttpError, errorResponder, installErrorHandling } from './errors.ts';
+import { registerPolicyRoute, type PolicyViewSource } from './policy-route.ts';
+import { registerPreview } from './preview.ts';
 
 export interface TlsFiles {
   key: string | Buffer;
@@ -20,9 +22,31 @@ export interface WebhookServerOptions {
   /** Read on every request: replacing `deps.ctx` swaps the policy without a restart. */
   deps: AdmissionDeps;
   logger: Logger;
+  /** Called once per answered admission, with what the log line says (metrics count these). */
+  onAdmission?(summary: AdmissionSummary, durationMs: number): void;
+  /** The policy store behind `deps.ctx.policy`: when given, GET /policy shows it. */
+  policy?: PolicyViewSource;
 }
 
-export type WebhookServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>;
+export type WebhookServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger> & {
+  /**
+   * Starts draining while still listening (the shutdown delay): every answer
+   * from now on says Connection: close, so clients holding a keep-alive
+   * connection to this replica reconnect through the Service, which by then
+   * routes to the others. close() does this too.
+   */
+  startDraining(): void;
+};
+
+/**
+ * The TLS settings of the webhook's secure context. A reloaded certificate
+ * must go through this too: setSecureContext resets every option not given.
+ */
+export const secureContextOptions = (tls: TlsFiles): { key: string | Buffer; cert: string | Buffer; minVersion: 'TLSv1.2' } => ({
+  key: tls.key,
+  cert: tls.cert,
+  minVersion: 'TLSv1.2',
+});
 
 /**
  * The API server keeps idle webhook connections for about 90 s; closing
@@ -70,9 +94,7 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
   const respond = errorResponder(logger);
   const app = fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     https: {
-      key: options.tls.key,
-      cert: options.tls.cert,
-      minVersion: 'TLSv1.2',
+      ...secureContextOptions(options.tls),
       headersTimeout: HEADERS_TIMEOUT_MS,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
@@ -104,8 +126,14 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
   // keep-alive timeout and hold the shutdown up. Answers sent while draining
   // say Connection: close, and stragglers that went idle are closed as they appear.
   let draining = false;
-  app.addHook('preClose', (done) => {
+  const startDraining = (): void => {
     draining = true;
+  };
+  app.addHook('preClose', (done) => {
+    startDraining();
+    // Sweeping waits for close(), which stops the listener right after this hook: while
+    // listening, a connection just accepted counts as idle until its first request
+    // arrives, and a sweep would cut it.
     const sweep = setInterval(() => app.server.closeIdleConnections(), DRAIN_SWEEP_MS).unref();
     app.server.once('close', () => clearInterval(sweep));
     done();
@@ -113,9 +141,14 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
 
   app.post('/mutate', (request, reply) => {
     const admission = admit(request.body, deps);
-    logAdmission(logger, admission, reply.elapsedTime);
+    const durationMs = reply.elapsedTime;
+    logAdmission(logger, admission, durationMs);
+    options.onAdmission?.(admission.summary, durationMs);
     if (draining) reply.header('connection', 'close');
     void reply.code(admission.statusCode).send(admission.review);
   });
-  return app;
+  // Same deps as /mutate: one policy, one set of namespace defaults, so a preview is the webhook's answer.
+  registerPreview(app, deps);
+  if (options.policy) registerPolicyRoute(app, options.policy);
+  return Object.assign(app, { startDraining });
 }

@@ -22,9 +22,10 @@ test('the README opens with the two commands', () => {
 
 test('the README\'s complete example policy is valid', async () => {
   const { loadPolicyText } = await import('../../src/policy/load.ts');
-  const example = /A complete example:\s+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  const example = /### A complete example[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(example).toBeDefined();
   const result = loadPolicyText(example!, 'README example');
   expect(result.problems).toEqual([]);
   expect(result.compiled?.presets.has('docs')).toBe(true);
+  expect(example).toBe(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'policies', 'platform-example.yaml'), 'utf8'));
 });
