@@ -4,39 +4,22 @@
  * server may dial, and the webhook must serve TLS with it to a client that
  * trusts only that CA and asks for the Service's name.
  */
-import { spawn } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { runCli, type CliRun } from '../support/cli.ts';
 import { UsageError } from '../../src/cli/args.ts';
 import { certsOptions, CertsError, generateCertificates } from '../../src/cli/certs.ts';
 import { buildServer, type WebhookServer } from '../../src/server/index.ts';
 import { createCA } from '../../src/tls/index.ts';
 import { captureLogger, engineContext, reviewOf, samplePod, send } from '../support/server.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]): Promise<CliRun> => runCli(args);
 
 let root: string;
 beforeAll(async () => {

@@ -2,36 +2,18 @@
  * The `gitsync-injector` command as a process: dispatch, usage errors, and
  * `serve` from start to a graceful SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { killServes, runCli, startServe, type CliRun, type ServeProcess } from '../support/cli.ts';
 import { createCA, issueServingCertificate, writeCertificates, certificatePaths, type CertificatePaths } from '../../src/tls/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { postReview, reviewOf, samplePod, send } from '../support/server.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs the command to completion with only the given environment variables set. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { env });
 
 describe('dispatch', () => {
   test('--version prints the version', async () => {
@@ -91,7 +73,6 @@ describe('serve', () => {
   let dir: string;
   let certs: CertificatePaths;
   let caCert: string;
-  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gitsync-injector-cli-'));
@@ -101,46 +82,14 @@ describe('serve', () => {
     caCert = ca.cert;
   });
   afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    killServes();
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  interface Started {
-    child: ChildProcess;
-    lines: Record<string, unknown>[];
-    port: number;
-    healthPort: number;
-    exit: Promise<number | null>;
-  }
-
   /** Starts `serve` on free ports and waits for its startup line. */
-  function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
-      env: { PATH: process.env.PATH ?? '', GITSYNC_INJECTOR_TLS_CERT: certs.cert, GITSYNC_INJECTOR_TLS_KEY: certs.key, ...env },
-    });
-    children.push(child);
-    const lines: Record<string, unknown>[] = [];
-    const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-    return new Promise((resolve, reject) => {
-      let buffer = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        for (let i = buffer.indexOf('\n'); i !== -1; i = buffer.indexOf('\n')) {
-          const line = JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
-          buffer = buffer.slice(i + 1);
-          lines.push(line);
-          if (line.msg === 'gitsync-injector started') {
-            const port = Number(new URL(line.webhook as string).port);
-            const healthPort = Number(new URL(line.health as string).port);
-            resolve({ child, lines, port, healthPort, exit });
-          }
-        }
-      });
-      void exit.then((code) => reject(new Error(`serve exited with ${code} before starting: ${JSON.stringify(lines)}`)));
-    });
-  }
+  const start = (args: string[], env: Record<string, string> = {}): Promise<ServeProcess> => startServe(args, certs, env);
 
   test('serves admissions and probes, then drains and exits 0 on SIGTERM', async () => {
     const s = await start([]);

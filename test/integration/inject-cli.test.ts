@@ -4,12 +4,13 @@
  * idempotence, exit statuses, and (where kubectl exists) the GitOps pipeline
  * and every workload patch applied by `kubectl patch --local`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runCli, type CliRun } from '../support/cli.ts';
 import { parseAllDocuments, type Document } from 'yaml';
 import { admit, type AdmissionDeps } from '../../src/admission/index.ts';
 import { evaluateSource, parseSource } from '../../src/preview/index.ts';
@@ -17,31 +18,14 @@ import { applyPatchToCopy } from '../support/apply.ts';
 import { kubectlAvailable, kubectlPatch } from '../support/kubectl.ts';
 import { badPod, engineContext, reviewOf, samplePod } from '../support/server.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const MANIFESTS = fileURLToPath(new URL('../fixtures/manifests/', import.meta.url));
 const path = (name: string): string => join(MANIFESTS, name);
 const fixture = (name: string): string => readFileSync(path(name), 'utf8');
 const deps: AdmissionDeps = { ctx: engineContext(), namespaceAnnotations: () => undefined };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs the command; `input` goes to its standard input (closed at once when absent). */
-function cli(args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+/** Runs the command; `input` goes to its standard input. */
+const cli = (args: string[], input = ''): Promise<CliRun> => runCli(args, { stdin: input });
 
 /** Every document of a YAML stream as data, read as YAML 1.1 like Kubernetes; empty documents dropped. */
 function readAll(text: string): unknown[] {

@@ -5,17 +5,15 @@
  * the ConfigMap applies without a restart, a bad edit is rejected in plain
  * view, and SIGTERM stops the watchers with the servers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createCA, issueServingCertificate, writeCertificates, certificatePaths, type CertificatePaths } from '../../src/tls/index.ts';
+import { killServes, runCli, startServe, type ServeProcess } from '../support/cli.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
 import { decodePatch, postReview, reviewOf, send } from '../support/server.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const eventually = { timeout: 15_000, interval: 25 };
 const NS = 'gitsync-injector';
 const CM = 'gitsync-injector-policy';
@@ -24,7 +22,6 @@ const SOURCE = `configmap ${NS}/${CM} key policy.yaml`;
 let dir: string;
 let certs: CertificatePaths;
 let caCert: string;
-const children: ChildProcess[] = [];
 let api: FakeApiServer | undefined;
 
 beforeAll(async () => {
@@ -35,7 +32,7 @@ beforeAll(async () => {
   caCert = ca.cert;
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killServes();
   await api?.stop();
   api = undefined;
 });
@@ -43,37 +40,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Started {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  port: number;
-  healthPort: number;
-  exit: Promise<number | null>;
-}
-
-function serve(args: string[], env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
-    env: { PATH: process.env.PATH ?? '', GITSYNC_INJECTOR_TLS_CERT: certs.cert, GITSYNC_INJECTOR_TLS_KEY: certs.key, ...env },
-  });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let i = buffer.indexOf('\n'); i !== -1; i = buffer.indexOf('\n')) {
-        const line = JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
-        buffer = buffer.slice(i + 1);
-        lines.push(line);
-        if (line.msg === 'gitsync-injector started') {
-          resolve({ child, lines, port: Number(new URL(line.webhook as string).port), healthPort: Number(new URL(line.health as string).port), exit });
-        }
-      }
-    });
-    void exit.then((code) => reject(new Error(`serve exited with ${code} before starting: ${JSON.stringify(lines)}`)));
-  });
-}
+const serve = (args: string[], env: Record<string, string>): Promise<ServeProcess> => startServe(args, certs, env);
 
 async function kubeconfigFor(server: FakeApiServer): Promise<string> {
   const file = join(dir, `kubeconfig-${server.port}.yaml`);
@@ -81,8 +48,8 @@ async function kubeconfigFor(server: FakeApiServer): Promise<string> {
   return file;
 }
 
-const readyz = async (s: Started) => send({ port: s.healthPort, path: '/readyz' });
-const getPolicy = async (s: Started) => (await send({ port: s.port, ca: caCert, path: '/policy' })).json();
+const readyz = async (s: ServeProcess) => send({ port: s.healthPort, path: '/readyz' });
+const getPolicy = async (s: ServeProcess) => (await send({ port: s.port, ca: caCert, path: '/policy' })).json();
 
 describe('serve in a cluster', () => {
   test('ConfigMap policy, namespace defaults and cluster facts reach admissions; edits apply live; SIGTERM stops everything', async () => {
@@ -187,22 +154,16 @@ describe('serve without a cluster', () => {
   });
 
   test('--cluster on with nothing configured: exit 1, saying what was looked for', async () => {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--cluster', 'on', '--port', '0', '--health-port', '0'], {
-      env: { PATH: process.env.PATH ?? '', HOME: dir, GITSYNC_INJECTOR_TLS_CERT: certs.cert, GITSYNC_INJECTOR_TLS_KEY: certs.key },
+    const run = await runCli(['serve', '--cluster', 'on', '--port', '0', '--health-port', '0'], {
+      env: { HOME: dir, GITSYNC_INJECTOR_TLS_CERT: certs.cert, GITSYNC_INJECTOR_TLS_KEY: certs.key },
     });
-    children.push(child);
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    const { code, stdout } = run;
     expect(code).toBe(1);
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ level: 'fatal', msg: expect.stringMatching(/^--cluster on, but no cluster is configured/) });
   });
 
   test('serve --help documents the source flags and their environment variables', async () => {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--help'], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    await new Promise((resolve) => child.on('close', resolve));
+    const { stdout } = await runCli(['serve', '--help']);
     for (const v of ['--cluster', 'GITSYNC_INJECTOR_CLUSTER', '--policy-configmap', 'GITSYNC_INJECTOR_POLICY_CONFIGMAP', 'GITSYNC_INJECTOR_POLICY_CONFIGMAP_NAMESPACE', 'GITSYNC_INJECTOR_POLICY_CONFIGMAP_KEY', 'POD_NAMESPACE']) {
       expect(stdout).toContain(v);
     }

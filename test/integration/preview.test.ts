@@ -3,10 +3,10 @@
  * errors that say where the input is broken, and the promise the endpoint
  * exists for: its answer is the webhook's (and the `inject` command's).
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runCli, type CliRun } from '../support/cli.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { mustCompile } from '../../src/policy/compile.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
@@ -15,7 +15,6 @@ import { MAX_PREVIEW_OBJECTS } from '../../src/server/preview.ts';
 import { applyPatchToCopy } from '../support/apply.ts';
 import { badPod, engineContext, postReview, reviewOf, samplePod, send, startServers, type Response, type TestServers } from '../support/server.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/manifests/${name}`, import.meta.url)), 'utf8');
 
 let servers: TestServers;
@@ -68,18 +67,7 @@ function billionLaughs(): string {
 }
 
 /** Runs the CLI with `input` on its standard input. */
-function cli(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cli = (args: string[], input: string): Promise<CliRun> => runCli(args, { stdin: input });
 
 describe('POST /preview answers per object, in input order', () => {
   test('a pod as JSON: the patch, the mutated pod and the summary', async () => {

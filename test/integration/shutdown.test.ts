@@ -5,23 +5,20 @@
  * listening, finishes what is in flight and exits 0. No request the server
  * accepted goes unanswered.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { certificatePaths, createCA, issueServingCertificate, writeCertificates, type CertificatePaths } from '../../src/tls/index.ts';
+import { killServes, startServe, type ServeProcess } from '../support/cli.ts';
 import { reviewOf, samplePod, send } from '../support/server.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 let dir: string;
 let certs: CertificatePaths;
 let caCert: string;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gitsync-injector-shutdown-'));
@@ -31,51 +28,13 @@ beforeAll(async () => {
   caCert = ca.cert;
 });
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killServes();
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Server {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  port: number;
-  healthPort: number;
-  exit: Promise<number | null>;
-  exited: () => boolean;
-}
-
-/** Starts `serve` on free ports of 127.0.0.1 and resolves once it logged that it started. */
-function serve(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
-    env: { PATH: process.env.PATH ?? '', GITSYNC_INJECTOR_TLS_CERT: certs.cert, GITSYNC_INJECTOR_TLS_KEY: certs.key },
-  });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let done = false;
-  const exit = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      done = true;
-      resolve(code);
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let i = buffer.indexOf('\n'); i !== -1; i = buffer.indexOf('\n')) {
-        const line = JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
-        buffer = buffer.slice(i + 1);
-        lines.push(line);
-        if (line.msg === 'gitsync-injector started') {
-          resolve({ child, lines, port: Number(new URL(line.webhook as string).port), healthPort: Number(new URL(line.health as string).port), exit, exited: () => done });
-        }
-      }
-    });
-    void exit.then((code) => reject(new Error(`serve exited with ${code} before starting: ${JSON.stringify(lines)}`)));
-  });
-}
+const serve = (args: string[]): Promise<ServeProcess> => startServe(args, certs);
 
 interface Outcome {
   uid: string;
@@ -111,7 +70,7 @@ function admit(port: number, uid: string, agent: Agent): Promise<Omit<Outcome, '
  * Clients sending admissions back to back over keep-alive connections, the way
  * the API server does, until the server refuses connections or has exited.
  */
-function clients(server: Server, signalled: () => boolean, workers = 6, maxPerWorker = 3000): Promise<Outcome[]> {
+function clients(server: ServeProcess, signalled: () => boolean, workers = 6, maxPerWorker = 3000): Promise<Outcome[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: workers });
   const outcomes: Outcome[] = [];
   let n = 0;

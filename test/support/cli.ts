@@ -1,0 +1,92 @@
+/**
+ * Running the real `gitsync-injector` command from the TypeScript sources,
+ * as a user would from a checkout: a child process with a clean environment,
+ * its output collected, its exit code returned.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The command's entry point; Node 24 runs the TypeScript directly. */
+export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Environment variables besides PATH; nothing else from the test's environment leaks in. */
+  env?: Record<string, string>;
+  /** Written to standard input, which is then closed (closed at once when absent). */
+  stdin?: string;
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** A running `serve` process. */
+export interface ServeProcess {
+  child: ChildProcess;
+  /** Every JSON log line so far, parsed. */
+  lines: Record<string, unknown>[];
+  port: number;
+  healthPort: number;
+  exit: Promise<number | null>;
+  exited(): boolean;
+}
+
+const running = new Set<ChildProcess>();
+
+/**
+ * Starts `gitsync-injector serve` on free ports of 127.0.0.1 with the given
+ * serving certificate and resolves once it logged that it started; rejects
+ * with its log if it exits first.
+ */
+export function startServe(args: string[], tls: { cert: string; key: string }, env: Record<string, string> = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI_MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
+    env: { PATH: process.env.PATH ?? '', GITSYNC_INJECTOR_TLS_CERT: tls.cert, GITSYNC_INJECTOR_TLS_KEY: tls.key, ...env },
+  });
+  running.add(child);
+  const lines: Record<string, unknown>[] = [];
+  let done = false;
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      done = true;
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (let i = buffer.indexOf('\n'); i !== -1; i = buffer.indexOf('\n')) {
+        const line = JSON.parse(buffer.slice(0, i)) as Record<string, unknown>;
+        buffer = buffer.slice(i + 1);
+        lines.push(line);
+        if (line.msg === 'gitsync-injector started') {
+          const port = Number(new URL(line.webhook as string).port);
+          const healthPort = Number(new URL(line.health as string).port);
+          resolve({ child, lines, port, healthPort, exit, exited: () => done });
+        }
+      }
+    });
+    void exit.then((code) => reject(new Error(`serve exited with ${code} before starting: ${JSON.stringify(lines)}`)));
+  });
+}
+
+/** Kills every `serve` a test left running (for afterEach). */
+export function killServes(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
