@@ -84,11 +84,12 @@ describe('limits', () => {
 
   test('closing rejects what waits and what comes later', async () => {
     const w = worker();
-    const running = w.parse('big.yaml', bigConfigMap(), 'yaml');
-    const waiting = w.parse('small.yaml', 'kind: Pod', 'yaml');
+    // The expectations are attached before close() rejects the jobs, so no rejection is ever unhandled.
+    const running = expect(w.parse('big.yaml', bigConfigMap(), 'yaml')).rejects.toThrow('the preview worker is shut down');
+    const waiting = expect(w.parse('small.yaml', 'kind: Pod', 'yaml')).rejects.toThrow('the preview worker is shut down');
     await w.close();
-    await expect(running).rejects.toThrow('the preview worker is shut down');
-    await expect(waiting).rejects.toThrow('the preview worker is shut down');
+    await running;
+    await waiting;
     await expect(w.yaml({})).rejects.toThrow('the preview worker is shut down');
   });
 });
