@@ -1,0 +1,36 @@
+/**
+ * The ceiling of this stack: a bare fastify HTTPS server with the webhook's
+ * TLS and connection settings that parses each JSON body as the webhook does
+ * and answers with a fixed AdmissionReview. The answers are the webhook's
+ * own, computed once at start-up and picked by request uid, so both servers
+ * send the same bytes back; the only difference left is the admission work
+ * (engine, adapter, log line).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from 'node:https';
+import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { BODY_LIMIT, CONNECTION_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, type TlsFiles } from '../src/server/index.ts';
+import { secureContextOptions } from '../src/server/webhook.ts';
+import type { AdmissionReviewResponse } from '../src/admission/index.ts';
+
+export type BaselineServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>;
+
+export function buildBaselineServer(tls: TlsFiles, answers: ReadonlyMap<string, AdmissionReviewResponse>, fallback: AdmissionReviewResponse): BaselineServer {
+  const app = fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    https: { ...secureContextOptions(tls), headersTimeout: HEADERS_TIMEOUT_MS },
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    // The same secure JSON parsing the webhook uses (fastify's default parser, poisoning refused).
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.post('/mutate', (request, reply) => {
+    const req = (request.body as { request?: { uid?: unknown } } | null)?.request;
+    const answer = (typeof req?.uid === 'string' && answers.get(req.uid)) || fallback;
+    void reply.send(answer);
+  });
+  return app;
+}

@@ -1,0 +1,67 @@
+/**
+ * One server under load, in its own process so that the load generator's CPU
+ * is not counted against it and it can be pinned to a core:
+ *
+ *   node bench/server.ts ours|baseline TLS_DIR
+ *
+ * `ours` is the webhook as `serve` builds it: buildServer, the production log
+ * level (one JSON log line per admission on stdout) and the Prometheus
+ * metrics every admission updates. `baseline` is the bare fastify server of
+ * baseline.ts. The parent talks to it over the IPC channel:
+ * it is told the port once listening, and sends 'stop' to end it (a clean
+ * exit, so that `--cpu-prof` can write its profile).
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { admit, type AdmissionDeps, type AdmissionReviewResponse } from '../src/admission/index.ts';
+import { createLogger } from '../src/log.ts';
+import { createMetrics } from '../src/metrics/index.ts';
+import { buildServer, type TlsFiles } from '../src/server/index.ts';
+import { VERSION } from '../src/version.ts';
+import { buildBaselineServer } from './baseline.ts';
+import { benchContext, benchReviews } from './reviews.ts';
+
+export type ServerKind = 'ours' | 'baseline';
+
+/** Messages from the server process to the benchmark. */
+export type ServerMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string };
+
+function start(kind: ServerKind, tls: TlsFiles) {
+  const deps: AdmissionDeps = { ctx: benchContext(), namespaceAnnotations: () => undefined };
+  if (kind === 'ours') {
+    const metrics = createMetrics({ version: VERSION });
+    return buildServer({ tls, deps, logger: createLogger('info'), onAdmission: metrics.observeAdmission });
+  }
+  const answers = new Map<string, AdmissionReviewResponse>();
+  for (const r of benchReviews()) {
+    const { uid } = (r.review as { request: { uid: string } }).request;
+    answers.set(uid, admit(JSON.parse(r.body), deps).review);
+  }
+  return buildBaselineServer(tls, answers, admit({}, deps).review);
+}
+
+async function main(): Promise<void> {
+  const [kind, dir] = process.argv.slice(2);
+  if ((kind !== 'ours' && kind !== 'baseline') || dir === undefined || process.send === undefined) {
+    process.stderr.write('usage: node bench/server.ts ours|baseline TLS_DIR (started by bench/run.ts, with an IPC channel)\n');
+    process.exit(2);
+  }
+  const send = (message: ServerMessage): void => void process.send!(message);
+  try {
+    const app = start(kind, { cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    process.on('message', (message) => {
+      if (message !== 'stop') return;
+      void app.close().then(() => process.exit(0));
+    });
+    // The parent going away must not leave a server behind.
+    process.on('disconnect', () => process.exit(0));
+    send({ type: 'listening', port: (app.server.address() as AddressInfo).port });
+  } catch (error) {
+    send({ type: 'failed', message: (error as Error).message });
+    process.exit(1);
+  }
+}
+
+await main();
