@@ -4,7 +4,8 @@
  * message } }` (code = HTTP status, reason = stable identifier). Only a bug
  * in the injector answers 5xx, and that is logged with its stack.
  */
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
@@ -86,4 +87,35 @@ export function installErrorHandling<S extends Server>(app: FastifyInstance<S>, 
   app.setNotFoundHandler((request, reply) => {
     respond(new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`), request, reply);
   });
+}
+
+/** Why Node's HTTP parser refused a request, in the same words as the rest. */
+function describeClientError(error: Error & { code?: string }): { status: number; reason: string; message: string } {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, reason: 'HEADERS_TOO_LARGE', message: 'the request headers are too large' };
+    default:
+      return { status: 400, reason: 'MALFORMED_REQUEST', message: 'the request is not valid HTTP/1.1 (request line, headers, Content-Length or chunked framing)' };
+  }
+}
+
+/**
+ * For requests Node's HTTP parser refuses before fastify sees them (a lying
+ * Content-Length, broken chunked encoding, a garbage request line): the same
+ * JSON body as every other client mistake, then the connection is closed,
+ * since nothing after broken framing can be trusted.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { status, reason, message } = describeClientError(error);
+  const body = JSON.stringify({ error: { code: status, reason, message } } satisfies ErrorBody);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -8,7 +8,7 @@ import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { admit, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
-import { BODY_LIMIT, HttpError, errorResponder, installErrorHandling } from './errors.ts';
+import { BODY_LIMIT, HttpError, clientErrorHandler, errorResponder, installErrorHandling } from './errors.ts';
 import { registerPolicyRoute, type PolicyViewSource } from './policy-route.ts';
 import { registerPreview } from './preview.ts';
 
@@ -111,6 +111,7 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
     // Connection: close) instead of 503s that the API server would count as webhook failures.
     return503OnClosing: false,
     frameworkErrors: respond,
+    clientErrorHandler,
   });
   installErrorHandling(app, respond);
 

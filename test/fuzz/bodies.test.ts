@@ -11,7 +11,7 @@ import { BODY_LIMIT } from '../../src/server/index.ts';
 import { POLICIES, pathsOf, replaceAt, runs } from '../support/arbitraries.ts';
 import { postReview, reviewOf, samplePod, send, startServers, type TestServers } from '../support/server.ts';
 import { expectWellFormedAnswer, sentBytes } from './answers.ts';
-import { rawExchange, requestHead } from './raw-client.ts';
+import { rawExchange, requestHead } from '../support/raw-client.ts';
 
 let servers: TestServers;
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLICIES, runs } from '../support/arbitraries.ts';
 import { postReview, reviewOf, samplePod, startServers, type TestServers } from '../support/server.ts';
-import { openTls, rawExchange, requestHead } from './raw-client.ts';
+import { openTls, rawExchange, requestHead } from '../support/raw-client.ts';
 
 let servers: TestServers;
 beforeAll(async () => {

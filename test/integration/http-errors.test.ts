@@ -3,6 +3,7 @@
  * what was wrong, and none a 5xx.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { rawExchange, requestHead } from '../support/raw-client.ts';
 import { postReview, reviewOf, samplePod, send, startServers, type TestServers } from '../support/server.ts';
 
 let servers: TestServers;
@@ -100,5 +101,21 @@ describe('nothing a client sends yields a 5xx', () => {
     expect(res.status).toBeGreaterThanOrEqual(200);
     expect(res.status).toBeLessThan(500);
     expect(() => res.json()).not.toThrow();
+  });
+});
+
+describe('requests the HTTP parser refuses', () => {
+  const bodyOf = (text: string): unknown => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+
+  test.each([
+    ['broken chunked framing', [requestHead({ 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }), 'zz\r\n{}\r\n0\r\n\r\n']],
+    ['two different Content-Length headers', [requestHead({ 'Content-Type': 'application/json', 'Content-Length': 2, 'content-length': 3 }), '{}']],
+    ['a garbage request line', ['NOT HTTP AT ALL\r\n\r\n']],
+  ])('%s: 400 with the JSON error body, and the connection closed', async (_, chunks) => {
+    const exchange = await rawExchange({ port: servers.port, ca: servers.ca }, chunks);
+    expect(exchange.statuses).toEqual([400]);
+    expect(exchange.text).toMatch(/\r\ncontent-type: application\/json; charset=utf-8\r\n/i);
+    expect(bodyOf(exchange.text)).toEqual({ error: { code: 400, reason: 'MALFORMED_REQUEST', message: expect.stringContaining('not valid HTTP/1.1') } });
+    expect(exchange.closedByServer).toBe(true);
   });
 });
