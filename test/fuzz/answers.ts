@@ -15,33 +15,10 @@
  */
 import { expect } from 'vitest';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { podInvariantProblems } from '../support/invariants.ts';
+import { GIT_SYNC_ENV, LINE_BREAKING, podInvariantProblems } from '../support/invariants.ts';
 import type { Response } from '../support/server.ts';
 
-/** The variables git-sync v4 may receive: the settings the engine builds and the credential names. */
-export const GIT_SYNC_ENV: ReadonlySet<string> = new Set([
-  'GITSYNC_REPO',
-  'GITSYNC_REF',
-  'GITSYNC_ROOT',
-  'GITSYNC_LINK',
-  'GITSYNC_DEPTH',
-  'GITSYNC_SUBMODULES',
-  'GITSYNC_MAX_FAILURES',
-  'GITSYNC_ONE_TIME',
-  'GITSYNC_PERIOD',
-  'GITSYNC_HTTP_BIND',
-  'GITSYNC_SSH_KEY_FILE',
-  'GITSYNC_SSH_KNOWN_HOSTS_FILE',
-  'GITSYNC_SSH_KNOWN_HOSTS',
-  'GITSYNC_USERNAME',
-  'GITSYNC_PASSWORD',
-  'GIT_SYNC_USERNAME',
-  'GIT_SYNC_PASSWORD',
-]);
 
-// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-// eslint-disable-next-line no-control-regex
-const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PROBLEM_CODES, injectPod, type InjectResult } from '../../src/engine/index.ts';
 import { applyPatchToCopy } from '../support/apply.ts';
 import { POLICIES, corruptedCaseArb, engineCaseArb, notAPodArb, policyArb, refArb, runs, type EngineCase } from '../support/arbitraries.ts';
-import { extensionProblems, kubeletExpand, podInvariantProblems } from '../support/invariants.ts';
+import { GIT_SYNC_ENV, LINE_BREAKING, extensionProblems, kubeletExpand, podInvariantProblems } from '../support/invariants.ts';
 import { kubectlAvailable, kubectlPatch } from '../support/kubectl.ts';
 
 const VERSION = '0.1.0';
@@ -37,30 +37,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Env variables git-sync may receive: the settings the engine builds, the credential names, nothing else. */
-const GIT_SYNC_ENV = new Set([
-  'GITSYNC_REPO',
-  'GITSYNC_REF',
-  'GITSYNC_ROOT',
-  'GITSYNC_LINK',
-  'GITSYNC_DEPTH',
-  'GITSYNC_SUBMODULES',
-  'GITSYNC_MAX_FAILURES',
-  'GITSYNC_ONE_TIME',
-  'GITSYNC_PERIOD',
-  'GITSYNC_HTTP_BIND',
-  'GITSYNC_SSH_KEY_FILE',
-  'GITSYNC_SSH_KNOWN_HOSTS_FILE',
-  'GITSYNC_SSH_KNOWN_HOSTS',
-  'GITSYNC_USERNAME',
-  'GITSYNC_PASSWORD',
-  'GIT_SYNC_USERNAME',
-  'GIT_SYNC_PASSWORD',
-]);
 
-// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-// eslint-disable-next-line no-control-regex
-const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 interface Container {
   name: string;

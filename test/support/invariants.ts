@@ -196,3 +196,32 @@ export function extensionProblems(before: unknown, after: unknown, path: (string
   }
   return Object.is(before, after) ? [] : [`${pointerOf(path)} changed from ${JSON.stringify(before)} to ${JSON.stringify(after)}`];
 }
+
+/**
+ * The variables git-sync v4 may receive: the settings the engine builds and
+ * the credential names. Written out here, not derived from the engine, so
+ * that a variable the engine starts emitting has to be allowed on purpose.
+ */
+export const GIT_SYNC_ENV: ReadonlySet<string> = new Set([
+  'GITSYNC_REPO',
+  'GITSYNC_REF',
+  'GITSYNC_ROOT',
+  'GITSYNC_LINK',
+  'GITSYNC_DEPTH',
+  'GITSYNC_SUBMODULES',
+  'GITSYNC_MAX_FAILURES',
+  'GITSYNC_ONE_TIME',
+  'GITSYNC_PERIOD',
+  'GITSYNC_HTTP_BIND',
+  'GITSYNC_SSH_KEY_FILE',
+  'GITSYNC_SSH_KNOWN_HOSTS_FILE',
+  'GITSYNC_SSH_KNOWN_HOSTS',
+  'GITSYNC_USERNAME',
+  'GITSYNC_PASSWORD',
+  'GIT_SYNC_USERNAME',
+  'GIT_SYNC_PASSWORD',
+]);
+
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+export const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
