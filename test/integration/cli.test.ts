@@ -6,8 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { killServes, runCli, startServe, type CliRun, type ServeProcess } from '../support/cli.ts';
-import { createCA, issueServingCertificate, writeCertificates, certificatePaths, type CertificatePaths } from '../../src/tls/index.ts';
+import { type CliRun, killServes, localhostCertificates, runCli, type ServeProcess, startServe } from '../support/cli.ts';
+import { createCA, type CertificatePaths } from '../../src/tls/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { postReview, reviewOf, samplePod, send } from '../support/server.ts';
 
@@ -76,10 +76,7 @@ describe('serve', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gitsync-injector-cli-'));
-    certs = certificatePaths(dir);
-    const ca = await createCA('cli test CA');
-    await writeCertificates(certs, ca, await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
-    caCert = ca.cert;
+    ({ files: certs, caCert } = await localhostCertificates(dir, 'cli test CA'));
   });
   afterEach(() => {
     killServes();

@@ -9,8 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { createCA, issueServingCertificate, writeCertificates, certificatePaths, type CertificatePaths } from '../../src/tls/index.ts';
-import { killServes, runCli, startServe, type ServeProcess } from '../support/cli.ts';
+import type { CertificatePaths } from '../../src/tls/index.ts';
+import { killServes, localhostCertificates, runCli, type ServeProcess, startServe } from '../support/cli.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
 import { decodePatch, postReview, reviewOf, send } from '../support/server.ts';
 
@@ -26,10 +26,7 @@ let api: FakeApiServer | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gitsync-serve-cluster-'));
-  certs = certificatePaths(dir);
-  const ca = await createCA('serve cluster test CA');
-  await writeCertificates(certs, ca, await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
-  caCert = ca.cert;
+  ({ files: certs, caCert } = await localhostCertificates(dir, 'serve cluster test CA'));
 });
 afterEach(async () => {
   killServes();

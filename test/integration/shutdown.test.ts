@@ -11,8 +11,8 @@ import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { certificatePaths, createCA, issueServingCertificate, writeCertificates, type CertificatePaths } from '../../src/tls/index.ts';
-import { killServes, startServe, type ServeProcess } from '../support/cli.ts';
+import type { CertificatePaths } from '../../src/tls/index.ts';
+import { killServes, localhostCertificates, type ServeProcess, startServe } from '../support/cli.ts';
 import { reviewOf, samplePod, send } from '../support/server.ts';
 
 
@@ -22,10 +22,7 @@ let caCert: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gitsync-injector-shutdown-'));
-  certs = certificatePaths(dir);
-  const ca = await createCA('shutdown test CA');
-  await writeCertificates(certs, ca, await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
-  caCert = ca.cert;
+  ({ files: certs, caCert } = await localhostCertificates(dir, 'shutdown test CA'));
 });
 afterEach(() => {
   killServes();

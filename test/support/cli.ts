@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { certificatePaths, createCA, issueServingCertificate, writeCertificates, type CertificatePaths } from '../../src/tls/index.ts';
 
 /** The command's entry point; Node 24 runs the TypeScript directly. */
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -89,4 +90,12 @@ export function startServe(args: string[], tls: { cert: string; key: string }, e
 /** Kills every `serve` a test left running (for afterEach). */
 export function killServes(): void {
   for (const child of running) child.kill('SIGKILL');
+}
+
+/** A fresh CA and a serving certificate for localhost and 127.0.0.1, written into `dir` as serve reads them. */
+export async function localhostCertificates(dir: string, caName: string): Promise<{ files: CertificatePaths; caCert: string }> {
+  const files = certificatePaths(dir);
+  const ca = await createCA(caName);
+  await writeCertificates(files, ca, await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
+  return { files, caCert: ca.cert };
 }
