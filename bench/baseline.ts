@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { BODY_LIMIT, CONNECTION_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS, type TlsFiles } from '../src/server/index.ts';
+import { HEADERS_TIMEOUT_MS, SERVER_TUNING, type TlsFiles } from '../src/server/index.ts';
 import { secureContextOptions } from '../src/server/webhook.ts';
 import type { AdmissionReviewResponse } from '../src/admission/index.ts';
 
@@ -19,13 +19,8 @@ export function buildBaselineServer(tls: TlsFiles, answers: ReadonlyMap<string, 
   const app = fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     https: { ...secureContextOptions(tls), headersTimeout: HEADERS_TIMEOUT_MS },
     logger: false,
-    bodyLimit: BODY_LIMIT,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionTimeout: CONNECTION_TIMEOUT_MS,
-    // The same secure JSON parsing the webhook uses (fastify's default parser, poisoning refused).
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
+    // The webhook's own limits, timeouts and secure JSON parsing.
+    ...SERVER_TUNING,
   });
   app.post('/mutate', (request, reply) => {
     const req = (request.body as { request?: { uid?: unknown } } | null)?.request;

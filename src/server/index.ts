@@ -5,6 +5,7 @@ export {
   HEADERS_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
   REQUEST_TIMEOUT_MS,
+  SERVER_TUNING,
   type TlsFiles,
   type WebhookServer,
   type WebhookServerOptions,
