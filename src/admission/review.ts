@@ -4,6 +4,7 @@
  * from anything else a client may send. Nothing here trusts the body: every
  * field is checked before it is used, and every failure says what is wrong.
  */
+import { isObject } from '../engine/index.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_KIND = 'AdmissionReview';
@@ -55,7 +56,6 @@ export interface AdmissionRequest {
   dryRun: boolean;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** What kind of JSON value something is, for messages: "missing", "null", "an array", "a string", "an object". */
 export function typeOf(value: unknown): string {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { certificatePaths, createCA, issueServingCertificate, writeCertificates, type CertificatePaths, type KeyPair } from '../tls/index.ts';
 import { parseFlags, UsageError, type Env } from './args.ts';
 import type { Command } from './commands.ts';
+import { isDnsLabel, isDnsSubdomain } from '../engine/index.ts';
 
 const CA_DAYS = 3650;
 const DEFAULT_DAYS = 365;
@@ -82,8 +83,6 @@ export const serviceDnsNames = (service: string, namespace: string, clusterDomai
 
 // Service names are RFC 1035 labels (they start with a letter); namespaces are RFC 1123 labels.
 const SERVICE_NAME = /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/;
-const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
-const DOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
 function required(flag: string, value: string | undefined): string {
   if (value === undefined || value.trim() === '') throw new UsageError(`--${flag} is required`);
@@ -106,12 +105,12 @@ export function certsOptions(args: string[]): CertsOptions {
     throw new UsageError(`--service: ${JSON.stringify(service)} is not a Service name; use lower-case letters, digits and '-', starting with a letter, at most 63 characters`);
   }
   const namespace = required('namespace', flags.namespace);
-  if (namespace.length > 63 || !NAMESPACE_NAME.test(namespace)) {
+  if (!isDnsLabel(namespace)) {
     throw new UsageError(`--namespace: ${JSON.stringify(namespace)} is not a namespace name; use lower-case letters, digits and '-', at most 63 characters`);
   }
   const out = required('out', flags.out);
   const clusterDomain = flags['cluster-domain'].trim().replace(/\.$/, '');
-  if (clusterDomain.length > 253 || !DOMAIN.test(clusterDomain)) {
+  if (!isDnsSubdomain(clusterDomain)) {
     throw new UsageError(`--cluster-domain: ${JSON.stringify(flags['cluster-domain'])} is not a DNS domain such as cluster.local`);
   }
   const days = /^\d+$/.test(flags.days.trim()) ? Number(flags.days.trim()) : NaN;

@@ -29,6 +29,7 @@ import {
 import { VERSION } from '../version.ts';
 import { UsageError, type Env } from './args.ts';
 import type { Command } from './commands.ts';
+import { isDnsLabel } from '../engine/index.ts';
 
 /** The options `inject` and `check` share, around the command's own -o line. */
 export const inputOptions = (output: string): string => `  -f, --filename PATH    a manifest file, a directory (read recursively: *.yaml,
@@ -72,7 +73,6 @@ Examples:
   gitsync-injector inject -f manifests/ --namespace airflow -o patch
 `;
 
-const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface ManifestFlags {
   paths: string[];
@@ -103,7 +103,7 @@ export function manifestFlags(args: string[], outputs: readonly string[]): Manif
   const output = values.output ?? outputs[0]!;
   if (!outputs.includes(output)) throw new UsageError(`--output: ${JSON.stringify(output)} is not an output format; use ${outputs.join(', ')}`);
   const namespace = values.namespace;
-  if (namespace !== undefined && !NAMESPACE.test(namespace)) {
+  if (namespace !== undefined && !isDnsLabel(namespace)) {
     throw new UsageError(`--namespace: ${JSON.stringify(namespace)} is not a namespace name (lowercase letters, digits and '-', at most 63)`);
   }
   if (values.policy === '') throw new UsageError('--policy: the file name is empty');

@@ -6,7 +6,7 @@
  * variable.
  */
 import type { V1Container, V1EnvVar, V1Probe, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
-import { cloneJson } from './clone.ts';
+import { cloneJson } from './json.ts';
 import type { Dialect, EnvPair } from './dialect.ts';
 import type { Mode } from './mode.ts';
 import type { Policy } from '../policy/types.ts';

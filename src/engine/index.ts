@@ -5,3 +5,6 @@ export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, type Problem, type Probl
 export { SKIP_REASONS, type SkipReason } from './skips.ts';
 export { podDisplayName } from './pod.ts';
 export type { ClusterFacts, Mode } from './mode.ts';
+export { cloneJson, isObject } from './json.ts';
+export { isDnsLabel, isDnsSubdomain, parseObjectName, parseSecretKey } from './values/names.ts';
+export { formatDuration, parseDuration } from './values/duration.ts';

@@ -17,7 +17,7 @@
  * - Keys are escaped as JSON Pointer requires (`~` → `~0`, `/` → `~1`).
  */
 import type { AddOperation } from 'fast-json-patch';
-import { cloneJson } from './clone.ts';
+import { cloneJson } from './json.ts';
 
 type Json = unknown;
 type Container = Record<string, Json> | Json[];

@@ -5,11 +5,11 @@
  * have the shapes it expects.
  */
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
+import { isObject } from './json.ts';
 
 /** A pod whose spec.containers is a non-empty array of named objects, and whose touched parts are well-typed. */
 export type Pod = V1Pod & { spec: NonNullable<V1Pod['spec']> & { containers: V1Container[] } };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optionalArrayOfObjects = (v: unknown): boolean => v === undefined || v === null || (Array.isArray(v) && v.every(isObject));
 const optionalObject = (v: unknown): boolean => v === undefined || v === null || isObject(v);
 const optionalString = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';

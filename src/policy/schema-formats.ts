@@ -9,18 +9,16 @@ import { Buffer } from 'node:buffer';
 import { ANNOTATION_KEYS, isAnnotationKey } from '../engine/annotations.ts';
 import { quote } from '../engine/problems.ts';
 import { closest } from '../engine/suggest.ts';
-import { isDnsLabel } from '../engine/values/names.ts';
+import { isDnsLabel, isDnsSubdomain } from '../engine/values/names.ts';
 import { CONTROL_CHARS, fail, ok, type Parsed } from '../engine/values/result.ts';
 import { enforceableProblem } from './semantics.ts';
-
-const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 
 /** The part of an annotation key before the name: a DNS subdomain and '/', as Kubernetes requires. */
 export function parseAnnotationPrefix(raw: string): Parsed<string> {
   const allowed = "use a DNS subdomain followed by '/', such as gitsync.dev/";
   if (!raw.endsWith('/')) return fail('POLICY_VALUE_INVALID', `${quote(raw)} does not end with '/'; ${allowed}`);
   const domain = raw.slice(0, -1);
-  if (domain.length > 253 || !DNS_SUBDOMAIN.test(domain)) {
+  if (!isDnsSubdomain(domain)) {
     return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not an annotation prefix; ${allowed}`);
   }
   return ok(raw);

@@ -10,6 +10,7 @@ import { admit, type AdmissionDeps, type AdmissionOutcome, type AdmissionReviewR
 import { podDisplayName, type Injection, type Problem, type SkipReason } from '../engine/index.ts';
 import { injectWorkload } from '../workloads/index.ts';
 import { isList, type ParsedSource, type SourceDocument } from './parse.ts';
+import { isObject } from '../engine/index.ts';
 
 /** What happens to an object: the webhook's outcomes, and `ignored` for objects that are neither pods nor workloads. */
 export type PreviewOutcome = AdmissionOutcome | 'ignored';
@@ -73,7 +74,6 @@ export interface EvaluatedDocument {
   changed: boolean;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 const isReview = (v: unknown): v is Record<string, unknown> => isObject(v) && v.kind === 'AdmissionReview';

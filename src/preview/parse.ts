@@ -7,6 +7,7 @@
  * messages can point at a line.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
+import { isObject } from '../engine/index.ts';
 
 export type InputFormat = 'json' | 'yaml';
 
@@ -79,7 +80,6 @@ export class InputError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A `List` (or a typed list such as `PodList`): its items are objects of their own. */
 export const isList = (v: unknown): v is Record<string, unknown> & { items: unknown[] } =>

@@ -14,6 +14,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { AdmissionDeps } from '../admission/index.ts';
 import { InputError, previewDocuments, PreviewWorker, TooManyObjectsError, WorkerBusyError, WorkerLimitError, type InputFormat, type PreviewLimits, type PreviewResponse } from '../preview/index.ts';
 import { HttpError, type ErrorBody } from './errors.ts';
+import { isDnsLabel } from '../engine/index.ts';
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 /** Types that say nothing about the format: the body is sniffed. */
@@ -56,13 +57,12 @@ export function prefersYaml(accept: string | undefined): boolean {
   return false;
 }
 
-const NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** The `namespace` query parameter: for objects that do not name one. */
 function namespaceParam(query: unknown): string | undefined {
   const value = (query as Record<string, unknown> | undefined)?.namespace;
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !NAMESPACE.test(value)) {
+  if (typeof value !== 'string' || !isDnsLabel(value)) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : 'given more than once';
     throw new HttpError(400, 'INVALID_NAMESPACE', `the namespace parameter is ${shown}; give one namespace name (lowercase letters, digits and '-', at most 63)`);
   }

@@ -10,6 +10,7 @@ import type { Operation } from 'fast-json-patch';
 import { injectPod, type EngineContext, type InjectResult, type Injection, type Problem, type SkipReason } from '../engine/index.ts';
 import { classify, dotted, pointer, valueAt, type WorkloadKind } from './kinds.ts';
 import { misplacedAnnotations } from './misplaced.ts';
+import { isObject } from '../engine/index.ts';
 
 export interface WorkloadRequest {
   /** The manifest as plain JSON. It is never modified. */
@@ -42,7 +43,6 @@ export interface NotAWorkload {
   note: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A copy of `object` with `value` at `path`; every level on the path exists, since the engine found a pod there. */
 function replaceAt(object: unknown, path: readonly string[], value: unknown): unknown {

@@ -5,6 +5,7 @@
  * a workload is injected by running the engine on its template, exactly as
  * the webhook will on each pod created from it.
  */
+import { isObject } from '../engine/index.ts';
 
 export interface WorkloadKind {
   kind: string;
@@ -35,8 +36,6 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
 ];
 
 const BY_KIND = new Map(WORKLOAD_KINDS.map((k) => [k.kind, k]));
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The API group of an apiVersion: 'apps/v1' → 'apps', 'v1' → ''. */
 export const apiGroup = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');

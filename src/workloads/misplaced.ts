@@ -6,8 +6,8 @@
  */
 import type { Problem } from '../engine/index.ts';
 import { dotted, valueAt, type WorkloadKind } from './kinds.ts';
+import { isObject } from '../engine/index.ts';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function prefixedKeys(metadata: unknown, prefix: string): string[] {
   const annotations = isObject(metadata) ? metadata.annotations : undefined;

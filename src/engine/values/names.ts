@@ -8,11 +8,14 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 // shell, Python and Airflow config reader can use without quoting.
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** A DNS-1123 label (namespace and container names): lower-case letters, digits and '-', at most 63. */
 export const isDnsLabel = (s: string): boolean => s.length <= 63 && DNS_LABEL.test(s);
+/** A DNS-1123 subdomain (most object names, cluster domains): labels joined by '.', at most 253. */
+export const isDnsSubdomain = (s: string): boolean => s.length <= 253 && DNS_SUBDOMAIN.test(s);
 
 /** A Secret or preset name: a DNS-1123 subdomain (lower-case letters, digits, '-' and '.'). */
 export function parseObjectName(raw: string): Parsed<string> {
-  if (raw.length <= 253 && DNS_SUBDOMAIN.test(raw)) return ok(raw);
+  if (isDnsSubdomain(raw)) return ok(raw);
   return fail(
     'NAME_INVALID',
     `${quote(raw)} is not a valid name; use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253)`,

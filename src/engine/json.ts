@@ -1,4 +1,6 @@
 /**
+ * Plain JSON helpers, shared by every folder through the engine's index.
+ *
  * Deep copies of JSON documents. structuredClone serialises through V8's
  * message format and back, which made it the largest single cost of an
  * admission (a quarter of the server's CPU under load, in the benchmark's
@@ -26,3 +28,6 @@ export function cloneJson<T>(value: T): T {
   }
   return copy as T;
 }
+
+/** A JSON object: not null, not an array. Pods and manifests are plain JSON; this is how every part reads them. */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
