@@ -17,7 +17,7 @@ export const BENCH_POLICY: Policy = {
   knownHosts: ['github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl'],
 };
 
-export const benchContext = (): EngineContext => ({ policy: mustCompile(BENCH_POLICY), cluster: {}, version: VERSION });
+export const benchContext = (): EngineContext => ({ policy: mustCompile(BENCH_POLICY).engine, cluster: {}, version: VERSION });
 
 export interface BenchReview {
   /** Short name for tables. */

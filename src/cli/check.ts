@@ -7,7 +7,7 @@
 import { checkLine, previewResponse, type PreviewObject } from '../preview/index.ts';
 import type { Env } from './args.ts';
 import type { Command } from './commands.ts';
-import { evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './inject.ts';
+import { evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
 
 const USAGE = `Usage: gitsync-injector check [-f PATH]... [options]
 

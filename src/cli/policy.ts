@@ -7,9 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
-import { BUILTIN_SOURCE, formatPolicyProblem, loadBuiltinPolicy, loadPolicyText } from '../policy/load.ts';
-import { policyViewYaml } from '../policy/store.ts';
-import type { Policy } from '../policy/types.ts';
+import { BUILTIN_SOURCE, formatPolicyProblem, loadBuiltinPolicy, loadPolicyText, policyViewYaml, type Policy } from '../policy/index.ts';
 import { parseFlags, setting, UsageError, type Env } from './args.ts';
 import type { Command } from './commands.ts';
 
@@ -46,7 +44,7 @@ async function run(args: string[], env: Env): Promise<number> {
   let view: { source: string; hash: string; policy: Policy };
   if (!path.explicit) {
     const { compiled } = loadBuiltinPolicy();
-    view = { source: BUILTIN_SOURCE, hash: compiled.hash, policy: compiled.policy };
+    view = { source: BUILTIN_SOURCE, hash: compiled.engine.hash, policy: compiled.document };
   } else {
     const source = path.value === '-' ? 'stdin' : path.value;
     let content: string;
@@ -63,7 +61,7 @@ async function run(args: string[], env: Env): Promise<number> {
       for (const problem of loaded.problems) process.stderr.write(`${formatPolicyProblem(problem, source)}\n`);
       return 1;
     }
-    view = { source, hash: loaded.compiled.hash, policy: loaded.compiled.policy };
+    view = { source, hash: loaded.compiled.engine.hash, policy: loaded.compiled.document };
   }
   process.stdout.write(output === 'json' ? `${JSON.stringify(view, null, 2)}\n` : policyViewYaml(view));
   return 0;

@@ -86,12 +86,12 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   }
 
   const deps: AdmissionDeps = {
-    ctx: { ...options.context, policy: store.current.compiled },
+    ctx: { ...options.context, policy: store.current.compiled.engine },
     namespaceAnnotations: () => undefined,
   };
   // Spread, not rebuilt: the context may carry more than these fields.
   store.onChange((event) => {
-    if (event.type === 'loaded') deps.ctx = { ...deps.ctx, policy: store.current.compiled };
+    if (event.type === 'loaded') deps.ctx = { ...deps.ctx, policy: store.current.compiled.engine };
   });
 
   let namespaces: NamespaceCache | undefined;

@@ -3,11 +3,8 @@
  * cannot drift from what the injector does: the annotation table, the
  * problem codes, the skip reasons and the policy reference.
  */
-import { ANNOTATIONS, ANNOTATION_KEYS } from '../engine/annotations.ts';
-import { PROBLEM_CODES } from '../engine/problems.ts';
-import { SKIP_REASONS } from '../engine/skips.ts';
-import { BUILTIN_POLICY } from '../policy/builtin.ts';
-import { policyReferenceTable } from '../policy/schema.ts';
+import { ANNOTATIONS, ANNOTATION_KEYS, PROBLEM_CODES, SKIP_REASONS } from '../engine/index.ts';
+import { BUILTIN_POLICY, POLICY_PROBLEM_CODES, policyReferenceTable } from '../policy/index.ts';
 
 const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -22,7 +19,8 @@ export function annotationTable(prefix = BUILTIN_POLICY.annotationPrefix): strin
 }
 
 export function problemTable(): string {
-  const rows = Object.entries(PROBLEM_CODES).map(([code, text]) => `| \`${code}\` | ${cell(text)} |`);
+  // The engine's codes (pods), then the policy's own (a policy that does not load).
+  const rows = Object.entries({ ...PROBLEM_CODES, ...POLICY_PROBLEM_CODES }).map(([code, text]) => `| \`${code}\` | ${cell(text)} |`);
   return ['| code | meaning |', '|---|---|', ...rows].join('\n');
 }
 

@@ -40,7 +40,8 @@ function parseBool(raw: string): Parsed<boolean> {
   return fail('VALUE_NOT_ALLOWED', `${quote(raw)} is not allowed; use true or false`);
 }
 
-const def = <T>(d: AnnotationDef<T>): AnnotationDef<T> => d;
+/** Keeps whether a row has a `default` in its type, so that settings with one are typed as always present. */
+const def = <T, const D extends AnnotationDef<T>>(d: D & AnnotationDef<T>): D => d;
 
 export const ANNOTATIONS = {
   inject: def({
@@ -164,6 +165,9 @@ export const ANNOTATION_KEYS = Object.keys(ANNOTATIONS) as AnnotationKey[];
 export type AnnotationValues = {
   [K in AnnotationKey]: (typeof ANNOTATIONS)[K] extends AnnotationDef<infer T> ? T : never;
 };
+
+/** Annotations with a built-in default: after resolution they always have a value. */
+export type DefaultedKey = { [K in AnnotationKey]: (typeof ANNOTATIONS)[K] extends { default: string } ? K : never }[AnnotationKey];
 
 /** Raw annotation values, as written on pods, namespaces, presets and policy defaults. */
 export type RawAnnotations = Partial<Record<AnnotationKey, string>>;

@@ -42,7 +42,7 @@ import type { V1EnvVar, V1Volume } from '@kubernetes/client-node';
 import { quote, type Problem } from './problems.ts';
 import type { Settings } from './settings.ts';
 import type { GitRepo } from './values/repo.ts';
-import type { CompiledPolicy } from '../policy/compile.ts';
+import type { EnginePolicy } from './context.ts';
 
 export const SECRET_MOUNT = '/etc/git-secret';
 export const KNOWN_HOSTS_MOUNT = '/etc/git-known-hosts';
@@ -70,7 +70,7 @@ function ignored(settings: Settings, key: 'secret-layout' | 'ssh-key' | 'known-h
   return [{ code: 'SETTING_IGNORED', field: s.field, value: s.raw, message: `${quote(s.raw)} has no effect: ${why}` }];
 }
 
-export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: number | undefined, policy: CompiledPolicy): CredentialWiring {
+export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: number | undefined, policy: EnginePolicy): CredentialWiring {
   const secret = settings.secret?.value;
   const wiring: CredentialWiring = { env: [], errors: [], warnings: [] };
   const secretVolume = (defaultMode?: number): Omit<V1Volume, 'name'> => ({
@@ -103,11 +103,11 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
     return wiring;
   }
   wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
-  wiring.fsGroup = podFsGroup === undefined ? policy.policy.gitSync.group : undefined;
+  wiring.fsGroup = podFsGroup === undefined ? policy.gitSync.group : undefined;
   const keyName = settings['ssh-key']?.value;
   const keyFiles = (keyName ? [keyName] : SSH_KEY_NAMES).map((k) => `${SECRET_MOUNT}/${k}`);
 
-  const knownHosts = settings['known-hosts']!;
+  const knownHosts = settings['known-hosts'];
   /** The known_hosts file git-sync reads; undefined turns host key checking off. */
   let knownHostsFile: string | undefined;
   switch (knownHosts.value) {
@@ -131,7 +131,7 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
       knownHostsFile = `${SECRET_MOUNT}/known_hosts`;
       break;
     case 'insecure':
-      if (!policy.policy.allowInsecureHostKeys) {
+      if (!policy.allowInsecureHostKeys) {
         wiring.errors.push({
           code: 'INSECURE_HOST_KEYS_FORBIDDEN',
           field: knownHosts.field,

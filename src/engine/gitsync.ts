@@ -9,7 +9,7 @@ import type { V1Container, V1EnvVar, V1Probe, V1SecurityContext, V1VolumeMount }
 import { cloneJson } from './json.ts';
 import type { Dialect, EnvPair } from './dialect.ts';
 import type { Mode } from './mode.ts';
-import type { Policy } from '../policy/types.ts';
+import type { GitSyncContainerPolicy } from './context.ts';
 
 export interface GitSyncConfig {
   repo: string;
@@ -36,12 +36,12 @@ export interface GitSyncNames {
  * in). runAsNonRoot and allowPrivilegeEscalation are written here, never
  * taken from the policy, so no policy can loosen them.
  */
-export function hardenedSecurityContext(policy: Policy): V1SecurityContext {
-  const { readOnlyRootFilesystem, seccompProfile } = policy.securityContext;
+export function hardenedSecurityContext(policy: GitSyncContainerPolicy): V1SecurityContext {
+  const { readOnlyRootFilesystem, seccompProfile } = policy;
   const { type = 'RuntimeDefault', localhostProfile } = seccompProfile;
   return {
-    runAsUser: policy.gitSync.user,
-    runAsGroup: policy.gitSync.group,
+    runAsUser: policy.user,
+    runAsGroup: policy.group,
     runAsNonRoot: true,
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem,
@@ -72,16 +72,16 @@ export const literalEnvValue = (value: string): string => value.replaceAll('$', 
  * default: the defaults differ between versions (v3: root /tmp/git, full
  * history, branch master), and the pod should say what it does.
  */
-function env(config: GitSyncConfig, policy: Policy, dialect: Dialect, role: 'once' | 'continuous'): V1EnvVar[] {
+function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: 'once' | 'continuous'): V1EnvVar[] {
   const n = dialect.names;
   const pairs: EnvPair[] = [
     [n.repo, config.repo],
     ...config.refEnv,
-    [n.root, policy.gitSync.root],
-    [n.link, policy.gitSync.link],
+    [n.root, policy.root],
+    [n.link, policy.link],
     [n.depth, String(config.depth)],
     [n.submodules, config.submodules],
-    [n.maxFailures, String(policy.gitSync.maxFailures)],
+    [n.maxFailures, String(policy.maxFailures)],
   ];
   if (role === 'once') pairs.push([n.oneTime, 'true']);
   else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
@@ -89,7 +89,7 @@ function env(config: GitSyncConfig, policy: Policy, dialect: Dialect, role: 'onc
   return [...vars, ...cloneJson(config.credentialEnv)];
 }
 
-function container(name: string, config: GitSyncConfig, policy: Policy, dialect: Dialect, role: 'once' | 'continuous'): V1Container {
+function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: 'once' | 'continuous'): V1Container {
   const c: V1Container = {
     name,
     image: policy.image,
@@ -110,7 +110,7 @@ export function gitSyncContainers(
   mode: Mode,
   names: GitSyncNames,
   config: GitSyncConfig,
-  policy: Policy,
+  policy: GitSyncContainerPolicy,
   dialect: Dialect,
 ): { init: V1Container[]; app: V1Container[] } {
   const make = (name: string, role: 'once' | 'continuous'): V1Container => container(name, config, policy, dialect, role);

@@ -1,10 +1,44 @@
-/** The engine's public surface: the adapters (webhook, preview, CLI) import from here only. */
-export { injectPod, type EngineContext, type InjectRequest, type InjectResult, type Injection } from './inject.ts';
-export { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, type AnnotationKey } from './annotations.ts';
-export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, type Problem, type ProblemCode } from './problems.ts';
+/**
+ * The engine's public surface. Every other folder imports the engine from
+ * here and nowhere else (test/unit/architecture.test.ts fails otherwise), so
+ * what is listed here is the contract: the injection itself, the contract it
+ * takes from a compiled policy, the annotation table, the problem and skip
+ * catalogues, and the value parsers the policy and the edges reuse.
+ */
+export { injectPod, type InjectRequest, type InjectResult, type Injection } from './inject.ts';
+export type {
+  EngineContext,
+  EnginePolicy,
+  Enforcement,
+  GitSyncContainerPolicy,
+  OnInvalidAnnotations,
+  ParsedLayer,
+  PullPolicy,
+  Resources,
+  Setting,
+  SettingSource,
+} from './context.ts';
+export {
+  ANNOTATIONS,
+  ANNOTATION_KEYS,
+  MODES,
+  WRITTEN_ANNOTATIONS,
+  isAnnotationKey,
+  type AnnotationKey,
+  type RawAnnotations,
+} from './annotations.ts';
+export { parseValue } from './settings.ts';
+export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, quote, type Problem, type ProblemCode } from './problems.ts';
 export { SKIP_REASONS, type SkipReason } from './skips.ts';
 export { podDisplayName } from './pod.ts';
-export type { ClusterFacts, Mode } from './mode.ts';
-export { cloneJson, isObject } from './json.ts';
-export { isDnsLabel, isDnsSubdomain, parseObjectName, parseSecretKey } from './values/names.ts';
+export { modeNotAllowedMessage, type ClusterFacts, type Mode, type NativeSidecars } from './mode.ts';
+export { DIALECTS, type Dialect, type DialectName } from './dialect.ts';
+export { depthAbove, depthMessage } from './limits.ts';
+export { closest } from './suggest.ts';
+export { cloneJson, isObject, valueAt } from './json.ts';
+export { CONTROL_CHARS, fail, ok, type Parsed } from './values/result.ts';
+export { parseChoice } from './values/choice.ts';
 export { formatDuration, parseDuration } from './values/duration.ts';
+export { isDnsLabel, isDnsSubdomain, parseObjectName, parseSecretKey } from './values/names.ts';
+export { parseAbsolutePath } from './values/path.ts';
+export { describePatterns, readRepoPattern, repoAllowed, type PatternParse, type RepoPattern } from './values/repo-pattern.ts';

@@ -12,14 +12,14 @@ import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT, wireCredentials, type CredentialWiring
 import type { EnvPair } from './dialect.ts';
 import { gitSyncContainers, literalEnvValue } from './gitsync.ts';
 import { depthAbove, depthMessage } from './limits.ts';
-import { chooseMode, type ClusterFacts, type Mode } from './mode.ts';
+import { chooseMode, type Mode } from './mode.ts';
 import { AddOnlyPatch } from './patch.ts';
 import { annotationsOf, containerNames, podShapeProblem, portsInUse, uniqueName, volumeNames, type Pod } from './pod.ts';
 import { quote, type Problem } from './problems.ts';
 import { resolveSettings, type Settings } from './settings.ts';
 import { SKIP_REASONS, type SkipReason } from './skips.ts';
-import type { CompiledPolicy } from '../policy/compile.ts';
-import { describePatterns, repoAllowed } from '../policy/repo-patterns.ts';
+import { describePatterns, repoAllowed } from './values/repo-pattern.ts';
+import type { EngineContext } from './context.ts';
 
 export interface InjectRequest {
   /** The pod as plain JSON, exactly as received. It is never modified. */
@@ -28,19 +28,6 @@ export interface InjectRequest {
   namespace?: string;
   /** Annotations of that namespace; those with the prefix are defaults for its pods. */
   namespaceAnnotations?: Record<string, string>;
-}
-
-export interface EngineContext {
-  policy: CompiledPolicy;
-  cluster: ClusterFacts;
-  /** Injector version, recorded in the status annotation. */
-  version: string;
-  /**
-   * The namespace the webhook itself runs in (serve reads POD_NAMESPACE). Its
-   * pods are never injected, whatever the policy says: a webhook that
-   * intercepts its own pods can deadlock its own rollout.
-   */
-  webhookNamespace?: string | undefined;
 }
 
 /** What was injected, for previews, logs and the status annotation. */
@@ -100,7 +87,8 @@ interface Plan {
   warnings: Problem[];
 }
 
-function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContext): Plan | SkipReason | undefined {
+/** What injecting this pod takes, or why it is not for the injector. */
+function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContext): Plan | SkipReason {
   const { policy } = ctx;
   const prefix = policy.prefix;
   const annotations = annotationsOf(pod);
@@ -135,30 +123,30 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
       message: `${quote(repo.raw)} is not a repository the policy allows; use one matching ${describePatterns(policy.allowedRepos)}`,
     });
   }
-  const depth = settings.depth!;
+  const depth = settings.depth;
   if (policy.maxDepth !== undefined && depthAbove(depth.value, policy.maxDepth)) {
     errors.push({ code: 'DEPTH_ABOVE_MAXIMUM', field: depth.field, value: depth.raw, message: depthMessage(depth.raw, depth.value, policy.maxDepth) });
   }
-  const ref = settings.ref!;
+  const ref = settings.ref;
   const refEnv = policy.dialect.ref(ref.value);
   if (!refEnv.ok) errors.push({ code: refEnv.code, field: ref.field, value: ref.raw, message: refEnv.message });
 
-  let periodMs = (settings.period?.value as number | undefined) ?? policy.minPeriodMs;
-  if (settings.period && periodMs < policy.minPeriodMs) {
+  let periodMs = settings.period.value;
+  if (periodMs < policy.minPeriod.ms) {
     warnings.push({
       code: 'PERIOD_RAISED',
       field: settings.period.field,
       value: settings.period.raw,
-      message: `${quote(settings.period.raw)} is below the policy minimum ${policy.policy.limits.minPeriod}; using ${policy.policy.limits.minPeriod}`,
+      message: `${quote(settings.period.raw)} is below the policy minimum ${policy.minPeriod.text}; using ${policy.minPeriod.text}`,
     });
-    periodMs = policy.minPeriodMs;
+    periodMs = policy.minPeriod.ms;
   }
 
-  const modeSetting = settings.mode!;
-  const choice = chooseMode(modeSetting.value, pod.spec.restartPolicy, policy.policy.nativeSidecars, ctx.cluster, policy.allowedModes);
+  const modeSetting = settings.mode;
+  const choice = chooseMode(modeSetting.value, pod.spec.restartPolicy, policy.nativeSidecars, ctx.cluster, policy.allowedModes);
   if (choice.error) errors.push({ ...choice.error, field: modeSetting.field });
   if (choice.warning) warnings.push({ ...choice.warning, field: modeSetting.field });
-  if (choice.mode === 'init-only' && settings.period?.source === 'pod') {
+  if (choice.mode === 'init-only' && settings.period.source === 'pod') {
     warnings.push({ code: 'SETTING_IGNORED', field: settings.period.field, value: settings.period.raw, message: `${quote(settings.period.raw)} has no effect: the pod syncs once (init-only)` });
   }
 
@@ -177,7 +165,7 @@ function plan(pod: Pod, namespace: string, req: InjectRequest, ctx: EngineContex
     }
     appContainers = appContainers.filter((i) => wanted.value.includes(all[i]!));
   }
-  const mountPath = settings['mount-path']!;
+  const mountPath = settings['mount-path'];
   for (const i of appContainers) {
     const c = pod.spec.containers[i]!;
     if ((c.volumeMounts ?? []).some((m) => normalisePath(m.mountPath) === mountPath.value)) {
@@ -217,9 +205,9 @@ export function injectPod(req: InjectRequest, ctx: EngineContext): InjectResult 
   if (own) return skipped(pod, 'has-git-sync', `container ${own.name} already runs git-sync (${own.image})`);
 
   const p = plan(pod, namespace, req, ctx);
-  if (p === undefined || typeof p === 'string') return skipped(pod, p ?? 'not-opted-in');
+  if (typeof p === 'string') return skipped(pod, p);
   if (p.errors.length > 0) {
-    if (policy.policy.onInvalidAnnotations === 'admit') {
+    if (policy.onInvalidAnnotations === 'admit') {
       return { ...skipped(pod, 'invalid-annotations'), warnings: p.warnings, errors: p.errors };
     }
     return { outcome: 'denied', patch: [], pod, warnings: p.warnings, errors: p.errors };
@@ -229,7 +217,7 @@ export function injectPod(req: InjectRequest, ctx: EngineContext): InjectResult 
 
 function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   const { policy } = ctx;
-  const gs = policy.policy.gitSync;
+  const gs = policy.gitSync;
   const s = p.settings;
   const patch = new AddOnlyPatch(pod as unknown as Record<string, unknown>);
   const takenContainers = containerNames(pod);
@@ -272,24 +260,24 @@ function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     {
       repo: repo.url,
       refEnv: p.refEnv,
-      depth: s.depth!.value,
-      submodules: s.submodules!.value,
+      depth: s.depth.value,
+      submodules: s.submodules.value,
       periodMs: p.periodMs,
       httpPort,
       credentialEnv: cred.env,
       mounts,
     },
-    policy.policy,
+    gs,
     policy.dialect,
   );
 
   const subPath = s['sub-path']?.value;
-  const mountPath = s['mount-path']!.value;
+  const mountPath = s['mount-path'].value;
   const path = `${mountPath}/${gs.link}${subPath ? `/${subPath}` : ''}`;
   const injection: Injection = {
     mode: p.mode,
     repo: repo.url,
-    ref: s.ref!.value,
+    ref: s.ref.value,
     initContainers: containers.init.map((c) => c.name),
     containers: containers.app.map((c) => c.name),
     volumes: volumes.map((v) => v.name),

@@ -31,3 +31,13 @@ export function cloneJson<T>(value: T): T {
 
 /** A JSON object: not null, not an array. Pods and manifests are plain JSON; this is how every part reads them. */
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The value at `path` in a JSON document, or undefined where any part is missing or not an object. */
+export function valueAt(root: unknown, path: readonly string[]): unknown {
+  let node = root;
+  for (const part of path) {
+    if (!isObject(node)) return undefined;
+    node = node[part];
+  }
+  return node;
+}

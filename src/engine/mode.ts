@@ -7,10 +7,11 @@
  * init container plus a classic sidecar.
  */
 import { quote, type Problem } from './problems.ts';
-import type { NativeSidecars } from '../policy/types.ts';
 
 export type Mode = 'sidecar' | 'native' | 'init-only';
 export type RequestedMode = Mode | 'auto';
+/** The policy's switch for native sidecars: `auto` asks the cluster facts. */
+export type NativeSidecars = 'auto' | 'enabled' | 'disabled';
 
 export interface ClusterFacts {
   /** Whether the API server and every kubelet support native sidecars (1.29+); undefined when unknown. */

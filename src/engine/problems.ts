@@ -5,7 +5,10 @@
  * about, the offending value and a sentence that says what is allowed.
  */
 
-/** Every code the engine can emit, with a one-line description for the README. */
+/**
+ * Every code the engine can emit, with a one-line description for the docs.
+ * The policy's own codes (a policy that does not load) are in policy/problems.ts.
+ */
 export const PROBLEM_CODES = {
   // errors: the pod is denied (or admitted untouched, if the policy says so)
   REPO_REQUIRED: 'the pod opted in but no repository is set on the pod, its namespace or its preset',
@@ -32,12 +35,6 @@ export const PROBLEM_CODES = {
   DEPTH_ABOVE_MAXIMUM: 'the clone depth is above the policy maximum (0, full history, is above any maximum)',
   MODE_NOT_ALLOWED: 'the mode is not one the policy allows, or auto finds none of the allowed modes usable',
   DIALECT_UNSUPPORTED: 'the setting cannot be expressed for git-sync v3, the policy\'s dialect',
-  // policy errors: the policy is refused and the last good one stays in force
-  POLICY_YAML_INVALID: 'the policy is not valid YAML',
-  POLICY_TYPE_INVALID: 'a policy field has the wrong type, such as a number where a string is expected',
-  POLICY_FIELD_UNKNOWN: 'the policy has a field the injector does not know',
-  POLICY_VALUE_INVALID: 'a policy value has the wrong form: annotation prefix, image, known_hosts line or resource quantity',
-  POLICY_SOURCE_UNAVAILABLE: 'the policy file or ConfigMap cannot be read; the last good policy stays in force',
   // warnings: the pod is injected, with a note
   UNKNOWN_ANNOTATION: 'an annotation with the prefix is not one the injector knows',
   PERIOD_RAISED: 'the period is below the policy minimum and was raised to it',

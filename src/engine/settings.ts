@@ -15,13 +15,21 @@
  * say. A namespace or pod that sets another value gets a warning, or an
  * error when the policy enforces it strictly.
  */
-import { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, isAnnotationKey, type AnnotationKey, type AnnotationValues } from './annotations.ts';
+import { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, isAnnotationKey, type AnnotationKey, type AnnotationValues, type DefaultedKey } from './annotations.ts';
 import { quote, type Problem } from './problems.ts';
 import { CONTROL_CHARS, type Parsed } from './values/result.ts';
 import { closest } from './suggest.ts';
-import type { CompiledPolicy, Setting } from '../policy/compile.ts';
+import type { EnginePolicy, Setting } from './context.ts';
 
-export type Settings = { [K in AnnotationKey]?: Setting<AnnotationValues[K]> };
+/** Settings while they are being resolved: any may still be missing. */
+type PartialSettings = { [K in AnnotationKey]?: Setting<AnnotationValues[K]> };
+
+/**
+ * The settings of one pod. An annotation with a built-in default always has
+ * a value: the policy's defaults layer holds every such annotation (compiled
+ * from the annotation table), and a bad value falls back to the next layer.
+ */
+export type Settings = PartialSettings & { [K in DefaultedKey]: Setting<AnnotationValues[K]> };
 
 /** Parses one raw value with its annotation's parser; control characters are refused for all. */
 export function parseValue<K extends AnnotationKey>(key: K, raw: string): Parsed<AnnotationValues[K]> {
@@ -54,6 +62,7 @@ const SYNONYMS: Record<string, AnnotationKey> = {
   enabled: 'inject',
 };
 const SUGGESTIBLE = [...ANNOTATION_KEYS, ...Object.keys(SYNONYMS)];
+const DEFAULTED_KEYS = ANNOTATION_KEYS.filter((k): k is DefaultedKey => 'default' in ANNOTATIONS[k]);
 
 function unknownAnnotation(prefix: string, key: string, field: string): Problem {
   const near = closest(key.toLowerCase(), SUGGESTIBLE);
@@ -100,13 +109,13 @@ export interface ResolveInput {
   namespaceAnnotations: Record<string, string> | undefined;
 }
 
-export function resolveSettings(input: ResolveInput, policy: CompiledPolicy): Resolution {
+export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Resolution {
   const errors: Problem[] = [];
   const warnings: Problem[] = [];
   const prefix = policy.prefix;
   const pod = readAnnotations(input.podAnnotations, prefix, 'pod', '', warnings);
   const ns = readAnnotations(input.namespaceAnnotations, prefix, 'namespace', ` (namespace ${input.namespace})`, warnings);
-  const settings: Settings = {};
+  const settings: PartialSettings = {};
 
   /** Parses an entry into `settings`; false (with the error recorded) when the value is bad. */
   const parse = <K extends AnnotationKey>(key: K, entry: RawEntry): boolean => {
@@ -142,7 +151,7 @@ export function resolveSettings(input: ResolveInput, policy: CompiledPolicy): Re
   const presetEntry = pod.get('preset') ?? ns.get('preset');
   if (policy.enforced.has('preset')) enforce('preset');
   else if (presetEntry) parse('preset', presetEntry);
-  else if (policy.defaults.has('preset')) settings.preset = policy.defaults.get('preset') as Settings['preset'];
+  else if (policy.defaults.has('preset')) settings.preset = policy.defaults.get('preset') as PartialSettings['preset'];
   const presetName = settings.preset?.value;
   const preset = presetName === undefined ? undefined : policy.presets.get(presetName);
   if (presetName !== undefined && !preset) {
@@ -184,5 +193,9 @@ export function resolveSettings(input: ResolveInput, policy: CompiledPolicy): Re
     const fallback = policy.defaults.get(key);
     if (fallback) (settings as Record<string, unknown>)[key] = fallback;
   }
-  return { settings, errors, warnings };
+  for (const key of DEFAULTED_KEYS) {
+    // The defaults layer has every defaulted key (policy/compile.ts parses the whole table), so this never fires.
+    if (settings[key] === undefined) throw new Error(`no value for ${key}: the policy's defaults layer is incomplete`);
+  }
+  return { settings: settings as Settings, errors, warnings };
 }

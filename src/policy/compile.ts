@@ -1,55 +1,38 @@
 /**
- * Compiling a policy: everything the engine would otherwise recompute on each
- * admission (parsed defaults and presets, the minimum period, the excluded
- * namespaces, the known_hosts file, the repository patterns, the enforced
- * settings, the dialect) is worked out once, when a policy is loaded. A
- * policy that does not compile is reported with every problem and never
- * reaches the engine.
+ * Compiling a policy: the document becomes the engine's `EnginePolicy`
+ * (engine/context.ts). Everything the engine would otherwise recompute on
+ * each admission (parsed defaults and presets, the minimum period, the
+ * excluded namespaces, the known_hosts file, the repository patterns, the
+ * enforced settings, the dialect) is worked out once, when a policy is
+ * loaded. A policy that does not compile is reported with every problem and
+ * never reaches the engine.
  */
 import { createHash } from 'node:crypto';
-import { ANNOTATIONS, ANNOTATION_KEYS, isAnnotationKey, type AnnotationKey } from '../engine/annotations.ts';
-import { DIALECTS, type Dialect } from '../engine/dialect.ts';
-import type { Mode } from '../engine/mode.ts';
-import type { Problem } from '../engine/problems.ts';
-import { parseValue } from '../engine/settings.ts';
-import { parseDuration } from '../engine/values/duration.ts';
-import { parseRepoPattern, type RepoPattern } from './repo-patterns.ts';
+import {
+  ANNOTATIONS,
+  ANNOTATION_KEYS,
+  DIALECTS,
+  isAnnotationKey,
+  parseDuration,
+  parseValue,
+  type AnnotationKey,
+  type EnginePolicy,
+  type Setting,
+} from '../engine/index.ts';
+import type { PolicyProblem } from './problems.ts';
+import { parseRepoPattern } from './formats.ts';
 import { checkDialect, checkLimits, checkSecurityContext, compileEnforced } from './semantics.ts';
-import type { Enforcement, Policy } from './types.ts';
+import type { Policy } from './types.ts';
 
-export interface Setting<T> {
-  value: T;
-  /** The value as written. */
-  raw: string;
-  /** Where it was written, for messages: an annotation key or a policy path. */
-  field: string;
-  source: 'default' | 'policy' | 'namespace' | 'preset' | 'pod';
-}
+/** A layer while it is being compiled; the engine gets it read-only. */
+type ParsedLayer = Map<AnnotationKey, Setting<unknown>>;
 
-export type ParsedLayer = Map<AnnotationKey, Setting<unknown>>;
-
+/** A policy that validated and compiled: the document people read, and what the engine reads. */
 export interface CompiledPolicy {
-  policy: Policy;
-  prefix: string;
-  /** Table defaults overlaid with the policy's defaults, parsed. */
-  defaults: ParsedLayer;
-  presets: Map<string, ParsedLayer>;
-  minPeriodMs: number;
-  /** Clone depths above this (and 0) are refused; undefined: no maximum. */
-  maxDepth: number | undefined;
-  /** The modes pods may use; `auto` picks among them. */
-  allowedModes: readonly Mode[];
-  /** Repository patterns; empty allows every repository. */
-  allowedRepos: readonly RepoPattern[];
-  /** Annotations pods and namespaces may not override, and what happens when they try. */
-  enforced: ReadonlyMap<AnnotationKey, Enforcement>;
-  /** How the git-sync containers are configured. */
-  dialect: Dialect;
-  excludedNamespaces: ReadonlySet<string>;
-  /** The known_hosts file content for `known-hosts: policy`, or '' if the policy lists none. */
-  knownHostsData: string;
-  /** Short hash of the policy, recorded in each injected pod's status. */
-  hash: string;
+  /** The document with every default filled in: what GET /policy and the policy command show. */
+  document: Policy;
+  /** What the engine is given (EngineContext.policy), hash included. */
+  engine: EnginePolicy;
 }
 
 /**
@@ -63,7 +46,7 @@ function parseLayer(
   path: string,
   label: (key: string) => string,
   source: Setting<unknown>['source'],
-  problems: Problem[],
+  problems: PolicyProblem[],
 ): ParsedLayer {
   const layer: ParsedLayer = new Map();
   for (const [key, raw] of Object.entries(values)) {
@@ -80,12 +63,15 @@ function parseLayer(
   return layer;
 }
 
-export type CompileResult = { ok: true; compiled: CompiledPolicy } | { ok: false; problems: Problem[] };
+export type CompileResult = { ok: true; compiled: CompiledPolicy } | { ok: false; problems: PolicyProblem[] };
 
 export function compilePolicy(policy: Policy): CompileResult {
-  const problems: Problem[] = [];
+  const problems: PolicyProblem[] = [];
   const tableDefaults: Record<string, string | undefined> = {};
-  for (const key of ANNOTATION_KEYS) tableDefaults[key] = ANNOTATIONS[key].default;
+  for (const key of ANNOTATION_KEYS) {
+    const row = ANNOTATIONS[key];
+    tableDefaults[key] = 'default' in row ? row.default : undefined;
+  }
   const prefix = policy.annotationPrefix;
   const defaults = parseLayer(tableDefaults, 'annotation table', (k) => `${prefix}${k} (default)`, 'default', problems);
   for (const [key, s] of parseLayer(policy.defaults, 'defaults', (k) => `${prefix}${k} (policy default)`, 'policy', problems)) {
@@ -123,24 +109,38 @@ export function compilePolicy(policy: Policy): CompileResult {
   if (problems.length > 0 || !dialect) return { ok: false, problems };
 
   const knownHosts = policy.knownHosts.map((l) => l.trim()).filter((l) => l !== '');
-  return {
-    ok: true,
-    compiled: {
-      policy,
-      prefix,
-      defaults,
-      presets,
-      minPeriodMs: minPeriod.ok ? minPeriod.value : 0,
-      maxDepth: policy.limits.maxDepth,
-      allowedModes: [...policy.limits.allowedModes],
-      allowedRepos,
-      enforced,
-      dialect,
-      excludedNamespaces: new Set(['kube-system', ...policy.excludedNamespaces]),
-      knownHostsData: knownHosts.length ? `${knownHosts.join('\n')}\n` : '',
-      hash: createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 12),
+  const { gitSync, securityContext } = policy;
+  const engine: EnginePolicy = {
+    prefix,
+    defaults,
+    presets,
+    minPeriod: { ms: minPeriod.ok ? minPeriod.value : 0, text: policy.limits.minPeriod },
+    maxDepth: policy.limits.maxDepth,
+    allowedModes: [...policy.limits.allowedModes],
+    allowedRepos,
+    enforced,
+    dialect,
+    excludedNamespaces: new Set(['kube-system', ...policy.excludedNamespaces]),
+    knownHostsData: knownHosts.length ? `${knownHosts.join('\n')}\n` : '',
+    allowInsecureHostKeys: policy.allowInsecureHostKeys,
+    nativeSidecars: policy.nativeSidecars,
+    onInvalidAnnotations: policy.onInvalidAnnotations,
+    gitSync: {
+      image: policy.image,
+      imagePullPolicy: policy.imagePullPolicy,
+      root: gitSync.root,
+      link: gitSync.link,
+      httpPort: gitSync.httpPort,
+      maxFailures: gitSync.maxFailures,
+      user: gitSync.user,
+      group: gitSync.group,
+      resources: policy.resources,
+      readOnlyRootFilesystem: securityContext.readOnlyRootFilesystem,
+      seccompProfile: securityContext.seccompProfile,
     },
+    hash: createHash('sha256').update(JSON.stringify(policy)).digest('hex').slice(0, 12),
   };
+  return { ok: true, compiled: { document: policy, engine } };
 }
 
 /** Compiles a policy that is known to be valid (the built-in one, test fixtures); throws otherwise. */

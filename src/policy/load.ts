@@ -6,19 +6,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
-import type { Problem } from '../engine/problems.ts';
 import { BUILTIN_POLICY } from './builtin.ts';
 import { mustCompile, type CompiledPolicy } from './compile.ts';
-import { validatePolicyDocument } from './schema.ts';
+import { formatPolicyProblem, type PolicyProblem } from './problems.ts';
+import { validatePolicyDocument } from './validate.ts';
 
 /** Where the policy in force came from when no file or ConfigMap is configured. */
 export const BUILTIN_SOURCE = 'built-in';
-
-/** A problem in a policy text, with the 1-based line and column it points at when known. */
-export interface PolicyProblem extends Problem {
-  line?: number;
-  column?: number;
-}
 
 export interface ParsedPolicyYaml {
   source: string;
@@ -27,7 +21,7 @@ export interface ParsedPolicyYaml {
   /** Syntax errors. */
   problems: PolicyProblem[];
   /** Adds the position of each problem's field in the text, where the field appears in it. */
-  locate(problems: readonly Problem[]): PolicyProblem[];
+  locate(problems: readonly PolicyProblem[]): PolicyProblem[];
 }
 
 export interface LoadedPolicy {
@@ -62,7 +56,7 @@ function find(node: unknown, rest: string, wantKey: boolean): Node | undefined {
   return find(best.value, rest.slice(best.name.length).replace(/^\./, ''), wantKey);
 }
 
-function position(doc: Document, lines: LineCounter, p: Problem): { line: number; column: number } | undefined {
+function position(doc: Document, lines: LineCounter, p: PolicyProblem): { line: number; column: number } | undefined {
   // A problem whose value is the last part of its field is about a key (an unknown field, a bad preset name).
   const aboutKey = p.value !== undefined && (p.field === p.value || p.field.endsWith(`.${p.value}`));
   const node = p.field === '' ? doc.contents : find(doc.contents, p.field, aboutKey);
@@ -77,7 +71,7 @@ export function parsePolicyYaml(text: string, source: string): ParsedPolicyYaml 
   const lines = new LineCounter();
   // `merge`: YAML anchors with `<<:` let presets share values.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
-  const locate = (problems: readonly Problem[]): PolicyProblem[] => problems.map((p) => ({ ...p, ...position(doc, lines, p) }));
+  const locate = (problems: readonly PolicyProblem[]): PolicyProblem[] => problems.map((p) => ({ ...p, ...position(doc, lines, p) }));
   const problems: PolicyProblem[] = doc.errors.map((e) => {
     const { line, col } = lines.linePos(e.pos[0]);
     return { code: 'POLICY_YAML_INVALID', field: '', message: `invalid YAML: ${e.message}`, line, column: col };
@@ -102,12 +96,6 @@ export function loadPolicyText(text: string, source: string): LoadedPolicy {
   return result.compiled ? { compiled: result.compiled, problems: [], source } : { problems: problems.map(({ p }) => p), source };
 }
 
-/** One line per problem: `policy.yaml:4:14: limits.minPeriod: … [CODE]`. */
-export function formatPolicyProblem(p: PolicyProblem, source: string): string {
-  const where = p.line !== undefined ? `${source}:${p.line}:${p.column ?? 1}` : source;
-  return `${where}: ${p.field ? `${p.field}: ` : ''}${p.message} [${p.code}]`;
-}
-
 /** A policy that cannot be used, with every problem found in it. */
 export class PolicyError extends Error {
   readonly problems: PolicyProblem[];
@@ -122,9 +110,12 @@ export class PolicyError extends Error {
   }
 }
 
-/** The built-in policy, compiled. */
+let builtin: CompiledPolicy | undefined;
+
+/** The built-in policy, compiled (once): the one way every command and server gets it. */
 export function loadBuiltinPolicy(): { compiled: CompiledPolicy; source: string } {
-  return { compiled: mustCompile(BUILTIN_POLICY), source: BUILTIN_SOURCE };
+  builtin ??= mustCompile(BUILTIN_POLICY);
+  return { compiled: builtin, source: BUILTIN_SOURCE };
 }
 
 /**

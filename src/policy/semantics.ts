@@ -5,13 +5,20 @@
  * contradiction that would otherwise refuse every pod it touches (or quietly
  * weaken the injected containers). Messages complete "<field>: …".
  */
-import { isAnnotationKey, type AnnotationKey } from '../engine/annotations.ts';
-import type { Dialect } from '../engine/dialect.ts';
-import { depthAbove, depthMessage } from '../engine/limits.ts';
-import { modeNotAllowedMessage, type Mode } from '../engine/mode.ts';
-import { quote, type Problem } from '../engine/problems.ts';
-import type { ParsedLayer } from './compile.ts';
-import type { Enforcement, Policy, SecurityContextPolicy } from './types.ts';
+import {
+  depthAbove,
+  depthMessage,
+  isAnnotationKey,
+  modeNotAllowedMessage,
+  quote,
+  type AnnotationKey,
+  type Dialect,
+  type Enforcement,
+  type Mode,
+  type ParsedLayer,
+} from '../engine/index.ts';
+import type { PolicyProblem, PolicyProblemCode } from './problems.ts';
+import type { Policy, SecurityContextPolicy } from './types.ts';
 
 export const CONCRETE_MODES = ['sidecar', 'native', 'init-only'] as const satisfies readonly Mode[];
 const ENFORCEMENTS = ['warn', 'strict'] as const satisfies readonly Enforcement[];
@@ -29,7 +36,7 @@ export function enforceableProblem(key: string): string | undefined {
 }
 
 /** The enforced settings by annotation; problems for keys and levels that are not allowed. */
-export function compileEnforced(enforced: Policy['enforced'], problems: Problem[]): Map<AnnotationKey, Enforcement> {
+export function compileEnforced(enforced: Policy['enforced'], problems: PolicyProblem[]): Map<AnnotationKey, Enforcement> {
   const out = new Map<AnnotationKey, Enforcement>();
   for (const [key, level] of Object.entries(enforced)) {
     const field = `enforced.${key}`;
@@ -56,7 +63,7 @@ function policyLayers(defaults: ParsedLayer, presets: ReadonlyMap<string, Parsed
  * default depth above the maximum, or a preset's mode that is not allowed,
  * would refuse every pod that uses it.
  */
-export function checkLimits(policy: Policy, defaults: ParsedLayer, presets: ReadonlyMap<string, ParsedLayer>, problems: Problem[]): void {
+export function checkLimits(policy: Policy, defaults: ParsedLayer, presets: ReadonlyMap<string, ParsedLayer>, problems: PolicyProblem[]): void {
   const { maxDepth, allowedModes } = policy.limits;
   if (maxDepth !== undefined && !(Number.isInteger(maxDepth) && maxDepth >= 1)) {
     const message = `${maxDepth} is not a whole number of at least 1`;
@@ -91,7 +98,7 @@ export function checkLimits(policy: Policy, defaults: ParsedLayer, presets: Read
  * The dialect against the refs the policy supplies: under v3, the ref of a
  * pod that sets none must be a branch or tag, or every such pod is refused.
  */
-export function checkDialect(dialect: Dialect, defaults: ParsedLayer, presets: ReadonlyMap<string, ParsedLayer>, problems: Problem[]): void {
+export function checkDialect(dialect: Dialect, defaults: ParsedLayer, presets: ReadonlyMap<string, ParsedLayer>, problems: PolicyProblem[]): void {
   const ref = defaults.get('ref');
   if (ref) {
     const expressed = dialect.ref(ref.value as string);
@@ -119,10 +126,10 @@ export function checkDialect(dialect: Dialect, defaults: ParsedLayer, presets: R
  * checked by their schema rows, and the containers never take them from the
  * policy anyway.
  */
-export function checkSecurityContext(sc: SecurityContextPolicy, problems: Problem[]): void {
+export function checkSecurityContext(sc: SecurityContextPolicy, problems: PolicyProblem[]): void {
   const field = 'securityContext.seccompProfile';
   const { type, localhostProfile } = sc.seccompProfile;
-  const problem = (at: string, code: Problem['code'], message: string, value?: string): void => {
+  const problem = (at: string, code: PolicyProblemCode, message: string, value?: string): void => {
     problems.push({ code, field: `${field}.${at}`, ...(value !== undefined && { value }), message });
   };
   const useInstead = 'use RuntimeDefault or Localhost';

@@ -9,7 +9,8 @@
 import { stringify } from 'yaml';
 import type { Logger } from '../log.ts';
 import type { CompiledPolicy } from './compile.ts';
-import { formatPolicyProblem, loadPolicyText } from './load.ts';
+import { loadPolicyText } from './load.ts';
+import { formatPolicyProblem } from './problems.ts';
 import type { Policy } from './types.ts';
 
 /**
@@ -68,7 +69,7 @@ export class PolicyStore {
 
   constructor(initial: { compiled: CompiledPolicy; source: string }, logger?: Logger) {
     this.#logger = logger;
-    this.#current = { compiled: initial.compiled, source: initial.source, hash: initial.compiled.hash, since: new Date().toISOString() };
+    this.#current = { compiled: initial.compiled, source: initial.source, hash: initial.compiled.engine.hash, since: new Date().toISOString() };
   }
 
   get current(): PolicyInForce {
@@ -115,12 +116,12 @@ export class PolicyStore {
   use(compiled: CompiledPolicy, source: string): void {
     const previous = this.#current;
     const hadRejection = this.#rejected !== undefined;
-    if (previous.hash === compiled.hash && previous.source === source && !hadRejection) return;
-    this.#current = { compiled, source, hash: compiled.hash, since: new Date().toISOString() };
+    if (previous.hash === compiled.engine.hash && previous.source === source && !hadRejection) return;
+    this.#current = { compiled, source, hash: compiled.engine.hash, since: new Date().toISOString() };
     this.#rejected = undefined;
     this.#counts.loaded++;
-    this.#logger?.info({ policy: { source, hash: compiled.hash }, previous: { source: previous.source, hash: previous.hash } }, 'policy loaded');
-    this.#emit({ type: 'loaded', source, hash: compiled.hash, previousHash: previous.hash });
+    this.#logger?.info({ policy: { source, hash: compiled.engine.hash }, previous: { source: previous.source, hash: previous.hash } }, 'policy loaded');
+    this.#emit({ type: 'loaded', source, hash: compiled.engine.hash, previousHash: previous.hash });
   }
 
   /**
@@ -144,7 +145,7 @@ export class PolicyStore {
 
   view(): PolicyView {
     const { source, hash, since, compiled } = this.#current;
-    const view: PolicyView = { source, hash, since, policy: compiled.policy };
+    const view: PolicyView = { source, hash, since, policy: compiled.document };
     if (this.#rejected) view.rejected = this.#rejected;
     return view;
   }

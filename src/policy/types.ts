@@ -3,15 +3,17 @@
  * This is the document's shape after defaults are filled in; the built-in
  * policy (builtin.ts) is a complete example of it.
  */
-import type { AnnotationKey, RawAnnotations } from '../engine/annotations.ts';
-import type { DialectName } from '../engine/dialect.ts';
-import type { Mode } from '../engine/mode.ts';
-
-export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
-export type NativeSidecars = 'auto' | 'enabled' | 'disabled';
-export type OnInvalidAnnotations = 'deny' | 'admit';
-/** `warn`: a pod (or namespace) that sets the annotation gets a warning and the policy's value; `strict`: it is denied. */
-export type Enforcement = 'warn' | 'strict';
+import type {
+  AnnotationKey,
+  DialectName,
+  Enforcement,
+  Mode,
+  NativeSidecars,
+  OnInvalidAnnotations,
+  PullPolicy,
+  RawAnnotations,
+  Resources,
+} from '../engine/index.ts';
 
 /**
  * The security context of the injected containers, beyond the user and group
@@ -29,12 +31,6 @@ export interface SecurityContextPolicy {
   seccompProfile: Record<string, string>;
 }
 
-/** Resource quantities as Kubernetes writes them ("50m", "64Mi"). */
-export interface Resources {
-  requests?: Record<string, string>;
-  limits?: Record<string, string>;
-}
-
 export interface Policy {
   /** Prefix of every annotation the injector reads and writes. */
   annotationPrefix: string;
@@ -46,7 +42,7 @@ export interface Policy {
   defaults: RawAnnotations;
   /** Named bundles of annotation values that a pod selects with the `preset` annotation. */
   presets: Record<string, RawAnnotations>;
-  /** Patterns repository URLs must match (repo-patterns.ts); empty allows every repository. */
+  /** Patterns repository URLs must match (engine/values/repo-pattern.ts); empty allows every repository. */
   allowedRepos: string[];
   /** Annotations pods and namespaces may not override: the value is the policy default's (or the table's). */
   enforced: Partial<Record<AnnotationKey, Enforcement>>;

@@ -7,10 +7,9 @@
  * patch is byte for byte the webhook's.
  */
 import type { Operation } from 'fast-json-patch';
-import { injectPod, type EngineContext, type InjectResult, type Injection, type Problem, type SkipReason } from '../engine/index.ts';
-import { classify, dotted, pointer, valueAt, type WorkloadKind } from './kinds.ts';
+import { injectPod, isObject, valueAt, type EngineContext, type InjectResult, type Injection, type Problem, type SkipReason } from '../engine/index.ts';
+import { classify, dotted, pointer, type WorkloadKind } from './kinds.ts';
 import { misplacedAnnotations } from './misplaced.ts';
-import { isObject } from '../engine/index.ts';
 
 export interface WorkloadRequest {
   /** The manifest as plain JSON. It is never modified. */

@@ -62,16 +62,6 @@ export function classify(object: unknown): Classification {
   return { workload: known };
 }
 
-/** The value at `path` in `object`, or undefined where any part is missing. */
-export function valueAt(object: unknown, path: readonly string[]): unknown {
-  let node = object;
-  for (const segment of path) {
-    if (!isObject(node)) return undefined;
-    node = node[segment];
-  }
-  return node;
-}
-
 /** A path as people write it in manifests: ['spec', 'template'] → 'spec.template'. */
 export const dotted = (path: readonly string[]): string => path.join('.');
 

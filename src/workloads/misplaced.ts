@@ -4,9 +4,8 @@
  * instead of its pod template's. The controller does not copy them to the
  * pods, so the webhook never sees them and the pods quietly get nothing.
  */
-import type { Problem } from '../engine/index.ts';
-import { dotted, valueAt, type WorkloadKind } from './kinds.ts';
-import { isObject } from '../engine/index.ts';
+import { isObject, valueAt, type Problem } from '../engine/index.ts';
+import { dotted, type WorkloadKind } from './kinds.ts';
 
 
 function prefixedKeys(metadata: unknown, prefix: string): string[] {

@@ -37,7 +37,7 @@ describe.skipIf(!KUBECONFIG)(`the cluster in KUBECONFIG (namespaces ${home}, ${t
 
   const putPolicy = (text: string) =>
     core.replaceNamespacedConfigMap({ name: CM, namespace: home, body: { metadata: { name: CM, namespace: home }, data: { 'policy.yaml': text } } });
-  const period = () => sources!.store.current.compiled.policy.defaults.period;
+  const period = () => sources!.store.current.compiled.document.defaults.period;
   const injectedRepo = (namespace: string): string | undefined => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'etl-', annotations: { 'gitsync.dev/inject': 'true' } }, spec: { containers: [{ name: 'etl', image: 'python:3.12' }] } };
     const { review } = admit(reviewOf(pod, { namespace }), sources!.deps);

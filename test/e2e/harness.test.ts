@@ -137,7 +137,7 @@ describe('what the suite creates', () => {
       const run = (pod: unknown): InjectResult =>
         injectPod(
           { pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) },
-          { policy: mustCompile({ ...BUILTIN_POLICY, ...c.policy }), cluster: c.cluster ?? {}, version: 'e2e' },
+          { policy: mustCompile({ ...BUILTIN_POLICY, ...c.policy }).engine, cluster: c.cluster ?? {}, version: 'e2e' },
         );
       const golden = run(c.input);
       const created = run(shape.pod);
@@ -155,7 +155,7 @@ describe('what the suite creates', () => {
 });
 
 describe('comparing a stored pod with the prediction', () => {
-  const policy = mustCompile(BUILTIN_POLICY);
+  const policy = mustCompile(BUILTIN_POLICY).engine;
   const sent = creatable(
     {
       metadata: { name: 'x', annotations: { 'gitsync.dev/repo': 'https://github.com/acme/dags.git', 'gitsync.dev/preset': 'airflow', 'gitsync.dev/secret': 'git' } },

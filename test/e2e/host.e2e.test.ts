@@ -33,7 +33,7 @@ const name = `gitsync-e2e-${id}`;
 const POLICY = mustCompile({
   ...BUILTIN_POLICY,
   knownHosts: ['github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl'],
-});
+}).engine;
 
 describe.skipIf(!enabled)(`host mode: the webhook on this host, called by the cluster in KUBECONFIG (namespace ${name})`, () => {
   const cfg = config as E2EConfig;

@@ -15,13 +15,13 @@ import { rawExchange, requestHead } from '../support/raw-client.ts';
 
 let servers: TestServers;
 beforeAll(async () => {
-  servers = await startServers({ ctx: { policy: POLICIES.sshReady, cluster: {}, version: '0.0.0-fuzz' } });
+  servers = await startServers({ ctx: { policy: POLICIES.sshReady.engine, cluster: {}, version: '0.0.0-fuzz' } });
 });
 afterAll(async () => {
   await servers.close();
 });
 
-const POLICY = { prefix: POLICIES.sshReady.prefix, image: POLICIES.sshReady.policy.image };
+const POLICY = { prefix: POLICIES.sshReady.engine.prefix, image: POLICIES.sshReady.document.image };
 
 /** Reviews the byte-level cases start from: one that injects, one that is denied, one that is skipped. */
 const REVIEWS = [

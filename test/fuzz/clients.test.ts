@@ -17,7 +17,7 @@ import { openTls, rawExchange, requestHead } from '../support/raw-client.ts';
 
 let servers: TestServers;
 beforeAll(async () => {
-  servers = await startServers({ ctx: { policy: POLICIES.sshReady, cluster: {}, version: '0.0.0-fuzz' } });
+  servers = await startServers({ ctx: { policy: POLICIES.sshReady.engine, cluster: {}, version: '0.0.0-fuzz' } });
 });
 afterAll(async () => {
   await servers.close();

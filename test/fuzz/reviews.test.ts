@@ -22,14 +22,14 @@ let namespaceAnnotations: Record<string, string> | undefined;
 
 beforeAll(async () => {
   for (const name of SERVED) {
-    servers.set(name, await startServers({ ctx: { policy: POLICIES[name], cluster: CLUSTER, version: '0.0.0-fuzz' }, namespaceAnnotations: () => namespaceAnnotations }));
+    servers.set(name, await startServers({ ctx: { policy: POLICIES[name].engine, cluster: CLUSTER, version: '0.0.0-fuzz' }, namespaceAnnotations: () => namespaceAnnotations }));
   }
 });
 afterAll(async () => {
   for (const s of servers.values()) await s.close();
 });
 
-const policyView = (name: Served) => ({ prefix: POLICIES[name].prefix, image: POLICIES[name].policy.image });
+const policyView = (name: Served) => ({ prefix: POLICIES[name].engine.prefix, image: POLICIES[name].document.image });
 
 async function exchange(name: Served, body: unknown, nsAnnotations?: Record<string, string>) {
   namespaceAnnotations = nsAnnotations;

@@ -47,7 +47,7 @@ interface Case {
 }
 
 function run(c: Case, pod: unknown = c.input): InjectResult {
-  const policy = mustCompile({ ...BUILTIN_POLICY, ...c.policy });
+  const policy = mustCompile({ ...BUILTIN_POLICY, ...c.policy }).engine;
   const req = { pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) };
   return injectPod(req, { policy, cluster: c.cluster ?? {}, version: VERSION });
 }

@@ -31,8 +31,8 @@ describe('gitsync-injector policy', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     const { compiled } = loadBuiltinPolicy();
-    expect(run.stdout.startsWith(`# gitsync-injector policy\n# source: built-in\n# hash: ${compiled.hash}\n`)).toBe(true);
-    expect(loadPolicyText(run.stdout, 'out.yaml').compiled?.hash).toBe(compiled.hash);
+    expect(run.stdout.startsWith(`# gitsync-injector policy\n# source: built-in\n# hash: ${compiled.engine.hash}\n`)).toBe(true);
+    expect(loadPolicyText(run.stdout, 'out.yaml').compiled?.engine.hash).toBe(compiled.engine.hash);
   });
 
   test('a valid file: the effective policy, every field filled in, which loads back to the same hash', async () => {
@@ -42,7 +42,7 @@ describe('gitsync-injector policy', () => {
     const header = /^# gitsync-injector policy\n# source: (.+)\n# hash: ([0-9a-f]{12})\n/.exec(run.stdout);
     expect(header?.[1]).toBe(file);
     const reloaded = loadPolicyText(run.stdout, 'effective.yaml');
-    expect(reloaded.compiled?.hash).toBe(header?.[2]);
+    expect(reloaded.compiled?.engine.hash).toBe(header?.[2]);
     // What the file leaves out comes from the built-in policy, shown explicitly.
     expect(run.stdout).toMatch(/^imagePullPolicy: IfNotPresent$/m);
     expect(run.stdout).toMatch(/^ {2}airflow:$/m);

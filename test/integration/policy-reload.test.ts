@@ -243,11 +243,11 @@ describe('PolicyFileWatcher', () => {
     const watcher = new PolicyFileWatcher({ path: file, store, debounceMs: 10, pollMs: 50 });
     cleanups.push(() => watcher.stop());
     watcher.start();
-    await vi.waitFor(() => expect(store.current.compiled.policy.image).toBe(image('one')), eventually);
+    await vi.waitFor(() => expect(store.current.compiled.document.image).toBe(image('one')), eventually);
     await rm(dir, { recursive: true });
     await mkdir(dir);
     await writeFile(file, policyWithImage('two'));
-    await vi.waitFor(() => expect(store.current.compiled.policy.image).toBe(image('two')), eventually);
+    await vi.waitFor(() => expect(store.current.compiled.document.image).toBe(image('two')), eventually);
   });
 
   test('a change during a read is read too: the last write always wins', async () => {
@@ -260,7 +260,7 @@ describe('PolicyFileWatcher', () => {
     await writeFile(file, policyWithImage('two'));
     const second = watcher.reload();
     await Promise.all([first, second]);
-    await vi.waitFor(() => expect(store.current.compiled.policy.image).toBe(image('two')), eventually);
+    await vi.waitFor(() => expect(store.current.compiled.document.image).toBe(image('two')), eventually);
   });
 });
 

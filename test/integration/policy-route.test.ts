@@ -37,7 +37,7 @@ describe('GET /policy', () => {
       source: '/etc/gitsync-injector/policy.yaml',
       hash: store.current.hash,
       since: store.current.since,
-      policy: JSON.parse(JSON.stringify(store.current.compiled.policy)),
+      policy: JSON.parse(JSON.stringify(store.current.compiled.document)),
     });
   });
 
@@ -61,8 +61,8 @@ describe('GET /policy', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/yaml; charset=utf-8');
     expect(res.text).toMatch(/^# gitsync-injector policy\n# source: built-in\n# hash: [0-9a-f]{12}\n/);
-    expect(loadPolicyText(res.text, 'effective.yaml').compiled?.hash).toBe(store.current.hash);
-    expect(parse(res.text)).toEqual(JSON.parse(JSON.stringify(store.current.compiled.policy)));
+    expect(loadPolicyText(res.text, 'effective.yaml').compiled?.engine.hash).toBe(store.current.hash);
+    expect(parse(res.text)).toEqual(JSON.parse(JSON.stringify(store.current.compiled.document)));
   });
 
   test('HEAD answers like GET without a body', async () => {

@@ -346,7 +346,7 @@ describe('the answer is the webhook\'s', () => {
   test('a policy swapped into the shared deps applies to /mutate and /preview alike', async () => {
     const before = servers.deps.ctx;
     try {
-      servers.deps.ctx = { ...before, policy: mustCompile({ ...BUILTIN_POLICY, onInvalidAnnotations: 'admit' }) };
+      servers.deps.ctx = { ...before, policy: mustCompile({ ...BUILTIN_POLICY, onInvalidAnnotations: 'admit' }).engine };
       const mutate = await postReview(servers, reviewOf(badPod()));
       expect(mutate.json().response.allowed).toBe(true);
       const res = await preview(JSON.stringify(badPod()), { 'content-type': 'application/json' });

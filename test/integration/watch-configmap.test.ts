@@ -42,7 +42,7 @@ async function watch(options: { expiredAs?: 'event' | 'status'; before?: (api: F
   return { api, store, events, lines, watcher: w };
 }
 
-const period = (store: PolicyStore): string | undefined => store.current.compiled.policy.defaults.period;
+const period = (store: PolicyStore): string | undefined => store.current.compiled.document.defaults.period;
 
 describe('policy ConfigMap', () => {
   test('names its source', () => {

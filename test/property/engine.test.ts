@@ -26,7 +26,7 @@ function run(c: EngineCase): InjectResult {
   const req: Parameters<typeof injectPod>[0] = { pod: c.pod };
   if (c.namespace !== undefined) req.namespace = c.namespace;
   if (c.namespaceAnnotations !== undefined) req.namespaceAnnotations = c.namespaceAnnotations;
-  return injectPod(req, { policy: POLICIES[c.policy], cluster: c.cluster, version: VERSION });
+  return injectPod(req, { policy: POLICIES[c.policy].engine, cluster: c.cluster, version: VERSION });
 }
 
 function deepFreeze<T>(value: T): T {
@@ -231,7 +231,7 @@ describe('when the engine injects', () => {
     const dollar = fc.tuple(refArb, fc.constantFrom('$(GITSYNC_REPO)', '$(KUBERNETES_SERVICE_HOST)', '$$', '$', '$(', '-$(x)')).map(([ref, d]) => `${ref}${d}`);
     const dollarRefs = fc.tuple(engineCaseArb({ hostileWeight: 0 }), dollar).map(([c, ref]) => {
       const pod = structuredClone(c.pod) as { metadata: { annotations: Record<string, string> | null } };
-      pod.metadata.annotations = { ...pod.metadata.annotations, [`${POLICIES[c.policy].prefix}ref`]: ref };
+      pod.metadata.annotations = { ...pod.metadata.annotations, [`${POLICIES[c.policy].engine.prefix}ref`]: ref };
       return { ...c, pod };
     });
     fc.assert(

@@ -9,7 +9,7 @@ import { parseRef } from '../../src/engine/values/ref.ts';
 import { POLICIES } from '../support/arbitraries.ts';
 import { kubeletExpand, podInvariantProblems } from '../support/invariants.ts';
 
-const ctx = { policy: POLICIES.builtin, cluster: {}, version: '0.1.0' };
+const ctx = { policy: POLICIES.builtin.engine, cluster: {}, version: '0.1.0' };
 const REPO = 'https://github.com/org/repo.git';
 
 /** A test title that shows control characters as \u escapes. */

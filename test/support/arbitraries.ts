@@ -476,10 +476,10 @@ export function engineCaseArb(options: CaseOptions = {}): fc.Arbitrary<EngineCas
     fc
       .record(
         {
-          annotations: annotationsArb({ prefix: POLICIES[policy].prefix, containers: appContainerNames(pod), hostileWeight }),
+          annotations: annotationsArb({ prefix: POLICIES[policy].engine.prefix, containers: appContainerNames(pod), hostileWeight }),
           nullAnnotations: fc.oneof({ weight: 30, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
           namespace: weighted([[undefined, 6], ['', 2], ['team-a', 6], ['default', 4], ['kube-system', 1]]),
-          namespaceAnnotations: fc.option(namespaceAnnotationsArb(POLICIES[policy].prefix, hostileWeight), { nil: undefined }),
+          namespaceAnnotations: fc.option(namespaceAnnotationsArb(POLICIES[policy].engine.prefix, hostileWeight), { nil: undefined }),
         },
         { requiredKeys: ['annotations', 'nullAnnotations'] },
       )

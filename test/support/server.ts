@@ -17,7 +17,7 @@ import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, ty
 import { createCA, issueServingCertificate, type KeyPair } from '../../src/tls/index.ts';
 import { VERSION } from '../../src/version.ts';
 
-export const engineContext = (): EngineContext => ({ policy: mustCompile(BUILTIN_POLICY), cluster: {}, version: VERSION });
+export const engineContext = (): EngineContext => ({ policy: mustCompile(BUILTIN_POLICY).engine, cluster: {}, version: VERSION });
 
 export function samplePod(annotations: Record<string, string> = {}): Record<string, unknown> {
   return {

@@ -112,7 +112,7 @@ describe('admit: Pod CREATE', () => {
   });
 
   test('when the policy admits bad pods untouched, every error and warning comes back as a warning', () => {
-    const policy = mustCompile({ ...BUILTIN_POLICY, onInvalidAnnotations: 'admit' });
+    const policy = mustCompile({ ...BUILTIN_POLICY, onInvalidAnnotations: 'admit' }).engine;
     const pod = samplePod({ 'gitsync.dev/period': '5x', 'gitsync.dev/mode': 'bogus', 'gitsync.dev/colour': 'blue' });
     const result = injectPod({ pod, namespace: 'team-a' }, { ...engineContext(), policy });
     const { review, summary } = admit(reviewOf(pod), deps({ ctx: { ...engineContext(), policy } }));
@@ -136,7 +136,7 @@ describe('admit: Pod CREATE', () => {
     const d = deps();
     const pod = samplePod({ 'gitsync.dev/period': '5x' });
     expect(admit(reviewOf(pod), d).review.response.allowed).toBe(false);
-    d.ctx = { ...d.ctx, policy: mustCompile({ ...BUILTIN_POLICY, onInvalidAnnotations: 'admit' }) };
+    d.ctx = { ...d.ctx, policy: mustCompile({ ...BUILTIN_POLICY, onInvalidAnnotations: 'admit' }).engine };
     expect(admit(reviewOf(pod), d).review.response.allowed).toBe(true);
   });
 });

@@ -418,15 +418,15 @@ describe.skipIf(!available)(`kustomize renders${skipReason}`, () => {
       const builtin = mustCompile(BUILTIN_POLICY);
       const shipped = loadPolicyText(text, 'policy.yaml');
       expect(shipped.problems).toEqual([]);
-      expect(shipped.compiled?.hash).toBe(builtin.hash);
+      expect(shipped.compiled?.engine.hash).toBe(builtin.engine.hash);
 
       const shown = loadPolicyText(uncomment(text), 'policy.yaml, uncommented');
       expect(shown.problems).toEqual([]);
       // Every top-level field of the policy is shown...
       expect(Object.keys(parse(uncomment(text)) as Obj).sort()).toEqual(Object.keys(BUILTIN_POLICY).sort());
       // ...with its built-in value.
-      expect(shown.compiled?.policy).toEqual(builtin.policy);
-      expect(shown.compiled?.hash).toBe(builtin.hash);
+      expect(shown.compiled?.document).toEqual(builtin.document);
+      expect(shown.compiled?.engine.hash).toBe(builtin.engine.hash);
     });
   });
 });
@@ -444,7 +444,7 @@ describe.skipIf(!available)(`the Airflow examples${skipReason}`, () => {
 
   test('the namespace supplies the repository and the pods opt in; each pod template is injected as documented', () => {
     const namespace = one(objects, 'Namespace', 'airflow');
-    const ctx = { policy: mustCompile(BUILTIN_POLICY), cluster: {}, version: VERSION };
+    const ctx = { policy: mustCompile(BUILTIN_POLICY).engine, cluster: {}, version: VERSION };
     const inject = (podSpec: Obj, metadata: Obj) =>
       injectPod({ pod: { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec }, namespace: 'airflow', namespaceAnnotations: namespace.metadata.annotations }, ctx);
     const names = (containers: Obj[] | undefined): string[] => (containers ?? []).map((c) => c.name);

@@ -11,7 +11,7 @@ import {
   loadPolicyFile,
   loadPolicyText,
   parsePolicyYaml,
-} from '../../src/policy/load.ts';
+} from '../../src/policy/index.ts';
 import { POLICY_FIELDS } from '../../src/policy/schema.ts';
 import type { Policy } from '../../src/policy/types.ts';
 
@@ -65,11 +65,11 @@ describe('loadPolicyFile', () => {
         seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/git-sync.json' },
       },
     };
-    expect(compiled.policy).toEqual(expected);
-    expect(compiled.prefix).toBe('git.example.com/');
-    expect(compiled.minPeriodMs).toBe(30_000);
-    expect(compiled.presets.get('app-config')?.get('sub-path')?.value).toBe('prod');
-    expect(compiled.defaults.get('period')?.value).toBe(300_000);
+    expect(compiled.document).toEqual(expected);
+    expect(compiled.engine.prefix).toBe('git.example.com/');
+    expect(compiled.engine.minPeriod.ms).toBe(30_000);
+    expect(compiled.engine.presets.get('app-config')?.get('sub-path')?.value).toBe('prod');
+    expect(compiled.engine.defaults.get('period')?.value).toBe(300_000);
   });
 
   it('the full fixture sets every field of the schema, to something other than the built-in value where there is a choice', async () => {
@@ -83,7 +83,7 @@ describe('loadPolicyFile', () => {
   });
 
   it('loads a partial policy merged over the built-in one', async () => {
-    const { policy, excludedNamespaces } = await loadPolicyFile(fixture('partial.yaml'));
+    const { document: policy, engine: { excludedNamespaces } } = await loadPolicyFile(fixture('partial.yaml'));
     expect(policy).toEqual({
       ...BUILTIN_POLICY,
       defaults: { period: '2m' },
@@ -96,7 +96,7 @@ describe('loadPolicyFile', () => {
   });
 
   it('takes an empty document as the built-in policy', async () => {
-    expect((await loadPolicyFile(fixture('empty.yaml'))).policy).toEqual(BUILTIN_POLICY);
+    expect((await loadPolicyFile(fixture('empty.yaml'))).document).toEqual(BUILTIN_POLICY);
   });
 
   it('refuses a YAML syntax error with its line and column', async () => {
@@ -149,14 +149,14 @@ describe('loadPolicy', () => {
     const path = fixture('partial.yaml');
     const loaded = await loadPolicy(path);
     expect(loaded.source).toBe(path);
-    expect(loaded.compiled.policy.gitSync.httpPort).toBe(8081);
+    expect(loaded.compiled.document.gitSync.httpPort).toBe(8081);
   });
 
   it('is the built-in policy without a path', async () => {
     const loaded = await loadPolicy();
     expect(loaded.source).toBe(BUILTIN_SOURCE);
     expect(loaded.source).toBe('built-in');
-    expect(loaded.compiled.policy).toEqual(BUILTIN_POLICY);
+    expect(loaded.compiled.document).toEqual(BUILTIN_POLICY);
   });
 });
 
@@ -165,7 +165,7 @@ describe('loadPolicyText', () => {
     const loaded = loadPolicyText(stringify(BUILTIN_POLICY), 'builtin.yaml');
     expect(loaded.problems).toEqual([]);
     expect(loaded.source).toBe('builtin.yaml');
-    expect(loaded.compiled?.policy).toEqual(BUILTIN_POLICY);
+    expect(loaded.compiled?.document).toEqual(BUILTIN_POLICY);
   });
 
   it('returns problems with positions and no policy', () => {
@@ -219,7 +219,7 @@ describe('loadPolicyText', () => {
     const text = 'presets:\n  base: &base\n    period: 2m\n    mount-path: /data\n  team:\n    <<: *base\n    period: 5m\n';
     const loaded = loadPolicyText(text, 'p.yaml');
     expect(loaded.problems).toEqual([]);
-    expect(loaded.compiled?.policy.presets.team).toEqual({ period: '5m', 'mount-path': '/data' });
+    expect(loaded.compiled?.document.presets.team).toEqual({ period: '5m', 'mount-path': '/data' });
   });
 
   it('refuses alias bombs instead of expanding them', () => {

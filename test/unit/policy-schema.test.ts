@@ -1,10 +1,10 @@
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Problem } from '../../src/engine/problems.ts';
+import type { PolicyProblem as Problem } from '../../src/policy/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
-import { POLICY_FIELDS, fieldDefault, policyReferenceTable, validatePolicyDocument } from '../../src/policy/schema.ts';
-import { parseKnownHostsLine, parseQuantity, quantityValue } from '../../src/policy/schema-formats.ts';
+import { POLICY_FIELDS, fieldDefault, policyReferenceTable, validatePolicyDocument } from '../../src/policy/index.ts';
+import { parseKnownHostsLine, parseQuantity, quantityValue } from '../../src/policy/formats.ts';
 
 const ED25519 = 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 const ECDSA =
@@ -60,7 +60,7 @@ describe('validatePolicyDocument: merging over the built-in policy', () => {
     const result = validatePolicyDocument(structuredClone(BUILTIN_POLICY));
     expect(result.problems).toEqual([]);
     expect(result.policy).toEqual(BUILTIN_POLICY);
-    expect(result.compiled?.policy).toEqual(BUILTIN_POLICY);
+    expect(result.compiled?.document).toEqual(BUILTIN_POLICY);
   });
 
   it.each([null, undefined, {}])('takes %s as the built-in policy', (doc) => {
@@ -86,7 +86,7 @@ describe('validatePolicyDocument: merging over the built-in policy', () => {
     const result = validatePolicyDocument({ excludedNamespaces: ['monitoring'], resources: { requests: { cpu: '20m' } } });
     expect(result.policy?.excludedNamespaces).toEqual(['monitoring']);
     expect(result.policy?.resources).toEqual({ requests: { cpu: '20m' }, limits: { memory: '256Mi' } });
-    expect([...result.compiled!.excludedNamespaces].sort()).toEqual(['kube-system', 'monitoring']);
+    expect([...result.compiled!.engine.excludedNamespaces].sort()).toEqual(['kube-system', 'monitoring']);
   });
 
   it('normalises paths and takes YAML numbers as quantities', () => {
@@ -97,8 +97,8 @@ describe('validatePolicyDocument: merging over the built-in policy', () => {
 
   it('compiles the merged policy', () => {
     const { compiled } = validatePolicyDocument({ limits: { minPeriod: '30s' }, knownHosts: ['# github', ED25519] });
-    expect(compiled?.minPeriodMs).toBe(30_000);
-    expect(compiled?.knownHostsData).toBe(`# github\n${ED25519}\n`);
+    expect(compiled?.engine.minPeriod.ms).toBe(30_000);
+    expect(compiled?.engine.knownHostsData).toBe(`# github\n${ED25519}\n`);
   });
 });
 

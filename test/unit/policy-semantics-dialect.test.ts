@@ -131,12 +131,12 @@ const V3_ALWAYS = ['GIT_SYNC_REPO', 'GIT_SYNC_BRANCH', 'GIT_SYNC_REV', 'GIT_SYNC
 const V3_POLICIES = Object.fromEntries(
   Object.entries(POLICIES).map(([name, compiled]) => [
     name,
-    mustCompile({ ...compiled.policy, dialect: 'v3', defaults: { ...compiled.policy.defaults, ref: 'main' } }),
+    mustCompile({ ...compiled.document, dialect: 'v3', defaults: { ...compiled.document.defaults, ref: 'main' } }),
   ]),
 ) as Record<PolicyName, CompiledPolicy>;
 
 function run(c: EngineCase, policies: Record<PolicyName, CompiledPolicy>): InjectResult {
-  return injectPod({ pod: c.pod, namespace: c.namespace, namespaceAnnotations: c.namespaceAnnotations }, { policy: policies[c.policy], cluster: c.cluster, version: '0.0.0-test' });
+  return injectPod({ pod: c.pod, namespace: c.namespace, namespaceAnnotations: c.namespaceAnnotations }, { policy: policies[c.policy].engine, cluster: c.cluster, version: '0.0.0-test' });
 }
 
 type Env = { name: string; value?: string }[];

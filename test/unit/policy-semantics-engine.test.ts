@@ -5,17 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { admit } from '../../src/admission/index.ts';
-import { formatProblem, injectPod, type ClusterFacts, type EngineContext, type InjectResult } from '../../src/engine/index.ts';
+import { formatProblem, injectPod, type ClusterFacts, type EngineContext, type EnginePolicy, type InjectResult } from '../../src/engine/index.ts';
 import { chooseMode, type Mode, type RequestedMode } from '../../src/engine/mode.ts';
-import type { CompiledPolicy } from '../../src/policy/compile.ts';
-import { validatePolicyDocument } from '../../src/policy/schema.ts';
+import { formatPolicyProblem, validatePolicyDocument } from '../../src/policy/index.ts';
 import { reviewOf } from '../support/server.ts';
 
 /** A policy from a document, as a platform team writes it. */
-function policyOf(doc: Record<string, unknown>): CompiledPolicy {
+function policyOf(doc: Record<string, unknown>): EnginePolicy {
   const { compiled, problems } = validatePolicyDocument(doc);
-  if (!compiled) throw new Error(problems.map(formatProblem).join('\n'));
-  return compiled;
+  if (!compiled) throw new Error(problems.map((p) => formatPolicyProblem(p, 'policy')).join('\n'));
+  return compiled.engine;
 }
 
 interface Run {
@@ -36,7 +35,7 @@ function pod(annotations: Record<string, string>, restartPolicy?: string): Recor
   };
 }
 
-function run(policy: CompiledPolicy, r: Run): InjectResult {
+function run(policy: EnginePolicy, r: Run): InjectResult {
   const ctx: EngineContext = { policy, cluster: r.cluster ?? {}, version: '0.0.0-test', webhookNamespace: r.webhookNamespace };
   return injectPod({ pod: pod(r.annotations, r.restartPolicy), namespace: r.namespace ?? 'apps', namespaceAnnotations: r.namespaceAnnotations }, ctx);
 }
@@ -263,7 +262,7 @@ describe('onInvalidAnnotations', () => {
 });
 
 describe('the admission status code of a denial', () => {
-  const admitWith = (policy: CompiledPolicy, annotations: Record<string, string>) =>
+  const admitWith = (policy: EnginePolicy, annotations: Record<string, string>) =>
     admit(reviewOf(pod({ 'gitsync.dev/repo': REPO, ...annotations })), { ctx: { policy, cluster: {}, version: '0.0.0-test' }, namespaceAnnotations: () => undefined });
   const policy = policyOf({ allowedRepos: ['github.com/acme/*'], enforced: { submodules: 'strict' } });
 

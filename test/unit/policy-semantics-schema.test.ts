@@ -6,11 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Problem } from '../../src/engine/problems.ts';
+import type { PolicyProblem as Problem } from '../../src/policy/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
-import { formatPolicyProblem, loadPolicyFile, loadPolicyText } from '../../src/policy/load.ts';
-import { validatePolicyDocument } from '../../src/policy/schema.ts';
+import { formatPolicyProblem, loadPolicyFile, loadPolicyText, validatePolicyDocument } from '../../src/policy/index.ts';
 import type { Policy } from '../../src/policy/types.ts';
 
 const problemsOf = (doc: unknown): Problem[] => validatePolicyDocument(doc).problems;
@@ -34,11 +33,11 @@ describe('valid documents', () => {
       readOnlyRootFilesystem: false,
       seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/git-sync.json' },
     });
-    expect(compiled?.dialect.name).toBe('v3');
-    expect(compiled?.maxDepth).toBe(10);
-    expect(compiled?.allowedModes).toEqual(['init-only', 'sidecar']);
-    expect(compiled?.allowedRepos.map((p) => p.text)).toEqual(['github.com/acme/*', 'gitlab.example.com/data/dags']);
-    expect([...compiled!.enforced]).toEqual([
+    expect(compiled?.engine.dialect.name).toBe('v3');
+    expect(compiled?.engine.maxDepth).toBe(10);
+    expect(compiled?.engine.allowedModes).toEqual(['init-only', 'sidecar']);
+    expect(compiled?.engine.allowedRepos.map((p) => p.text)).toEqual(['github.com/acme/*', 'gitlab.example.com/data/dags']);
+    expect([...compiled!.engine.enforced]).toEqual([
       ['period', 'warn'],
       ['known-hosts', 'strict'],
       ['preset', 'strict'],
@@ -47,11 +46,11 @@ describe('valid documents', () => {
 
   it('leaves the built-in values: any repository, nothing enforced, no maximum depth, every mode', () => {
     const { compiled } = validatePolicyDocument({});
-    expect(compiled?.allowedRepos).toEqual([]);
-    expect(compiled?.enforced.size).toBe(0);
-    expect(compiled?.maxDepth).toBeUndefined();
-    expect(compiled?.allowedModes).toEqual(['sidecar', 'native', 'init-only']);
-    expect(compiled?.dialect.name).toBe('v4');
+    expect(compiled?.engine.allowedRepos).toEqual([]);
+    expect(compiled?.engine.enforced.size).toBe(0);
+    expect(compiled?.engine.maxDepth).toBeUndefined();
+    expect(compiled?.engine.allowedModes).toEqual(['sidecar', 'native', 'init-only']);
+    expect(compiled?.engine.dialect.name).toBe('v4');
   });
 
   it('accepts a restricted-profile security context written out in full', () => {
@@ -61,11 +60,11 @@ describe('valid documents', () => {
 
   it('loads the example policy from the README (test/fixtures/policies/platform-example.yaml)', async () => {
     const compiled = await loadPolicyFile(join(import.meta.dirname, '..', 'fixtures', 'policies', 'platform-example.yaml'));
-    expect(compiled.allowedRepos.map((p) => p.text)).toEqual(['github.com/acme/*', 'gitlab.example.com/data/**', 'gitlab.example.com/platform/site-config']);
-    expect([...compiled.enforced.keys()]).toEqual(['submodules', 'known-hosts']);
-    expect([...compiled.presets.keys()].sort()).toEqual(['airflow', 'dbt', 'docs']);
-    expect([...compiled.excludedNamespaces].sort()).toEqual(['cert-manager', 'kube-system', 'monitoring']);
-    expect(compiled.knownHostsData.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(compiled.engine.allowedRepos.map((p) => p.text)).toEqual(['github.com/acme/*', 'gitlab.example.com/data/**', 'gitlab.example.com/platform/site-config']);
+    expect([...compiled.engine.enforced.keys()]).toEqual(['submodules', 'known-hosts']);
+    expect([...compiled.engine.presets.keys()].sort()).toEqual(['airflow', 'dbt', 'docs']);
+    expect([...compiled.engine.excludedNamespaces].sort()).toEqual(['cert-manager', 'kube-system', 'monitoring']);
+    expect(compiled.engine.knownHostsData.split('\n').filter(Boolean)).toHaveLength(2);
   });
 });
 

@@ -21,7 +21,7 @@ describe('PolicyStore', () => {
   test('starts with the policy it is given, nothing counted', () => {
     const { store } = newStore();
     expect(store.current.source).toBe('built-in');
-    expect(store.current.hash).toBe(loadBuiltinPolicy().compiled.hash);
+    expect(store.current.hash).toBe(loadBuiltinPolicy().compiled.engine.hash);
     expect(store.rejected).toBeUndefined();
     expect(store.counts).toEqual({ loaded: 0, rejected: 0 });
   });
@@ -31,7 +31,7 @@ describe('PolicyStore', () => {
     const before = store.current.hash;
     expect(store.apply(VALID, 'policy.yaml')).toBe(true);
     expect(store.current.source).toBe('policy.yaml');
-    expect(store.current.compiled.policy.defaults).toEqual({ period: '2m' });
+    expect(store.current.compiled.document.defaults).toEqual({ period: '2m' });
     expect(events).toEqual([{ type: 'loaded', source: 'policy.yaml', hash: store.current.hash, previousHash: before }]);
     expect(store.counts).toEqual({ loaded: 1, rejected: 0 });
   });
@@ -133,7 +133,7 @@ describe('policy views', () => {
   test('view() holds the policy, its source and hash, and a pending rejection', () => {
     const { store } = newStore();
     store.apply(VALID, 'policy.yaml');
-    expect(store.view()).toEqual({ source: 'policy.yaml', hash: store.current.hash, since: expect.any(String), policy: store.current.compiled.policy });
+    expect(store.view()).toEqual({ source: 'policy.yaml', hash: store.current.hash, since: expect.any(String), policy: store.current.compiled.document });
     store.apply(INVALID, 'policy.yaml');
     expect(store.view().rejected?.problems).toHaveLength(2);
   });
@@ -148,7 +148,7 @@ describe('policy views', () => {
     expect(yaml).toContain('#   policy.yaml:4:11: defaults.period: "5x" is not a duration');
     const reloaded = loadPolicyText(yaml, 'effective.yaml');
     expect(reloaded.problems).toEqual([]);
-    expect(reloaded.compiled?.hash).toBe(store.current.hash);
-    expect(parse(yaml)).toEqual(store.current.compiled.policy);
+    expect(reloaded.compiled?.engine.hash).toBe(store.current.hash);
+    expect(parse(yaml)).toEqual(store.current.compiled.document);
   });
 });

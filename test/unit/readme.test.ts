@@ -26,6 +26,6 @@ test('the README\'s complete example policy is valid', async () => {
   expect(example).toBeDefined();
   const result = loadPolicyText(example!, 'README example');
   expect(result.problems).toEqual([]);
-  expect(result.compiled?.presets.has('docs')).toBe(true);
+  expect(result.compiled?.engine.presets.has('docs')).toBe(true);
   expect(example).toBe(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'policies', 'platform-example.yaml'), 'utf8'));
 });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRepo, type GitRepo } from '../../src/engine/values/repo.ts';
-import { describePatterns, normaliseRepoPattern, parseRepoPattern, repoAllowed, type RepoPattern } from '../../src/policy/repo-patterns.ts';
+import { describePatterns, repoAllowed, type RepoPattern } from '../../src/engine/values/repo-pattern.ts';
+import { normaliseRepoPattern, parseRepoPattern } from '../../src/policy/formats.ts';
 
 function patterns(...raw: string[]): RepoPattern[] {
   return raw.map((r) => {

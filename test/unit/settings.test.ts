@@ -7,7 +7,7 @@ const policy = mustCompile({
   ...BUILTIN_POLICY,
   defaults: { period: '2m', 'mount-path': '/policy' },
   presets: { ...BUILTIN_POLICY.presets, web: { 'mount-path': '/preset', period: '5m' } },
-});
+}).engine;
 
 const resolve = (pod: Record<string, string>, ns: Record<string, string> = {}) =>
   resolveSettings({ podAnnotations: pod, namespace: 'team', namespaceAnnotations: ns }, policy);

@@ -10,7 +10,8 @@ import { parse } from 'yaml';
 import { injectPod, type EngineContext } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
-import { classify, injectWorkload, valueAt, WORKLOAD_KINDS, type WorkloadResult } from '../../src/workloads/index.ts';
+import { valueAt } from '../../src/engine/index.ts';
+import { classify, injectWorkload, WORKLOAD_KINDS, type WorkloadResult } from '../../src/workloads/index.ts';
 import { applyPatchToCopy } from '../support/apply.ts';
 import { kubectlAvailable, kubectlPatch } from '../support/kubectl.ts';
 import { engineContext } from '../support/server.ts';
@@ -177,7 +178,7 @@ describe('annotations on the wrong level', () => {
   });
 
   test('the policy\'s prefix is the one looked for', () => {
-    const custom: EngineContext = { ...ctx, policy: mustCompile({ ...BUILTIN_POLICY, annotationPrefix: 'git.example.com/' }) };
+    const custom: EngineContext = { ...ctx, policy: mustCompile({ ...BUILTIN_POLICY, annotationPrefix: 'git.example.com/' }).engine };
     const result = inject(deployment({ 'git.example.com/repo': 'https://github.com/acme/site.git', 'gitsync.dev/repo': 'x' }, {}), 'default', custom);
     expect(result.warnings.map((w) => w.value)).toEqual(['git.example.com/repo']);
   });

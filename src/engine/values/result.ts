@@ -9,13 +9,15 @@ export interface ParseNote {
 /**
  * What every value parser returns. `message` completes the sentence
  * "<field>: …", so it says what is wrong with the value and what is allowed.
+ * The codes are the engine's; the policy's own parsers, which share this
+ * shape, widen `C` to include the policy's codes (policy/problems.ts).
  */
-export type Parsed<T> =
+export type Parsed<T, C extends string = ProblemCode> =
   | { ok: true; value: T; note?: ParseNote }
-  | { ok: false; code: ProblemCode; message: string };
+  | { ok: false; code: C; message: string };
 
-export const ok = <T>(value: T, note?: ParseNote): Parsed<T> => (note ? { ok: true, value, note } : { ok: true, value });
-export const fail = (code: ProblemCode, message: string): Parsed<never> => ({ ok: false, code, message });
+export const ok = <T>(value: T, note?: ParseNote): Parsed<T, never> => (note ? { ok: true, value, note } : { ok: true, value });
+export const fail = <C extends string>(code: C, message: string): Parsed<never, C> => ({ ok: false, code, message });
 
 /**
  * Characters no annotation value may contain anywhere: C0 controls (newline,

@@ -22,10 +22,18 @@
  *
  * Patterns are parsed once, when the policy is compiled; matching a pod's
  * repository is then a few string comparisons.
+ *
+ * Patterns are only ever written in a policy, so their parser leaves the
+ * problem code to the policy (which reports every policy value it refuses
+ * under its own codes): a refusal here is just the sentence that says why.
  */
-import { quote } from '../engine/problems.ts';
-import { parseRepo, type GitRepo } from '../engine/values/repo.ts';
-import { fail, ok, type Parsed } from '../engine/values/result.ts';
+import { quote } from '../problems.ts';
+import { parseRepo, type GitRepo } from './repo.ts';
+
+/** A parsed pattern, or the sentence completing "allowedRepos[i]: …" that says why it is not one. */
+export type PatternParse<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const refuse = (message: string): PatternParse<never> => ({ ok: false, message });
 
 export interface RepoPattern {
   /** The pattern in its canonical spelling, as shown in messages. */
@@ -59,23 +67,23 @@ function suggestionFor(raw: string): string | undefined {
  * Parses one allow-list pattern into its canonical form. Messages complete
  * "allowedRepos[i]: …".
  */
-export function parseRepoPattern(raw: string): Parsed<RepoPattern> {
+export function readRepoPattern(raw: string): PatternParse<RepoPattern> {
   const suggested = suggestionFor(raw);
   if (suggested !== undefined) {
-    return fail('POLICY_VALUE_INVALID', `${quote(raw)} is a URL; write the pattern without scheme and user, as ${quote(suggested)}`);
+    return refuse(`${quote(raw)} is a URL; write the pattern without scheme and user, as ${quote(suggested)}`);
   }
-  if (raw === '' || /\s/.test(raw)) return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a repository pattern; use host/path, ${EXAMPLES}`);
+  if (raw === '' || /\s/.test(raw)) return refuse(`${quote(raw)} is not a repository pattern; use host/path, ${EXAMPLES}`);
   const slash = raw.indexOf('/');
   const hostPart = slash < 0 ? raw : raw.slice(0, slash);
   const path = slash < 0 ? '' : raw.slice(slash + 1);
   if (path === '') {
-    return fail('POLICY_VALUE_INVALID', `${quote(raw)} names no path; write ${quote(`${hostPart}/**`)} to allow every repository on the host`);
+    return refuse(`${quote(raw)} names no path; write ${quote(`${hostPart}/**`)} to allow every repository on the host`);
   }
   // Hosts and ports are checked exactly as repository URLs check them.
   const probe = /^[A-Za-z0-9.[\]:-]*[A-Za-z0-9\]]$/.test(hostPart) ? parseRepo(`ssh://git@${hostPart}/x`) : undefined;
-  if (!probe?.ok) return fail('POLICY_VALUE_INVALID', `${quote(raw)} has an invalid host ${quote(hostPart)}; use host/path, ${EXAMPLES}`);
+  if (!probe?.ok) return refuse(`${quote(raw)} has an invalid host ${quote(hostPart)}; use host/path, ${EXAMPLES}`);
   const { host, port } = probe.value;
-  if (port === 0) return fail('POLICY_VALUE_INVALID', `${quote(raw)} has port 0; use a port from 1 to 65535, or none to match any port`);
+  if (port === 0) return refuse(`${quote(raw)} has port 0; use a port from 1 to 65535, or none to match any port`);
 
   const parts = path.split('/');
   const last = parts.at(-1)!;
@@ -83,21 +91,15 @@ export function parseRepoPattern(raw: string): Parsed<RepoPattern> {
   const literal = wildcard === 'exact' ? parts : parts.slice(0, -1);
   for (const part of literal) {
     if (part.includes('*')) {
-      return fail('POLICY_VALUE_INVALID', `${quote(raw)} has a wildcard inside the path; a wildcard is a whole last part: * (one level) or ** (any depth)`);
+      return refuse(`${quote(raw)} has a wildcard inside the path; a wildcard is a whole last part: * (one level) or ** (any depth)`);
     }
     if (part === '' || part === '.' || part === '..' || !PART.test(part)) {
-      return fail('POLICY_VALUE_INVALID', `${quote(raw)} has an invalid path part ${quote(part)}; use host/path, ${EXAMPLES}`);
+      return refuse(`${quote(raw)} has an invalid path part ${quote(part)}; use host/path, ${EXAMPLES}`);
     }
   }
   if (wildcard === 'exact') literal[literal.length - 1] = stripGitSuffix(last);
   const text = `${hostText(host)}${port !== undefined ? `:${port}` : ''}/${[...literal, ...(wildcard === 'exact' ? [] : [last])].join('/')}`;
-  return ok({ text, host, ...(port !== undefined && { port }), parts: literal, wildcard });
-}
-
-/** The pattern's canonical spelling, for the schema (which keeps strings). */
-export function normaliseRepoPattern(raw: string): Parsed<string> {
-  const parsed = parseRepoPattern(raw);
-  return parsed.ok ? ok(parsed.value.text) : parsed;
+  return { ok: true, value: { text, host, ...(port !== undefined && { port }), parts: literal, wildcard } };
 }
 
 /**

@@ -3,15 +3,11 @@
  * and described. The policy schema (schema.ts) is a table of fields, each
  * with one of these kinds; nothing here knows a field by name.
  */
-import { ANNOTATION_KEYS, isAnnotationKey } from '../engine/annotations.ts';
-import { quote, type Problem } from '../engine/problems.ts';
-import { closest } from '../engine/suggest.ts';
-import { parseChoice } from '../engine/values/choice.ts';
-import { parseObjectName } from '../engine/values/names.ts';
-import type { Parsed } from '../engine/values/result.ts';
+import { ANNOTATION_KEYS, closest, isAnnotationKey, isObject, parseChoice, parseObjectName, quote } from '../engine/index.ts';
+import type { PolicyParsed, PolicyProblem } from './problems.ts';
 
 /** Checks a string and returns the value to keep (possibly normalised). */
-export type Check = (raw: string) => Parsed<string>;
+export type Check = (raw: string) => PolicyParsed<string>;
 
 export type FieldType =
   /** `name` is how the README and messages call the value ("duration"); `expect` completes "use …". */
@@ -32,13 +28,11 @@ export type FieldType =
 /** Returned by a check when the value is unusable and the base value must stay. */
 export const INVALID: unique symbol = Symbol('invalid');
 
-export const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** How a value the user wrote is named in a message: strings quoted, structures by their shape. */
 export function shown(v: unknown): string {
   if (typeof v === 'string') return quote(v);
   if (Array.isArray(v)) return 'a list';
-  if (isMap(v)) return 'a map';
+  if (isObject(v)) return 'a map';
   return String(v);
 }
 
@@ -46,7 +40,7 @@ const scalarText = (v: unknown): string | undefined =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
 
 /** A problem about the shape of a value: a number where a string belongs, a list where a map does. */
-export function typeProblem(field: string, value: unknown, what: string, expect: string): Problem {
+export function typeProblem(field: string, value: unknown, what: string, expect: string): PolicyProblem {
   const message =
     value === null || value === undefined
       ? `is empty; use ${expect}, or remove the field to keep the built-in value`
@@ -55,7 +49,7 @@ export function typeProblem(field: string, value: unknown, what: string, expect:
   return { code: 'POLICY_TYPE_INVALID', field, ...(text !== undefined ? { value: text } : {}), message };
 }
 
-function checked(field: string, raw: string, check: Check, problems: Problem[]): string | typeof INVALID {
+function checked(field: string, raw: string, check: Check, problems: PolicyProblem[]): string | typeof INVALID {
   const r = check(raw);
   if (r.ok) return r.value;
   problems.push({ code: r.code, field, value: raw, message: r.message });
@@ -108,7 +102,7 @@ export function typeText(type: FieldType): string {
   }
 }
 
-function checkString(type: Extract<FieldType, { kind: 'string' }>, value: unknown, field: string, problems: Problem[]): unknown {
+function checkString(type: Extract<FieldType, { kind: 'string' }>, value: unknown, field: string, problems: PolicyProblem[]): unknown {
   if (typeof value !== 'string') {
     problems.push(typeProblem(field, value, 'a string', type.expect));
     return INVALID;
@@ -116,7 +110,7 @@ function checkString(type: Extract<FieldType, { kind: 'string' }>, value: unknow
   return type.check ? checked(field, value, type.check, problems) : value;
 }
 
-function checkInteger(type: Extract<FieldType, { kind: 'integer' }>, value: unknown, field: string, problems: Problem[]): unknown {
+function checkInteger(type: Extract<FieldType, { kind: 'integer' }>, value: unknown, field: string, problems: PolicyProblem[]): unknown {
   if (typeof value === 'number') {
     if (Number.isInteger(value) && value >= type.min && value <= type.max) return value;
     problems.push({ code: 'INTEGER_INVALID', field, value: String(value), message: `${value} is not a whole number from ${type.min} to ${type.max}` });
@@ -128,7 +122,7 @@ function checkInteger(type: Extract<FieldType, { kind: 'integer' }>, value: unkn
   return INVALID;
 }
 
-function checkList(type: Extract<FieldType, { kind: 'list' }>, value: unknown, field: string, problems: Problem[]): unknown {
+function checkList(type: Extract<FieldType, { kind: 'list' }>, value: unknown, field: string, problems: PolicyProblem[]): unknown {
   if (!Array.isArray(value)) {
     problems.push(typeProblem(field, value, 'a list', type.expect));
     return INVALID;
@@ -142,8 +136,8 @@ function checkList(type: Extract<FieldType, { kind: 'list' }>, value: unknown, f
   return items.includes(INVALID) ? INVALID : items;
 }
 
-function checkMap(type: Extract<FieldType, { kind: 'map' }>, value: unknown, field: string, problems: Problem[]): unknown {
-  if (!isMap(value)) {
+function checkMap(type: Extract<FieldType, { kind: 'map' }>, value: unknown, field: string, problems: PolicyProblem[]): unknown {
+  if (!isObject(value)) {
     problems.push(typeProblem(field, value, 'a map', type.expect));
     return INVALID;
   }
@@ -163,8 +157,8 @@ function checkMap(type: Extract<FieldType, { kind: 'map' }>, value: unknown, fie
  * strings as on any Kubernetes object. Bad entries are dropped so that the
  * rest still reach the annotation parsers and every problem shows at once.
  */
-function checkAnnotations(value: unknown, field: string, problems: Problem[], expect: string): unknown {
-  if (!isMap(value)) {
+function checkAnnotations(value: unknown, field: string, problems: PolicyProblem[], expect: string): unknown {
+  if (!isObject(value)) {
     problems.push(typeProblem(field, value, 'a map', expect));
     return INVALID;
   }
@@ -189,12 +183,12 @@ function checkAnnotations(value: unknown, field: string, problems: Problem[], ex
 
 const suggestion = (hint: string | undefined): string => (hint ? `; did you mean ${hint}?` : '');
 
-function checkPresets(value: unknown, field: string, base: unknown, problems: Problem[]): unknown {
-  if (!isMap(value)) {
+function checkPresets(value: unknown, field: string, base: unknown, problems: PolicyProblem[]): unknown {
+  if (!isObject(value)) {
     problems.push(typeProblem(field, value, 'a map', expectation({ kind: 'presets' })));
     return INVALID;
   }
-  const merged: Record<string, unknown> = isMap(base) ? { ...base } : {};
+  const merged: Record<string, unknown> = isObject(base) ? { ...base } : {};
   const given = Object.entries(value).flatMap(([name, values]) => {
     const path = `${field}.${name}`;
     const nameOk = checked(path, name, parseObjectName, problems) !== INVALID;
@@ -209,7 +203,7 @@ function checkPresets(value: unknown, field: string, base: unknown, problems: Pr
  * use, or INVALID when the base value must stay. `base` is the value the
  * field has without the document, for kinds that merge into it.
  */
-export function checkField(type: FieldType, value: unknown, field: string, base: unknown, problems: Problem[]): unknown {
+export function checkField(type: FieldType, value: unknown, field: string, base: unknown, problems: PolicyProblem[]): unknown {
   switch (type.kind) {
     case 'string':
       return checkString(type, value, field, problems);

@@ -6,15 +6,24 @@
  * value parsers do, and its message completes "<field>: …".
  */
 import { Buffer } from 'node:buffer';
-import { ANNOTATION_KEYS, isAnnotationKey } from '../engine/annotations.ts';
-import { quote } from '../engine/problems.ts';
-import { closest } from '../engine/suggest.ts';
-import { isDnsLabel, isDnsSubdomain } from '../engine/values/names.ts';
-import { CONTROL_CHARS, fail, ok, type Parsed } from '../engine/values/result.ts';
+import {
+  ANNOTATION_KEYS,
+  CONTROL_CHARS,
+  closest,
+  fail,
+  isAnnotationKey,
+  isDnsLabel,
+  isDnsSubdomain,
+  ok,
+  quote,
+  readRepoPattern,
+  type RepoPattern,
+} from '../engine/index.ts';
+import type { PolicyParsed } from './problems.ts';
 import { enforceableProblem } from './semantics.ts';
 
 /** The part of an annotation key before the name: a DNS subdomain and '/', as Kubernetes requires. */
-export function parseAnnotationPrefix(raw: string): Parsed<string> {
+export function parseAnnotationPrefix(raw: string): PolicyParsed<string> {
   const allowed = "use a DNS subdomain followed by '/', such as gitsync.dev/";
   if (!raw.endsWith('/')) return fail('POLICY_VALUE_INVALID', `${quote(raw)} does not end with '/'; ${allowed}`);
   const domain = raw.slice(0, -1);
@@ -25,7 +34,7 @@ export function parseAnnotationPrefix(raw: string): Parsed<string> {
 }
 
 /** A container image reference; the registry is the judge of the rest, but a blank or split one never works. */
-export function parseImage(raw: string): Parsed<string> {
+export function parseImage(raw: string): PolicyParsed<string> {
   const allowed = 'use an image reference such as registry.k8s.io/git-sync/git-sync:v4.7.1';
   if (raw === '') return fail('POLICY_VALUE_INVALID', `is empty; ${allowed}`);
   if (/\s/.test(raw) || CONTROL_CHARS.test(raw)) return fail('POLICY_VALUE_INVALID', `${quote(raw)} contains whitespace; ${allowed}`);
@@ -33,7 +42,7 @@ export function parseImage(raw: string): Parsed<string> {
 }
 
 /** A namespace name (DNS-1123 label); any other spelling would never match a namespace. */
-export function parseNamespaceName(raw: string): Parsed<string> {
+export function parseNamespaceName(raw: string): PolicyParsed<string> {
   if (isDnsLabel(raw)) return ok(raw);
   return fail('NAME_INVALID', `${quote(raw)} is not a namespace name; use lower-case letters, digits and '-' (at most 63)`);
 }
@@ -42,7 +51,7 @@ export function parseNamespaceName(raw: string): Parsed<string> {
 const LINK = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 
 /** The name git-sync gives its symlink inside the root: one folder name, never a path. */
-export function parseLinkName(raw: string): Parsed<string> {
+export function parseLinkName(raw: string): PolicyParsed<string> {
   if (LINK.test(raw)) return ok(raw);
   if (raw.includes('/')) return fail('PATH_INVALID', `${quote(raw)} is a path; use a single folder name such as repo`);
   return fail('PATH_INVALID', `${quote(raw)} is not a folder name; use letters, digits, '.', '_' and '-', not starting with '.', such as repo`);
@@ -55,7 +64,7 @@ const SUFFIXES: Record<string, number> = {
 };
 
 /** A Kubernetes resource quantity ("100m", "64Mi", "0.5"); negative amounts make no sense for resources. */
-export function parseQuantity(raw: string): Parsed<string> {
+export function parseQuantity(raw: string): PolicyParsed<string> {
   if (QUANTITY.test(raw)) return ok(raw);
   return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a Kubernetes quantity; use a number with an optional suffix, such as 100m, 64Mi or 1Gi`);
 }
@@ -113,7 +122,7 @@ function isKeyBlob(base64: string, type: string): boolean {
  * key is decoded, so a line cut short when it was pasted is caught here and
  * not as a host key failure in every pod.
  */
-export function parseKnownHostsLine(raw: string): Parsed<string> {
+export function parseKnownHostsLine(raw: string): PolicyParsed<string> {
   if (/[\r\n]/.test(raw)) {
     return fail('POLICY_VALUE_INVALID', `${quote(raw)} contains a line break; give each known_hosts line as its own list item`);
   }
@@ -140,7 +149,7 @@ export function parseKnownHostsLine(raw: string): Parsed<string> {
 }
 
 /** A key of `enforced`: an annotation (without the prefix) that pods may be kept from overriding. */
-export function parseEnforcedKey(raw: string): Parsed<string> {
+export function parseEnforcedKey(raw: string): PolicyParsed<string> {
   const why = enforceableProblem(raw);
   if (why === undefined) return ok(raw);
   const known = isAnnotationKey(raw);
@@ -153,7 +162,22 @@ export function parseEnforcedKey(raw: string): Parsed<string> {
 }
 
 /** A value of the seccomp profile map: one word or relative path, as the kubelet takes it. */
-export function parseProfileValue(raw: string): Parsed<string> {
+export function parseProfileValue(raw: string): PolicyParsed<string> {
   if (raw !== '' && !/\s/.test(raw) && !CONTROL_CHARS.test(raw)) return ok(raw);
   return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a seccomp profile value; use RuntimeDefault, Localhost, or a profile path such as profiles/git-sync.json`);
+}
+
+/**
+ * One allowedRepos pattern, parsed (engine/values/repo-pattern.ts says what a
+ * pattern is); a refusal is a policy value in the wrong form.
+ */
+export function parseRepoPattern(raw: string): PolicyParsed<RepoPattern> {
+  const parsed = readRepoPattern(raw);
+  return parsed.ok ? parsed : fail('POLICY_VALUE_INVALID', parsed.message);
+}
+
+/** The pattern's canonical spelling, for the schema (which keeps strings). */
+export function normaliseRepoPattern(raw: string): PolicyParsed<string> {
+  const parsed = parseRepoPattern(raw);
+  return parsed.ok ? ok(parsed.value.text) : parsed;
 }
