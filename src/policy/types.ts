@@ -7,6 +7,7 @@ import type {
   AnnotationKey,
   DialectName,
   Enforcement,
+  GitSyncContainerPolicy,
   Mode,
   NativeSidecars,
   OnInvalidAnnotations,
@@ -63,19 +64,8 @@ export interface Policy {
   onInvalidAnnotations: OnInvalidAnnotations;
   /** Whether `mode: auto` may choose native sidecars; `auto` asks the cluster facts. */
   nativeSidecars: NativeSidecars;
-  gitSync: {
-    /** Where the shared volume is mounted in the git-sync containers (GITSYNC_ROOT). */
-    root: string;
-    /** Name of the symlink git-sync publishes inside the root (GITSYNC_LINK). */
-    link: string;
-    /** Port of git-sync's HTTP endpoint, used by the probes (moved if a container uses it). */
-    httpPort: number;
-    /** GITSYNC_MAX_FAILURES: consecutive failures tolerated before git-sync exits. */
-    maxFailures: number;
-    /** UID and GID git-sync runs as; the image's own user is 65533. */
-    user: number;
-    group: number;
-  };
+  /** How git-sync runs; the fields mean what the engine's do (engine/context.ts). */
+  gitSync: Pick<GitSyncContainerPolicy, 'root' | 'link' | 'httpPort' | 'maxFailures' | 'user' | 'group'>;
   resources: Resources;
   securityContext: SecurityContextPolicy;
 }
