@@ -3,8 +3,8 @@
  * documentation cannot drift from what the injector does: the annotation
  * table, the problem codes, the skip reasons and the policy reference.
  *
- * A generated section is the text between `<!-- NAME:start -->` and
- * `<!-- NAME:end -->` in any Markdown file (README.md, docs/*.md);
+ * A generated section is the text between the lines `<!-- NAME:start -->`
+ * and `<!-- NAME:end -->` in any Markdown file (README.md, docs/*.md);
  * `npm run docs` rewrites them and test/unit/docs.test.ts fails when one is
  * out of date, when a marker names no generator, or when a generator's
  * section is missing or appears twice.
@@ -51,7 +51,8 @@ export interface MarkedSection {
   to: number;
 }
 
-const MARKER = /<!-- ([A-Za-z0-9_-]+):(start|end) -->/g;
+/** A marker is a line of its own, so that prose and code can mention one. */
+const MARKER = /^<!-- ([A-Za-z0-9_-]+):(start|end) -->$/gm;
 
 /**
  * The generated sections a Markdown text marks, in order. Throws when a start

@@ -31,6 +31,7 @@ describe('generated tables (run `npm run docs` after changing them)', () => {
     expect(() => renderMarkdown('<!-- nosuch:start -->\n<!-- nosuch:end -->\n', sections, 'x.md')).toThrow(/x\.md: <!-- nosuch:start --> names no generated section/);
     expect(() => markedSections('<!-- known:start -->\n', 'x.md')).toThrow(/has no <!-- known:end -->/);
     expect(() => markedSections('<!-- known:end -->\n', 'x.md')).toThrow(/without <!-- known:start -->/);
+    expect(markedSections('mentioned in prose, `<!-- known:start -->`, is not a marker\n')).toEqual([]);
     expect(sectionPlacementProblems({ 'a.md': '' }, sections)).toEqual([expect.stringContaining('"known" is in no file')]);
     const twice = '<!-- known:start -->\n<!-- known:end -->\n';
     expect(sectionPlacementProblems({ 'a.md': twice, 'b.md': twice }, sections)).toEqual([expect.stringContaining('more than one place: a.md, b.md')]);
@@ -49,9 +50,10 @@ test('the README opens with the two commands', () => {
 
 test('the complete example policy is valid', async () => {
   const { loadPolicyText } = await import('../../src/policy/load.ts');
-  const holder = files.find((file) => texts[file]!.includes('### A complete example'));
-  expect(holder).toBeDefined();
-  const example = /### A complete example[\s\S]*?```yaml\n([\s\S]*?)```/.exec(texts[holder!]!)?.[1];
+  const heading = /^#+ A complete example$[\s\S]*?```yaml\n([\s\S]*?)```/m;
+  const holder = files.find((file) => heading.test(texts[file]!));
+  expect(holder).toBe('docs/policy.md');
+  const example = heading.exec(texts[holder!]!)?.[1];
   expect(example).toBeDefined();
   const result = loadPolicyText(example!, `${holder} example`);
   expect(result.problems).toEqual([]);
