@@ -1,7 +1,13 @@
 /**
- * README tables generated from the definitions in code, so the documentation
- * cannot drift from what the injector does: the annotation table, the
- * problem codes, the skip reasons and the policy reference.
+ * Documentation tables generated from the definitions in code, so the
+ * documentation cannot drift from what the injector does: the annotation
+ * table, the problem codes, the skip reasons and the policy reference.
+ *
+ * A generated section is the text between the lines `<!-- NAME:start -->`
+ * and `<!-- NAME:end -->` in any Markdown file (README.md, docs/*.md);
+ * `npm run docs` rewrites them and test/unit/docs.test.ts fails when one is
+ * out of date, when a marker names no generator, or when a generator's
+ * section is missing or appears twice.
  */
 import { ANNOTATIONS, ANNOTATION_KEYS, PROBLEM_CODES, SKIP_REASONS } from '../engine/index.ts';
 import { BUILTIN_POLICY, POLICY_PROBLEM_CODES, policyReferenceTable } from '../policy/index.ts';
@@ -29,21 +35,77 @@ export function skipTable(): string {
   return ['| reason | meaning |', '|---|---|', ...rows].join('\n');
 }
 
-/** The generated sections of the README, by marker name. */
+/** Every generated section, by marker name: the body to put between its markers. */
 export function generatedSections(): Record<string, string> {
   return { annotations: annotationTable(), problems: problemTable(), skips: skipTable(), policy: policyReferenceTable() };
 }
 
-/** Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->` for every generated section. */
-export function renderReadme(readme: string, sections = generatedSections()): string {
-  let out = readme;
-  for (const [name, body] of Object.entries(sections)) {
-    const start = `<!-- ${name}:start -->`;
-    const end = `<!-- ${name}:end -->`;
-    const from = out.indexOf(start);
-    const to = out.indexOf(end);
-    if (from < 0 || to < from) throw new Error(`README.md has no ${start} … ${end} section`);
-    out = `${out.slice(0, from + start.length)}\n${body}\n${out.slice(to)}`;
+/** A pair of markers in a text: the section's name and where its body lies. */
+export interface MarkedSection {
+  name: string;
+  /** Offset just after the start marker. */
+  from: number;
+  /** Offset of the end marker. */
+  to: number;
+}
+
+/** A marker is a line of its own, so that prose and code can mention one. */
+const MARKER = /^<!-- ([A-Za-z0-9_-]+):(start|end) -->$/gm;
+
+/**
+ * The generated sections a Markdown text marks, in order. Throws when a start
+ * marker has no end marker (or the other way round), or when sections nest.
+ */
+export function markedSections(text: string, file = 'the text'): MarkedSection[] {
+  const found: MarkedSection[] = [];
+  let open: { name: string; from: number } | undefined;
+  for (const m of text.matchAll(MARKER)) {
+    const [marker, name, side] = m as unknown as [string, string, 'start' | 'end'];
+    if (side === 'start') {
+      if (open) throw new Error(`${file}: ${marker} inside the section ${open.name}; close it with <!-- ${open.name}:end --> first`);
+      open = { name, from: m.index + marker.length };
+    } else {
+      if (open?.name !== name) throw new Error(`${file}: ${marker} without <!-- ${name}:start --> before it`);
+      found.push({ name, from: open.from, to: m.index });
+      open = undefined;
+    }
   }
-  return out;
+  if (open) throw new Error(`${file}: <!-- ${open.name}:start --> has no <!-- ${open.name}:end -->`);
+  return found;
+}
+
+/**
+ * Replaces the body of every generated section in a Markdown text with what
+ * its generator renders now. A marker whose name has no generator is an
+ * error; a text without markers comes back unchanged.
+ */
+export function renderMarkdown(text: string, sections: Record<string, string> = generatedSections(), file = 'the text'): string {
+  let out = '';
+  let at = 0;
+  for (const { name, from, to } of markedSections(text, file)) {
+    const body = sections[name];
+    if (body === undefined) {
+      throw new Error(`${file}: <!-- ${name}:start --> names no generated section; known: ${Object.keys(sections).join(', ')}`);
+    }
+    out += `${text.slice(at, from)}\n${body}\n`;
+    at = to;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * Where each generated section is, across a set of files (path → text).
+ * Returns the problems: a section no file holds, or one held more than once.
+ */
+export function sectionPlacementProblems(files: Record<string, string>, sections: Record<string, string> = generatedSections()): string[] {
+  const places = new Map<string, string[]>(Object.keys(sections).map((name) => [name, []]));
+  for (const [path, text] of Object.entries(files)) {
+    for (const { name } of markedSections(text, path)) places.get(name)?.push(path);
+  }
+  const problems: string[] = [];
+  for (const [name, paths] of places) {
+    if (paths.length === 0) problems.push(`the generated section "${name}" is in no file; add <!-- ${name}:start --> and <!-- ${name}:end --> where it belongs`);
+    if (paths.length > 1) problems.push(`the generated section "${name}" is in more than one place: ${paths.join(', ')}`);
+  }
+  return problems;
 }

@@ -1,16 +1,18 @@
 /**
- * The README's "Try it" request, sent as the README sends it: the review in
- * test/fixtures/reviews/scheduler-create.json gets exactly the patch the
- * README shows, path by path.
+ * The README's two-minute tour, sent as the README sends it: the pod's
+ * metadata the README shows is the one in
+ * test/fixtures/reviews/scheduler-create.json, and that review gets exactly
+ * the patch the README shows, path by path.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { parse } from 'yaml';
 import { applyPatchToCopy } from '../support/apply.ts';
 import { decodePatch, postReview, startServers, type TestServers } from '../support/server.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const review = JSON.parse(readFileSync(join(root, 'test/fixtures/reviews/scheduler-create.json'), 'utf8')) as { request: { uid: string; object: unknown } };
+const review = JSON.parse(readFileSync(join(root, 'test/fixtures/reviews/scheduler-create.json'), 'utf8')) as { request: { uid: string; namespace: string; object: { metadata: unknown } } };
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
 let servers: TestServers;
@@ -19,6 +21,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await servers.close();
+});
+
+test('the pod the README annotates is the one in the review it sends', () => {
+  const shown = /### 1\. Annotate a pod[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(shown).toBeDefined();
+  expect(parse(shown!)).toEqual({ metadata: review.request.object.metadata });
+  expect(readme).toContain(`in the namespace \`${review.request.namespace}\``);
 });
 
 test('the README example review is answered with the patch the README shows', async () => {

@@ -1,0 +1,86 @@
+/**
+ * The documentation's command examples, run: every `$ npx gitsync-injector
+ * check|inject …` line in a console block of README.md and docs/preview.md
+ * that reads fixtures and pipes nowhere is run from the repository root, and
+ * its output must be what the block shows; the invalid policy example in
+ * docs/policy.md is written to a file and `gitsync-injector policy` must
+ * refuse it with the problems shown.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { CLI_MAIN, type CliRun } from '../support/cli.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+const read = (file: string): string => readFileSync(join(root, file), 'utf8');
+
+/** The command in `cwd`, as a user runs it there. */
+function run(args: string[], cwd: string): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+interface Example {
+  file: string;
+  command: string;
+  args: string[];
+  echoesExit: boolean;
+  shown: string;
+}
+
+/** Every runnable `$ npx gitsync-injector …` example of a file's console blocks, with the output it shows. */
+function examples(file: string): Example[] {
+  const found: Example[] = [];
+  for (const block of read(file).matchAll(/```console\n([\s\S]*?)```/g)) {
+    const lines = block[1]!.replace(/\n$/, '').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const m = /^\$ npx gitsync-injector ((?:check|inject) [^|;]*?)(; echo "exit \$\?")?$/.exec(lines[i]!);
+      if (!m) continue;
+      let end = i + 1;
+      while (end < lines.length && !lines[end]!.startsWith('$ ')) end++;
+      const shown = lines.slice(i + 1, end).join('\n').replace(/\n+$/, '');
+      found.push({ file, command: lines[i]!, args: m[1]!.split(/\s+/), echoesExit: m[2] !== undefined, shown });
+    }
+  }
+  return found;
+}
+
+const all = ['README.md', 'docs/preview.md'].flatMap(examples);
+
+describe('check and inject examples', () => {
+  test('the documentation has examples to run', () => {
+    expect(all.length).toBeGreaterThanOrEqual(5);
+  });
+
+  test.each(all.map((e) => [`${e.file}: ${e.command}`, e] as const))('%s', async (_, example) => {
+    const result = await run(example.args, root);
+    const output = `${result.stdout}${result.stderr}`.replace(/\n$/, '');
+    expect(example.echoesExit ? `${output}\nexit ${result.code}` : output).toBe(example.shown);
+    if (!example.echoesExit) expect(result.code).toBe(0);
+  });
+});
+
+describe('policy examples', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'docs-examples-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('docs/policy.md: the policy with mistakes is refused with every problem shown', async () => {
+    const m = /is refused with every problem[\s\S]*?```text\n([\s\S]*?)```\s*\n+for\s*\n+```yaml\n([\s\S]*?)```/.exec(read('docs/policy.md'));
+    expect(m).not.toBeNull();
+    const [, shown, policy] = m!;
+    writeFileSync(join(tmp, 'bad.yaml'), policy!);
+    const result = await run(['policy', '--policy', 'bad.yaml'], tmp);
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toBe(shown);
+  });
+});
