@@ -2,7 +2,7 @@
  * The annotation contract, as data. Every annotation the injector reads is
  * defined once here: its key (without the prefix), what it holds, what is
  * allowed, its built-in default and its help text. Parsing, defaults,
- * validation, error messages and the README's annotation table all come
+ * validation, error messages and the docs' annotation table all come
  * from this table; nothing else in the code names an annotation key.
  */
 import { parseChoice } from './values/choice.ts';
@@ -21,13 +21,13 @@ export const KNOWN_HOSTS = ['policy', 'secret', 'insecure'] as const;
 export const SECRET_LAYOUTS = ['basic-auth', 'airflow'] as const;
 
 export interface AnnotationDef<T> {
-  /** What the value is, for the README ("duration", "git URL"). */
+  /** What the value is, for the docs ("duration", "git URL"). */
   type: string;
-  /** What a valid value looks like, for the README. */
+  /** What a valid value looks like, for the docs. */
   allowed: string;
   /** The built-in default as an annotation value; undefined means "not set". */
   default?: string;
-  /** How the README describes the default when it is not a plain value. */
+  /** How the docs describe the default when it is not a plain value. */
   defaultText?: string;
   /** One or two sentences for people. */
   help: string;

@@ -10,7 +10,7 @@ import type { PolicyParsed, PolicyProblem } from './problems.ts';
 export type Check = (raw: string) => PolicyParsed<string>;
 
 export type FieldType =
-  /** `name` is how the README and messages call the value ("duration"); `expect` completes "use …". */
+  /** `name` is how the docs and messages call the value ("duration"); `expect` completes "use …". */
   | { kind: 'string'; name: string; expect: string; check?: Check }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'boolean' }
@@ -78,7 +78,7 @@ export function expectation(type: FieldType): string {
   }
 }
 
-/** The type column of the README's policy reference. */
+/** The type column of the policy reference (docs/policy.md). */
 export function typeText(type: FieldType): string {
   switch (type.kind) {
     case 'string':

@@ -58,7 +58,7 @@ describe('valid documents', () => {
     expect(problemsOf({ securityContext: restricted })).toEqual([]);
   });
 
-  it('loads the example policy from the README (test/fixtures/policies/platform-example.yaml)', async () => {
+  it('loads the example policy from docs/policy.md (test/fixtures/policies/platform-example.yaml)', async () => {
     const compiled = await loadPolicyFile(join(import.meta.dirname, '..', 'fixtures', 'policies', 'platform-example.yaml'));
     expect(compiled.engine.allowedRepos.map((p) => p.text)).toEqual(['github.com/acme/*', 'gitlab.example.com/data/**', 'gitlab.example.com/platform/site-config']);
     expect([...compiled.engine.enforced.keys()]).toEqual(['submodules', 'known-hosts']);
