@@ -1,0 +1,126 @@
+/**
+ * Building what a plan decided: the volumes, the git-sync containers, the
+ * mounts and env of the app containers, and the status annotation, as an
+ * add-only JSON Patch against the pod (and the pod it produces). Names that
+ * the pod already uses are avoided, never replaced.
+ */
+import { hash } from 'node:crypto';
+import type { V1VolumeMount } from '@kubernetes/client-node';
+import { WRITTEN_ANNOTATIONS } from './annotations.ts';
+import type { EngineContext } from './context.ts';
+import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT } from './credentials.ts';
+import { gitSyncContainers, literalEnvValue } from './gitsync.ts';
+import type { InjectResult, Injection } from './outcome.ts';
+import { AddOnlyPatch } from './patch.ts';
+import type { Plan } from './plan.ts';
+import { containerNames, portsInUse, uniqueName, volumeNames, type Pod } from './pod.ts';
+import { quote } from './problems.ts';
+
+export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
+  const { policy } = ctx;
+  const gs = policy.gitSync;
+  const s = p.settings;
+  const patch = new AddOnlyPatch(pod as unknown as Record<string, unknown>);
+  const takenContainers = containerNames(pod);
+  const takenVolumes = volumeNames(pod);
+  const takenPorts = portsInUse(pod);
+  let httpPort = gs.httpPort;
+  while (takenPorts.has(httpPort)) httpPort++;
+
+  const root = uniqueName('git-sync-root', takenVolumes);
+  const tmp = uniqueName('git-sync-tmp', takenVolumes);
+  const volumes: { name: string; [k: string]: unknown }[] = [
+    { name: root, emptyDir: {} },
+    { name: tmp, emptyDir: {} },
+  ];
+  const mounts: V1VolumeMount[] = [
+    { name: root, mountPath: gs.root },
+    { name: tmp, mountPath: '/tmp' },
+  ];
+  const cred = p.credentials;
+  if (cred.secretVolume) {
+    const name = uniqueName('git-sync-secret', takenVolumes);
+    volumes.push({ name, ...cred.secretVolume });
+    mounts.push({ name, mountPath: SECRET_MOUNT, readOnly: true });
+  }
+  const knownHostsKey = `${policy.prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
+  if (cred.knownHostsVolume) {
+    const name = uniqueName('git-sync-known-hosts', takenVolumes);
+    volumes.push({ name, ...cred.knownHostsVolume(knownHostsKey) });
+    mounts.push({ name, mountPath: KNOWN_HOSTS_MOUNT, readOnly: true });
+  }
+
+  const names = {
+    init: p.mode === 'native' ? '' : uniqueName('git-sync-init', takenContainers),
+    sidecar: p.mode === 'init-only' ? '' : uniqueName('git-sync', takenContainers),
+  };
+  const repo = s.repo!.value;
+  const containers = gitSyncContainers(
+    p.mode,
+    names,
+    {
+      repo: repo.url,
+      refEnv: p.refEnv,
+      depth: s.depth.value,
+      submodules: s.submodules.value,
+      periodMs: p.periodMs,
+      httpPort,
+      credentialEnv: cred.env,
+      mounts,
+    },
+    gs,
+    policy.dialect,
+  );
+
+  const subPath = s['sub-path']?.value;
+  const mountPath = s['mount-path'].value;
+  const path = `${mountPath}/${gs.link}${subPath ? `/${subPath}` : ''}`;
+  const injection: Injection = {
+    mode: p.mode,
+    repo: repo.url,
+    ref: s.ref.value,
+    initContainers: containers.init.map((c) => c.name),
+    containers: containers.app.map((c) => c.name),
+    volumes: volumes.map((v) => v.name),
+    appContainers: p.appContainers.map((i) => pod.spec.containers[i]!.name),
+    path,
+  };
+  const configHash = hash('sha256', JSON.stringify([containers, volumes])).slice(0, 12);
+  const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };
+
+  // Annotations first: the status records the injection; the known_hosts data
+  // is what the downwardAPI volume projects into the file git-sync reads.
+  patch.put(['metadata', 'annotations'], `${policy.prefix}${WRITTEN_ANNOTATIONS.status}`, JSON.stringify(status));
+  if (cred.knownHostsData) patch.put(['metadata', 'annotations'], knownHostsKey, cred.knownHostsData);
+  if (cred.fsGroup !== undefined) patch.put(['spec', 'securityContext'], 'fsGroup', cred.fsGroup);
+  for (const v of volumes) patch.append(['spec', 'volumes'], v);
+  for (const c of containers.init) patch.append(['spec', 'initContainers'], c);
+  for (const c of containers.app) patch.append(['spec', 'containers'], c);
+
+  const warnings = [...p.warnings];
+  if (cred.fsGroup !== undefined) {
+    warnings.push({
+      code: 'FSGROUP_ADDED',
+      field: 'spec.securityContext.fsGroup',
+      value: String(cred.fsGroup),
+      message: `set to ${cred.fsGroup} because the pod had none, so that git-sync can read the SSH key while others cannot`,
+    });
+  }
+  const envName = s.env?.value;
+  for (const i of p.appContainers) {
+    const c = pod.spec.containers[i]!;
+    patch.append(['spec', 'containers', i, 'volumeMounts'], { name: root, mountPath, readOnly: true });
+    if (envName === undefined) continue;
+    if ((c.env ?? []).some((e) => e.name === envName)) {
+      warnings.push({
+        code: 'ENV_ALREADY_SET',
+        field: s.env!.field,
+        value: envName,
+        message: `${quote(envName)} is already set in container ${c.name} and was left as is; the files are at ${path}`,
+      });
+    } else {
+      patch.append(['spec', 'containers', i, 'env'], { name: envName, value: literalEnvValue(path) });
+    }
+  }
+  return { outcome: 'injected', patch: patch.ops, pod: patch.draft, warnings, errors: [], injection };
+}

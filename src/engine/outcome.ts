@@ -1,0 +1,53 @@
+/**
+ * What the engine takes and gives: the request (a pod as plain JSON and its
+ * namespace's annotations), and the result every adapter reads (outcome,
+ * add-only patch, mutated pod, problems, and what was injected).
+ */
+import type { Operation } from 'fast-json-patch';
+import type { Mode } from './mode.ts';
+import type { Problem } from './problems.ts';
+import { SKIP_REASONS, type SkipReason } from './skips.ts';
+
+export interface InjectRequest {
+  /** The pod as plain JSON, exactly as received. It is never modified. */
+  pod: unknown;
+  /** The namespace the pod is created in (AdmissionRequest.namespace); metadata.namespace is the fallback. */
+  namespace?: string;
+  /** Annotations of that namespace; those with the prefix are defaults for its pods. */
+  namespaceAnnotations?: Record<string, string>;
+}
+
+/** What was injected, for previews, logs and the status annotation. */
+export interface Injection {
+  mode: Mode;
+  repo: string;
+  ref: string;
+  initContainers: string[];
+  containers: string[];
+  volumes: string[];
+  /** App containers that got the mount. */
+  appContainers: string[];
+  /** Where the app containers find the files. */
+  path: string;
+}
+
+export interface InjectResult {
+  outcome: 'injected' | 'skipped' | 'denied';
+  skip?: { reason: SkipReason; message: string };
+  /** JSON Patch (adds only) that turns the input pod into `pod`; empty unless injected. */
+  patch: Operation[];
+  /**
+   * The pod after the patch; the input object itself when nothing changes.
+   * Parts the patch does not touch are shared with the input, so treat both as read-only.
+   */
+  pod: unknown;
+  warnings: Problem[];
+  errors: Problem[];
+  injection?: Injection;
+}
+
+/** The result for a pod the injector leaves alone, with the reason. */
+export function skipped(pod: unknown, reason: SkipReason, detail?: string): InjectResult {
+  const message = detail ?? SKIP_REASONS[reason];
+  return { outcome: 'skipped', skip: { reason, message }, patch: [], pod, warnings: [], errors: [] };
+}
