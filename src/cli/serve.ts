@@ -18,7 +18,7 @@ import { secureContextOptions } from '../server/webhook.ts';
 import { ensureDevCertificates } from '../tls/index.ts';
 import { checkCertificatePair, watchCertificate, type CertificateWatcher, type CheckedCertificate } from '../tls/reload.ts';
 import { VERSION } from '../version.ts';
-import { parseFlags, parsePort, setting, UsageError, type Env, type Sourced } from './args.ts';
+import { parseFlags, parsePort, setting, UsageError, type Env, type Sourced } from '../args.ts';
 import type { Command } from './commands.ts';
 
 /** The repository's certs/ folder: two levels up from both src/cli and dist/cli. */

@@ -4,7 +4,7 @@
  * them into its flag table and passes the result on.
  */
 import { parseObjectName, parseSecretKey, isDnsLabel } from '../engine/values/names.ts';
-import { setting, UsageError, type Env } from '../cli/args.ts';
+import { setting, UsageError, type Env } from '../args.ts';
 
 export type ClusterMode = 'auto' | 'on' | 'off';
 export const CLUSTER_MODES: readonly ClusterMode[] = ['auto', 'on', 'off'];

@@ -23,7 +23,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { isIPv6 } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Env } from '../cli/args.ts';
+import type { Env } from '../args.ts';
 import type { ClusterMode } from './config.ts';
 
 /** Where Kubernetes mounts a pod's service account credentials. */

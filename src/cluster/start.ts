@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AdmissionDeps } from '../admission/index.ts';
-import type { Env } from '../cli/args.ts';
+import type { Env } from '../args.ts';
 import type { EngineContext } from '../engine/index.ts';
 import type { Logger } from '../log.ts';
 import { BUILTIN_SOURCE, loadBuiltinPolicy, loadPolicyText, PolicyError } from '../policy/load.ts';

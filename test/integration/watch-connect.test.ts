@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { UsageError } from '../../src/cli/args.ts';
+import { UsageError } from '../../src/args.ts';
 import { sourcesConfig } from '../../src/cluster/config.ts';
 import { ClusterConfigError, connectToCluster } from '../../src/cluster/connect.ts';
 
