@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/args.ts';
-import { sourcesConfig } from '../../src/cluster/config.ts';
-import { ClusterConfigError, connectToCluster } from '../../src/cluster/connect.ts';
+import { sourcesConfig } from '../../src/app/index.ts';
+import { ClusterConfigError, connectToCluster } from '../../src/cluster/index.ts';
 
 let dir: string;
 let serviceAccount: string;
