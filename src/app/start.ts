@@ -5,14 +5,12 @@
  * server, the metrics joining them. Everything else only builds one part;
  * the command only parses flags and waits for a signal.
  */
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Env } from '../args.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from '../metrics/index.ts';
-import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, type Readiness, type WebhookServer } from '../server/index.ts';
-import { secureContextOptions } from '../server/webhook.ts';
-import { checkCertificatePair, watchCertificate, type CertificateWatcher, type CheckedCertificate } from '../tls/reload.ts';
+import { buildHealthServer, buildServer, secureContextOptions, webhookReadiness, type HealthServer, type Readiness, type WebhookServer } from '../server/index.ts';
+import { CertificateError, CertificateReadError, readCertificatePair, watchCertificate, type CertificateWatcher, type CheckedCertificate } from '../tls/index.ts';
 import { VERSION } from '../version.ts';
 import type { ServeConfig } from './config.ts';
 import { devCurl, prepareDevCertificates } from './dev.ts';
@@ -38,17 +36,22 @@ export interface StartOptions {
 /** Fails startup with one clear log line; the caller exits 1. */
 class StartupError extends Error {}
 
-async function readTls(config: ServeConfig): Promise<{ cert: Buffer; key: Buffer }> {
-  const read = async (path: string, what: string): Promise<Buffer> => {
-    try {
-      return await readFile(path);
-    } catch (error) {
+/** The serving certificate, read and checked through the TLS module; what is wrong becomes one log line. */
+async function readServingCertificate(config: ServeConfig): Promise<CheckedCertificate> {
+  try {
+    return await readCertificatePair({ cert: config.tlsCert, key: config.tlsKey });
+  } catch (error) {
+    if (error instanceof CertificateReadError) {
       const hint = config.dev ? '' : '; mount the serving certificate there, point --tls-cert and --tls-key at it, or run with --dev';
-      throw new StartupError(`cannot read the TLS ${what} ${path}: ${(error as Error).message}${hint}`);
+      throw new StartupError(`cannot read the TLS ${error.what} ${error.file}: ${error.reason}${hint}`);
     }
-  };
-  return { cert: await read(config.tlsCert, 'certificate'), key: await read(config.tlsKey, 'key') };
+    if (error instanceof CertificateError) throw unusableCertificate(config, error);
+    throw error;
+  }
 }
+
+const unusableCertificate = (config: ServeConfig, error: unknown): StartupError =>
+  new StartupError(`the TLS certificate or key cannot be used (${config.tlsCert}, ${config.tlsKey}): ${(error as Error).message}`);
 
 /** The policy and, in a cluster, the watchers; what stops serve from starting becomes one log line. */
 async function startWatching(config: ServeConfig, env: Env, logger: Logger): Promise<Sources> {
@@ -78,20 +81,18 @@ export async function startApp(config: ServeConfig, options: StartOptions): Prom
   let sources: Sources | undefined;
   try {
     if (config.devCertificates) await prepareDevCertificates(logger);
-    const tls = await readTls(config);
+    // Checked before anything starts: a pair the server cannot use fails at once, not after the watchers are up.
+    const certificate = await readServingCertificate(config);
     sources = await startWatching(config, env, logger);
     const { deps, store } = sources;
     const { source, hash } = store.current;
     const metrics = createMetrics({ version: VERSION });
     metrics.observePolicy({ type: 'loaded', source, hash });
     store.onChange(metrics.observePolicy);
-    const tlsFiles = { cert: config.tlsCert, key: config.tlsKey };
-    let certificate: CheckedCertificate;
     try {
-      certificate = checkCertificatePair(tls, tlsFiles);
-      webhook = buildServer({ tls, deps, logger, onAdmission: metrics.observeAdmission, policy: store });
+      webhook = buildServer({ tls: certificate, deps, logger, onAdmission: metrics.observeAdmission, policy: store });
     } catch (error) {
-      throw new StartupError(`the TLS certificate or key cannot be used (${config.tlsCert}, ${config.tlsKey}): ${(error as Error).message}`);
+      throw unusableCertificate(config, error);
     }
     const readiness = webhookReadiness(webhook, deps, source);
     sources.attach(readiness);
@@ -116,7 +117,7 @@ export async function startApp(config: ServeConfig, options: StartOptions): Prom
     // cert-manager and the kubelet replace the files in place; new handshakes get the new pair.
     const server = webhook.server;
     const certificates = watchCertificate({
-      files: tlsFiles,
+      files: { cert: config.tlsCert, key: config.tlsKey },
       current: certificate,
       logger,
       apply: (pair) => server.setSecureContext(secureContextOptions(pair)),
