@@ -10,7 +10,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificatePaths, createCA, issueServingCertificate, writeCertificates, type CertificatePaths, type KeyPair } from '../tls/index.ts';
-import { parseFlags, UsageError, type Env } from './args.ts';
+import { parseFlags, UsageError, type Env } from '../args.ts';
 import type { Command } from './commands.ts';
 import { isDnsLabel, isDnsSubdomain } from '../engine/index.ts';
 

@@ -2,7 +2,7 @@
  * The command table: each subcommand lives in its own file and is listed
  * here once; main dispatches to it and prints the list in its usage.
  */
-import type { Env } from './args.ts';
+import type { Env } from '../args.ts';
 import { certs } from './certs.ts';
 import { check } from './check.ts';
 import { inject } from './inject.ts';

@@ -4,7 +4,7 @@
  * command table. Exit codes: 0 success, 1 failure, 2 bad invocation.
  */
 import { VERSION } from '../version.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from '../args.ts';
 import { COMMANDS, type Command } from './commands.ts';
 
 const NAME = 'gitsync-injector';

@@ -23,8 +23,13 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { isIPv6 } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Env } from '../cli/args.ts';
-import type { ClusterMode } from './config.ts';
+
+/** `--cluster`: auto (a cluster when one is configured), on (fail without one), off (never). */
+export type ClusterMode = 'auto' | 'on' | 'off';
+export const CLUSTER_MODES: readonly ClusterMode[] = ['auto', 'on', 'off'];
+
+/** The environment variables that locate the cluster: process.env, or a test's own. */
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where Kubernetes mounts a pod's service account credentials. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

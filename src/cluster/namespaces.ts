@@ -6,10 +6,9 @@
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
-import type { CheckResult } from '../server/readiness.ts';
 import { abortable, pageOf } from './api.ts';
 import type { BackoffOptions } from './backoff.ts';
-import { Reflector, type ObjectMeta, type ReflectorStatus } from './reflector.ts';
+import { Reflector, type CheckResult, type ObjectMeta, type ReflectorStatus } from './reflector.ts';
 
 /**
  * kubectl apply stores the whole manifest in this annotation; it is never a

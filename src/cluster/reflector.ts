@@ -24,6 +24,17 @@ import type { Logger } from '../log.ts';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.ts';
 import { describeKubeError, statusCodeOf } from './errors.ts';
 
+/**
+ * What a watch tells /readyz: whether the replica may take admissions on
+ * its copy, and why. The readiness registry that asks lives in server/;
+ * the shape is declared here so the cluster code does not depend on it.
+ */
+export interface CheckResult {
+  ok: boolean;
+  /** Why the check fails, or what it found. */
+  message?: string;
+}
+
 /** The part of every object the reflector itself reads. */
 export interface ObjectMeta {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };

@@ -6,6 +6,7 @@ export {
   KEEP_ALIVE_TIMEOUT_MS,
   REQUEST_TIMEOUT_MS,
   SERVER_TUNING,
+  secureContextOptions,
   type TlsFiles,
   type WebhookServer,
   type WebhookServerOptions,

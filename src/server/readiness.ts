@@ -1,10 +1,14 @@
 /**
  * Readiness: whether this replica should receive admissions now. It is a set
- * of named checks (the HTTPS server listens; later: the policy loaded, the
- * namespace informer synced) plus details shown alongside them (policy
- * source and hash, version), so `/readyz` explains itself. Shutting down
- * makes it unready at once, so the Service stops sending traffic while
- * in-flight requests drain.
+ * of named checks (the HTTPS server listens, the policy ConfigMap has been
+ * read, the namespace cache has synced) plus details shown alongside them
+ * (policy source and hash, version, cluster facts), so `/readyz` explains
+ * itself. Shutting down makes it unready at once, so the Service stops
+ * sending traffic while in-flight requests drain.
+ *
+ * It stays with the health server that renders it. app/ fills it in; the
+ * cluster caches and the policy ConfigMap watch only return a CheckResult
+ * of the same shape, declared in cluster/, and never import this.
  */
 import type { AdmissionDeps } from '../admission/index.ts';
 

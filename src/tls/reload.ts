@@ -40,6 +40,24 @@ export interface CheckedCertificate extends CertificatePair {
 /** A pair that cannot be served; the message names the file and what is wrong with it. */
 export class CertificateError extends Error {}
 
+/**
+ * One of the files cannot be read at all (missing, unreadable): a separate
+ * class so that startup can say where the certificate should be mounted.
+ */
+export class CertificateReadError extends CertificateError {
+  readonly file: string;
+  readonly what: 'certificate' | 'key';
+  /** Why reading failed, e.g. `ENOENT: no such file or directory, open '…'`. */
+  readonly reason: string;
+
+  constructor(file: string, what: 'certificate' | 'key', reason: string) {
+    super(`cannot read the ${what} ${file}: ${reason}`);
+    this.file = file;
+    this.what = what;
+    this.reason = reason;
+  }
+}
+
 export interface CertificateFiles {
   cert: string;
   key: string;
@@ -80,9 +98,9 @@ export function checkCertificatePair(pair: CertificatePair, files: CertificateFi
 }
 
 async function readPair(files: CertificateFiles): Promise<CertificatePair> {
-  const read = (path: string, what: string): Promise<Buffer> =>
+  const read = (path: string, what: 'certificate' | 'key'): Promise<Buffer> =>
     readFile(path).catch((error: unknown) => {
-      throw new CertificateError(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+      throw new CertificateReadError(path, what, (error as Error).message);
     });
   // Both reads finish before either error is thrown, and the certificate's comes first:
   // the same files on disk always give the same error, so a bad state is reported once.

@@ -14,7 +14,7 @@ import { ApiException, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/cli
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { admit } from '../../src/admission/index.ts';
 import { nativeSidecarVerdict } from '../../src/cluster/facts.ts';
-import { startSources, type Sources } from '../../src/cluster/start.ts';
+import { startSources, type Sources } from '../../src/app/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { captureLogger, decodePatch, reviewOf } from '../support/server.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { runCli, type CliRun } from '../support/cli.ts';
-import { UsageError } from '../../src/cli/args.ts';
+import { UsageError } from '../../src/args.ts';
 import { certsOptions, CertsError, generateCertificates } from '../../src/cli/certs.ts';
 import { buildServer, type WebhookServer } from '../../src/server/index.ts';
 import { createCA } from '../../src/tls/index.ts';

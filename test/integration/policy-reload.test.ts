@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { startSources, type Sources } from '../../src/cluster/start.ts';
+import { startSources, type Sources } from '../../src/app/index.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
 import { loadBuiltinPolicy, PolicyError } from '../../src/policy/load.ts';
 import { PolicyFileWatcher } from '../../src/policy/sources/file.ts';

@@ -6,9 +6,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { UsageError } from '../../src/cli/args.ts';
-import { sourcesConfig } from '../../src/cluster/config.ts';
-import { ClusterConfigError, connectToCluster } from '../../src/cluster/connect.ts';
+import { UsageError } from '../../src/args.ts';
+import { sourcesConfig } from '../../src/app/index.ts';
+import { ClusterConfigError, connectToCluster } from '../../src/cluster/index.ts';
 
 let dir: string;
 let serviceAccount: string;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { serveConfig } from '../../src/cli/serve.ts';
+import { serveConfig } from '../../src/app/index.ts';
 import { VERSION } from '../../src/version.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { certsOptions, generateCertificates } from '../../src/cli/certs.ts';
-import { serveConfig } from '../../src/cli/serve.ts';
+import { serveConfig } from '../../src/app/index.ts';
 import { injectPod } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';

@@ -18,12 +18,14 @@
  * otherwise admit pods under a policy the platform team did not choose.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { loadWatch, type BackoffOptions, type CheckResult, type ObjectMeta, type Reflector, type ReflectorStatus } from '../../cluster/index.ts';
 import type { Logger } from '../../log.ts';
-import { abortable, pageOf } from '../../cluster/api.ts';
-import type { BackoffOptions } from '../../cluster/backoff.ts';
-import { Reflector, type ObjectMeta, type ReflectorStatus } from '../../cluster/reflector.ts';
-import type { CheckResult } from '../../server/readiness.ts';
 import type { PolicyStore } from '../store.ts';
+
+// The cluster's watch machinery, which loads client-node. Serve imports this
+// module only once it has found a cluster, and it needs client-node itself,
+// so waiting for it here costs nothing that would not be spent anyway.
+const cluster = await loadWatch();
 
 export interface ConfigMapRef {
   namespace: string;
@@ -85,13 +87,13 @@ export class PolicyConfigMapWatcher {
     this.#source = configMapSource(ref);
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const fieldSelector = `metadata.name=${ref.name}`;
-    this.#reflector = new Reflector({
+    this.#reflector = new cluster.Reflector({
       what: `configmap ${ref.namespace}/${ref.name}`,
       kubeConfig,
       path: `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/configmaps`,
       fieldSelector,
       list: async (page, signal) =>
-        pageOf(await core.listNamespacedConfigMap({ namespace: ref.namespace, fieldSelector, limit: page.limit, _continue: page.continue }, abortable(signal))),
+        cluster.pageOf(await core.listNamespacedConfigMap({ namespace: ref.namespace, fieldSelector, limit: page.limit, _continue: page.continue }, cluster.abortable(signal))),
       project: contentOf,
       backoff: options.backoff,
       logger: options.logger,

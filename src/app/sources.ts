@@ -4,23 +4,22 @@
  * cluster, the namespace annotations and the cluster facts. It owns the
  * AdmissionDeps the HTTPS server reads: a new policy or new cluster facts
  * replace `deps.ctx` as a whole, so each admission sees one consistent
- * context, and admission never waits on any of this.
+ * context, and admission never waits on any of this. It joins the policy
+ * sources to the cluster caches, which is the application's wiring, not
+ * the cluster's: cluster/ only talks to the API server.
  */
 import { readFile } from 'node:fs/promises';
 import type { AdmissionDeps } from '../admission/index.ts';
-import type { Env } from '../cli/args.ts';
+import type { Env } from '../args.ts';
+import { connectToCluster, loadWatch, SERVICE_ACCOUNT_DIR, type BackoffOptions, type ClusterConnection, type ClusterFactsCache, type NamespaceCache } from '../cluster/index.ts';
 import type { EngineContext } from '../engine/index.ts';
 import type { Logger } from '../log.ts';
 import { BUILTIN_SOURCE, loadBuiltinPolicy, loadPolicyText, PolicyError } from '../policy/load.ts';
 import type { PolicyConfigMapWatcher } from '../policy/sources/configmap.ts';
 import { PolicyFileWatcher } from '../policy/sources/file.ts';
 import { PolicyStore } from '../policy/store.ts';
-import type { Readiness } from '../server/readiness.ts';
-import type { BackoffOptions } from './backoff.ts';
+import type { Readiness } from '../server/index.ts';
 import type { SourcesConfig } from './config.ts';
-import { connectToCluster, SERVICE_ACCOUNT_DIR, type ClusterConnection } from './connect.ts';
-import type { ClusterFactsCache } from './facts.ts';
-import type { NamespaceCache } from './namespaces.ts';
 
 export interface StartSourcesOptions {
   env: Env;
@@ -99,11 +98,7 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   let configMap: PolicyConfigMapWatcher | undefined;
   if (connection) {
     // Loaded here, not at the top: they bring in client-node, which only a cluster needs.
-    const [{ NamespaceCache }, { ClusterFactsCache }, { PolicyConfigMapWatcher }] = await Promise.all([
-      import('./namespaces.ts'),
-      import('./facts.ts'),
-      import('../policy/sources/configmap.ts'),
-    ]);
+    const [{ NamespaceCache, ClusterFactsCache }, { PolicyConfigMapWatcher }] = await Promise.all([loadWatch(), import('../policy/sources/configmap.ts')]);
     const { kubeConfig } = connection;
     namespaces = new NamespaceCache({ kubeConfig, backoff, logger });
     const cache = namespaces;
