@@ -8,16 +8,20 @@
  * sources to the cluster caches, which is the application's wiring, not
  * the cluster's: cluster/ only talks to the API server.
  */
-import { readFile } from 'node:fs/promises';
 import type { AdmissionDeps } from '../admission/index.ts';
 import type { Env } from '../args.ts';
 import { connectToCluster, loadWatch, SERVICE_ACCOUNT_DIR, type BackoffOptions, type ClusterConnection, type ClusterFactsCache, type NamespaceCache } from '../cluster/index.ts';
 import type { EngineContext } from '../engine/index.ts';
 import type { Logger } from '../log.ts';
-import { BUILTIN_SOURCE, loadBuiltinPolicy, loadPolicyText, PolicyError } from '../policy/load.ts';
-import type { PolicyConfigMapWatcher } from '../policy/sources/configmap.ts';
-import { PolicyFileWatcher } from '../policy/sources/file.ts';
-import { PolicyStore } from '../policy/store.ts';
+import {
+  BUILTIN_SOURCE,
+  loadBuiltinPolicy,
+  loadConfigMapWatcher,
+  readPolicyFile,
+  PolicyFileWatcher,
+  PolicyStore,
+  type PolicyConfigMapWatcher,
+} from '../policy/index.ts';
 import type { Readiness } from '../server/index.ts';
 import type { SourcesConfig } from './config.ts';
 
@@ -50,19 +54,6 @@ export interface Sources {
   stop(): Promise<void>;
 }
 
-/** The policy file as given at start: it must be readable and valid (serve exits 1 otherwise). */
-async function initialFilePolicy(path: string): Promise<{ text: string; loaded: ReturnType<typeof loadPolicyText> }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read policy file ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  const loaded = loadPolicyText(text, path);
-  if (!loaded.compiled) throw new PolicyError(path, loaded.problems);
-  return { text, loaded };
-}
-
 /**
  * Loads the initial policy and starts the watchers. Throws for what must
  * stop serve from starting: an unreadable or invalid policy file, a cluster
@@ -75,8 +66,9 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   let store: PolicyStore;
   let fileWatcher: PolicyFileWatcher | undefined;
   if (config.policyFile !== undefined) {
-    const { text, loaded } = await initialFilePolicy(config.policyFile);
-    store = new PolicyStore({ compiled: loaded.compiled!, source: config.policyFile }, logger);
+    // The file as given at start must be readable and valid: serve exits 1 otherwise.
+    const { text, compiled } = await readPolicyFile(config.policyFile);
+    store = new PolicyStore({ compiled, source: config.policyFile }, logger);
     // Seeds the store with the text in force, so that re-reading an unchanged file changes nothing.
     store.apply(text, config.policyFile);
     fileWatcher = new PolicyFileWatcher({ path: config.policyFile, store, logger, ...options.file });
@@ -98,7 +90,7 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   let configMap: PolicyConfigMapWatcher | undefined;
   if (connection) {
     // Loaded here, not at the top: they bring in client-node, which only a cluster needs.
-    const [{ NamespaceCache, ClusterFactsCache }, { PolicyConfigMapWatcher }] = await Promise.all([loadWatch(), import('../policy/sources/configmap.ts')]);
+    const [{ NamespaceCache, ClusterFactsCache }, { PolicyConfigMapWatcher }] = await Promise.all([loadWatch(), loadConfigMapWatcher()]);
     const { kubeConfig } = connection;
     namespaces = new NamespaceCache({ kubeConfig, backoff, logger });
     const cache = namespaces;

@@ -5,7 +5,7 @@
  * Same inputs, policy and engine as `inject`, and the same exit statuses.
  */
 import { checkLine, previewResponse, type PreviewObject } from '../preview/index.ts';
-import type { Env } from './args.ts';
+import type { Env } from '../args.ts';
 import type { Command } from './commands.ts';
 import { evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
 

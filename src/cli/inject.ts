@@ -7,7 +7,7 @@
  * (manifests.ts).
  */
 import { REFUSED, refusal, renderJson, renderPatches, renderYaml, warningLines } from '../preview/index.ts';
-import type { Env } from './args.ts';
+import type { Env } from '../args.ts';
 import type { Command } from './commands.ts';
 import { evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
 

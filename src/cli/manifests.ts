@@ -10,7 +10,7 @@ import { isDnsLabel } from '../engine/index.ts';
 import { loadPolicy } from '../policy/index.ts';
 import { evaluateSource, InputError, parseSource, readInputs, REFUSED, SourceError, type EvaluatedSource, type PreviewObject } from '../preview/index.ts';
 import { VERSION } from '../version.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from '../args.ts';
 
 /** The options `inject` and `check` share, around the command's own -o line. */
 export const inputOptions = (output: string): string => `  -f, --filename PATH    a manifest file, a directory (read recursively: *.yaml,

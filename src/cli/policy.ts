@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { text } from 'node:stream/consumers';
 import { BUILTIN_SOURCE, formatPolicyProblem, loadBuiltinPolicy, loadPolicyText, policyViewYaml, type Policy } from '../policy/index.ts';
-import { parseFlags, setting, UsageError, type Env } from './args.ts';
+import { parseFlags, setting, UsageError, type Env } from '../args.ts';
 import type { Command } from './commands.ts';
 
 const USAGE = `Usage: gitsync-injector policy [--policy FILE] [--output yaml|json]

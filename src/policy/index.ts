@@ -1,8 +1,9 @@
 /**
  * The policy's public surface: the document, how it is validated, compiled
- * for the engine, loaded and kept in force. The sources that watch a file or
- * a ConfigMap are in sources/, imported on their own so that commands that
- * never watch anything do not load the Kubernetes client.
+ * for the engine, loaded and kept in force, and the sources that watch a
+ * file or a ConfigMap (sources/index.ts, which loads the ConfigMap watcher
+ * only on demand, so that commands that never watch a cluster do not load
+ * the Kubernetes client).
  */
 export type { Policy, SecurityContextPolicy } from './types.ts';
 export { BUILTIN_POLICY } from './builtin.ts';
@@ -19,6 +20,7 @@ export {
   loadPolicyFile,
   loadPolicyText,
   parsePolicyYaml,
+  readPolicyFile,
   type LoadedPolicy,
   type ParsedPolicyYaml,
 } from './load.ts';
@@ -32,3 +34,13 @@ export {
   type PolicyRejection,
   type PolicyView,
 } from './store.ts';
+export {
+  PolicyFileWatcher,
+  loadConfigMapWatcher,
+  type ConfigMapRef,
+  type ConfigMapState,
+  type PolicyConfigMapStatus,
+  type PolicyConfigMapWatcher,
+  type PolicyConfigMapWatcherOptions,
+  type PolicyFileWatcherOptions,
+} from './sources/index.ts';

@@ -119,12 +119,12 @@ export function loadBuiltinPolicy(): { compiled: CompiledPolicy; source: string 
 }
 
 /**
- * The policy from a file, or the built-in one when no path is given. Throws
- * PolicyError listing every problem; a file that cannot be read throws the
- * file system's error, with the path in the message.
+ * A policy file, read and compiled, with the text it was compiled from (a
+ * store seeded with it knows an unchanged file when it reads it again).
+ * Throws PolicyError listing every problem; a file that cannot be read
+ * throws the file system's error, with the path in the message.
  */
-export async function loadPolicy(path?: string): Promise<{ compiled: CompiledPolicy; source: string }> {
-  if (path === undefined) return loadBuiltinPolicy();
+export async function readPolicyFile(path: string): Promise<{ compiled: CompiledPolicy; text: string }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -133,7 +133,13 @@ export async function loadPolicy(path?: string): Promise<{ compiled: CompiledPol
   }
   const loaded = loadPolicyText(text, path);
   if (!loaded.compiled) throw new PolicyError(path, loaded.problems);
-  return { compiled: loaded.compiled, source: path };
+  return { compiled: loaded.compiled, text };
+}
+
+/** The policy from a file, or the built-in one when no path is given; throws as readPolicyFile does. */
+export async function loadPolicy(path?: string): Promise<{ compiled: CompiledPolicy; source: string }> {
+  if (path === undefined) return loadBuiltinPolicy();
+  return { compiled: (await readPolicyFile(path)).compiled, source: path };
 }
 
 /** The policy from a file, compiled; throws PolicyError listing every problem. */

@@ -6,7 +6,7 @@
  * The policy holds no secrets (host keys are public), so it is shown as is.
  */
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerBase } from 'fastify';
-import { policyViewYaml, type PolicyView } from '../policy/store.ts';
+import { policyViewYaml, type PolicyView } from '../policy/index.ts';
 
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 const JSON_TYPES = new Set(['application/json', 'application/*', '*/*']);
