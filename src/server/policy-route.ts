@@ -7,25 +7,7 @@
  */
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerBase } from 'fastify';
 import { policyViewYaml, type PolicyView } from '../policy/store.ts';
-
-const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
-const JSON_TYPES = new Set(['application/json', 'application/*', '*/*']);
-
-/** Whether an Accept header ranks a YAML type above JSON (ties and no header: JSON). */
-export function prefersYaml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  let yaml = 0;
-  let json = 0;
-  for (const part of accept.split(',')) {
-    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-    const q = params.map((p) => /^q=([0-9.]+)$/.exec(p)).find(Boolean);
-    const weight = q ? Number(q[1]) : 1;
-    if (!Number.isFinite(weight)) continue;
-    if (YAML_TYPES.has(type)) yaml = Math.max(yaml, weight);
-    else if (JSON_TYPES.has(type)) json = Math.max(json, weight);
-  }
-  return yaml > 0 && yaml > json;
-}
+import { prefersYaml } from './negotiate.ts';
 
 export interface PolicyViewSource {
   view(): PolicyView;

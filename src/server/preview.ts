@@ -15,48 +15,23 @@ import type { AdmissionDeps } from '../admission/index.ts';
 import { InputError, previewDocuments, PreviewWorker, TooManyObjectsError, WorkerBusyError, WorkerLimitError, type InputFormat, type PreviewLimits, type PreviewResponse } from '../preview/index.ts';
 import { HttpError, type ErrorBody } from './errors.ts';
 import { isDnsLabel } from '../engine/index.ts';
+import { isJsonType, isYamlType, mediaType, prefersYaml } from './negotiate.ts';
 
-const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 /** Types that say nothing about the format: the body is sniffed. */
 const GENERIC_TYPES = new Set(['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded']);
-
-const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]!.trim().toLowerCase();
 
 /** The format a content type announces; throws a 415 for types that are neither JSON, YAML nor generic. */
 function formatOf(contentType: string | undefined): InputFormat | 'auto' {
   const type = mediaType(contentType);
   if (type === '' || GENERIC_TYPES.has(type)) return 'auto';
-  if (type === 'application/json' || type.endsWith('+json')) return 'json';
-  if (YAML_TYPES.has(type) || type.endsWith('+yaml')) return 'yaml';
+  if (isJsonType(type)) return 'json';
+  if (isYamlType(type)) return 'yaml';
   throw new HttpError(
     415,
     'UNSUPPORTED_MEDIA_TYPE',
     `content type ${JSON.stringify(type.slice(0, 100))} is not supported by /preview; send application/json or application/yaml (text/plain and application/octet-stream are read as either)`,
   );
 }
-
-/**
- * Whether the client prefers YAML: the media ranges of Accept by quality
- * (stable for equal ones), and the first one that names JSON or YAML
- * decides. JSON is the default, also for `*\/*`.
- */
-export function prefersYaml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const ranges = accept.split(',').map((part, i) => {
-    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    const quality = q === undefined ? 1 : Number(q.slice(2));
-    return { type, quality: Number.isFinite(quality) ? quality : 0, i };
-  });
-  ranges.sort((a, b) => b.quality - a.quality || a.i - b.i);
-  for (const { type, quality } of ranges) {
-    if (quality <= 0) continue;
-    if (YAML_TYPES.has(type) || type.endsWith('+yaml')) return true;
-    if (type === 'application/json' || type.endsWith('+json') || type === '*/*' || type === 'application/*') return false;
-  }
-  return false;
-}
-
 
 /** The `namespace` query parameter: for objects that do not name one. */
 function namespaceParam(query: unknown): string | undefined {
