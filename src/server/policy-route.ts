@@ -1,11 +1,13 @@
 /**
  * GET /policy: the policy in force, with its source and version hash, and
  * the last rejected edit if one is pending. JSON by default; YAML when the
- * client prefers it (`Accept: application/yaml`), as a document that is
- * itself a valid policy file under comments naming its source and hash.
+ * client prefers it (`Accept: application/yaml`; the rule is negotiate.ts's),
+ * as a document that is itself a valid policy file under comments naming its
+ * source and hash.
  * The policy holds no secrets (host keys are public), so it is shown as is.
  */
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerBase } from 'fastify';
+// Through the store's own module until src/policy/index.ts exports these.
 import { policyViewYaml, type PolicyView } from '../policy/store.ts';
 import { prefersYaml } from './negotiate.ts';
 
