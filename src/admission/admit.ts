@@ -18,7 +18,9 @@ export interface AdmissionDeps {
   namespaceAnnotations(namespace: string): Record<string, string> | undefined;
 }
 
-export type AdmissionOutcome = 'injected' | 'skipped' | 'denied' | 'allowed' | 'invalid' | 'error';
+/** Every outcome of an admission, listed once: metrics create a series for each, so a new one cannot be left out. */
+export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'denied', 'allowed', 'invalid', 'error'] as const;
+export type AdmissionOutcome = (typeof ADMISSION_OUTCOMES)[number];
 
 /** What one admission did, for the log line (and later metrics). Never holds pod contents. */
 export interface AdmissionSummary {
@@ -46,8 +48,14 @@ export interface Admission {
   error?: unknown;
 }
 
-/** Why a request is let through untouched; stable identifiers for logs and metrics. */
-export type PassReason = 'not-create' | 'not-a-pod' | 'subresource';
+/**
+ * Why a request is let through untouched; stable identifiers for logs and
+ * metrics. Listed as values, not only as a type, so that metrics can tell a
+ * pass reason from free text by this very list and a new reason cannot be
+ * forgotten there.
+ */
+export const PASS_REASONS = ['not-create', 'not-a-pod', 'subresource'] as const;
+export type PassReason = (typeof PASS_REASONS)[number];
 
 function passReason(req: AdmissionRequest): PassReason | undefined {
   const { kind, resource } = req;

@@ -1,7 +1,8 @@
 /**
  * Documentation tables generated from the definitions in code, so the
  * documentation cannot drift from what the injector does: the annotation
- * table, the problem codes, the skip reasons and the policy reference.
+ * table, the problem codes, the skip reasons, the policy reference and the
+ * HTTP error reasons.
  *
  * A generated section is the text between the lines `<!-- NAME:start -->`
  * and `<!-- NAME:end -->` in any Markdown file (README.md, docs/*.md);
@@ -11,6 +12,7 @@
  */
 import { ANNOTATIONS, ANNOTATION_KEYS, PROBLEM_CODES, SKIP_REASONS } from '../engine/index.ts';
 import { BUILTIN_POLICY, POLICY_PROBLEM_CODES, policyReferenceTable } from '../policy/index.ts';
+import { httpErrorTable } from '../server/index.ts';
 
 const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -37,7 +39,7 @@ export function skipTable(): string {
 
 /** Every generated section, by marker name: the body to put between its markers. */
 export function generatedSections(): Record<string, string> {
-  return { annotations: annotationTable(), problems: problemTable(), skips: skipTable(), policy: policyReferenceTable() };
+  return { annotations: annotationTable(), problems: problemTable(), skips: skipTable(), policy: policyReferenceTable(), 'http-errors': httpErrorTable() };
 }
 
 /** A pair of markers in a text: the section's name and where its body lies. */

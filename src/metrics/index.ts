@@ -6,5 +6,5 @@ export {
   type CertificateEvent,
   type Metrics,
   type MetricsOptions,
-  type PolicyEvent,
+  type ObservedPolicyEvent,
 } from './metrics.ts';

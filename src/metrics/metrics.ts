@@ -8,8 +8,9 @@
  * number of series without bound.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AdmissionOutcome, AdmissionSummary } from '../admission/index.ts';
+import { ADMISSION_OUTCOMES, PASS_REASONS, type AdmissionSummary, type PassReason } from '../admission/index.ts';
 import { PROBLEM_CODES, SKIP_REASONS } from '../engine/index.ts';
+import type { PolicyEvent } from '../policy/index.ts';
 
 /**
  * An admission costs well under a millisecond; anything past 100 ms means a
@@ -18,17 +19,17 @@ import { PROBLEM_CODES, SKIP_REASONS } from '../engine/index.ts';
  */
 export const ADMISSION_DURATION_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 
-/** Why a request was let through untouched (see admit's PassReason). */
-const PASS_REASONS: ReadonlySet<string> = new Set(['not-create', 'not-a-pod', 'subresource']);
+const isPassReason = (reason: string): reason is PassReason => (PASS_REASONS as readonly string[]).includes(reason);
 
-/** What the policy store reports when it loads or refuses a policy. */
-export interface PolicyEvent {
-  type: 'loaded' | 'rejected';
-  /** File path, ConfigMap or 'built-in'. */
-  source?: string;
-  /** The policy hash, for a loaded policy. */
-  hash?: string;
-}
+/**
+ * The part of the policy store's PolicyEvent that metrics read, picked from
+ * the store's own type so that the two cannot drift apart. Only a part:
+ * `serve` also reports the policy it starts with, before any event, and has
+ * no previous hash or problems to give; a store listener takes full events.
+ */
+export type ObservedPolicyEvent =
+  | Pick<Extract<PolicyEvent, { type: 'loaded' }>, 'type' | 'source' | 'hash'>
+  | Pick<Extract<PolicyEvent, { type: 'rejected' }>, 'type' | 'source'>;
 
 /** The outcome of one attempt to load a new serving certificate. */
 export type CertificateEvent = { result: 'success'; notAfter: Date } | { result: 'failure' };
@@ -47,7 +48,7 @@ export interface Metrics {
   /** Counts one admission and its duration; the summary is the one admit() returned. */
   observeAdmission(summary: Pick<AdmissionSummary, 'outcome' | 'reason'>, durationMs: number): void;
   /** Counts a policy load or refusal; a loaded policy becomes the one gitsync_injector_policy_info shows. */
-  observePolicy(event: PolicyEvent): void;
+  observePolicy(event: ObservedPolicyEvent): void;
   /** Counts a certificate reload; a success also records the new certificate's expiry. */
   observeCertificate(event: CertificateEvent): void;
   /** Records the expiry of the certificate served from the start (not a reload). */
@@ -66,7 +67,7 @@ export function admissionReason(summary: Pick<AdmissionSummary, 'outcome' | 'rea
     case 'skipped':
       return Object.hasOwn(SKIP_REASONS, summary.reason) ? summary.reason : 'other';
     case 'allowed':
-      return PASS_REASONS.has(summary.reason) ? summary.reason : 'other';
+      return isPassReason(summary.reason) ? summary.reason : 'other';
     case 'denied': {
       const codes = new Set(summary.reason.split(',').filter((code) => Object.hasOwn(PROBLEM_CODES, code)));
       return [...codes].sort().join(',');
@@ -75,8 +76,6 @@ export function admissionReason(summary: Pick<AdmissionSummary, 'outcome' | 'rea
       return '';
   }
 }
-
-const OUTCOMES: readonly AdmissionOutcome[] = ['injected', 'skipped', 'denied', 'allowed', 'invalid', 'error'];
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
@@ -127,7 +126,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   // Series that exist from the start read 0 instead of being absent, so rate() and
   // alerts on them work before the first event.
-  for (const outcome of OUTCOMES) duration.zero({ outcome });
+  for (const outcome of ADMISSION_OUTCOMES) duration.zero({ outcome });
   admissions.inc({ outcome: 'injected', reason: '' }, 0);
   admissions.inc({ outcome: 'error', reason: '' }, 0);
   for (const result of ['loaded', 'rejected']) policyLoads.inc({ result }, 0);
@@ -146,7 +145,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       policyLoads.inc({ result: event.type });
       if (event.type === 'loaded') {
         policyInfo.reset();
-        policyInfo.set({ source: event.source ?? '', hash: event.hash ?? '' }, 1);
+        policyInfo.set({ source: event.source, hash: event.hash }, 1);
       }
     },
     observeCertificate(event) {

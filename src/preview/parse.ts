@@ -58,6 +58,11 @@ export interface ParsedSource {
   documents: SourceDocument[];
 }
 
+/**
+ * Why an input cannot be read. POST /preview sends these as they are, as
+ * HTTP error reasons, so each one is also a row of the server's catalogue
+ * (src/server/http-errors.ts); the compiler checks that where /preview sends them.
+ */
 export type InputErrorReason = 'INVALID_JSON' | 'INVALID_YAML' | 'TOO_DEEP';
 
 /** Input that cannot be read, with the parser's line and column (1-based). */

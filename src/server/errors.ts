@@ -1,34 +1,28 @@
 /**
- * Every HTTP error a client can cause gets a 4xx with a JSON body that says
- * what was wrong, shaped like a Kubernetes Status: `{ error: { code, reason,
- * message } }` (code = HTTP status, reason = stable identifier). Only a bug
- * in the injector answers 5xx, and that is logged with its stack.
+ * How errors are answered: every HTTP error a client can cause gets a 4xx
+ * with a JSON body that says what was wrong, with a reason from the
+ * catalogue in http-errors.ts. Only a bug in the injector answers 5xx, and
+ * that is logged with its stack.
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-
-export class HttpError extends Error {
-  readonly statusCode: number;
-  readonly reason: string;
-
-  constructor(statusCode: number, reason: string, message: string) {
-    super(message);
-    this.statusCode = statusCode;
-    this.reason = reason;
-  }
-}
-
-export interface ErrorBody {
-  error: { code: number; reason: string; message: string };
-}
+import { errorBody, HttpError, statusOf, type HttpErrorReason } from './http-errors.ts';
 
 /** The webhook's body limit: the API server's own, so anything it can send fits. */
 export const BODY_LIMIT = 3 * 1024 * 1024;
 
+/** What the webhook's JSON parser and fastify's say about an empty body. */
+export const EMPTY_REVIEW_MESSAGE = 'the body is empty; send an AdmissionReview as JSON';
+
+interface Described {
+  reason: HttpErrorReason;
+  message: string;
+}
+
 /** Clearer words for the errors fastify raises while reading a request. */
-function describeFrameworkError(error: FastifyError, request: FastifyRequest): { reason: string; message: string } | undefined {
+function describeFrameworkError(error: FastifyError, request: FastifyRequest): Described | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
@@ -43,7 +37,7 @@ function describeFrameworkError(error: FastifyError, request: FastifyRequest): {
       };
     }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { reason: 'EMPTY_BODY', message: 'the body is empty; send an AdmissionReview as JSON' };
+      return { reason: 'EMPTY_BODY', message: EMPTY_REVIEW_MESSAGE };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { reason: 'BAD_CONTENT_LENGTH', message: 'the body length does not match the Content-Length header' };
     case 'FST_ERR_BAD_URL':
@@ -53,11 +47,18 @@ function describeFrameworkError(error: FastifyError, request: FastifyRequest): {
   }
 }
 
-function toErrorBody(error: FastifyError | HttpError, status: number, request: FastifyRequest): ErrorBody {
-  if (error instanceof HttpError) return { error: { code: status, reason: error.reason, message: error.message } };
-  if (status >= 500) return { error: { code: status, reason: 'INTERNAL', message: "internal error; see the injector's logs" } };
-  const described = describeFrameworkError(error, request);
-  return { error: { code: status, ...(described ?? { reason: error.code ?? 'BAD_REQUEST', message: error.message }) } };
+const isClientError = (status: unknown): boolean => typeof status === 'number' && status >= 400 && status < 500;
+
+/**
+ * The catalogued reason for an error. Anything that is not a client mistake
+ * (4xx) is the injector's own failure. A 4xx from fastify that is not
+ * described above (a QUERY request without a content type) is BAD_REQUEST,
+ * with fastify's words: its code is the framework's, not one of ours.
+ */
+function describeError(error: FastifyError | HttpError, request: FastifyRequest): Described {
+  if (error instanceof HttpError) return { reason: error.reason, message: error.message };
+  if (!isClientError(error.statusCode)) return { reason: 'INTERNAL', message: "internal error; see the injector's logs" };
+  return describeFrameworkError(error, request) ?? { reason: 'BAD_REQUEST', message: error.message };
 }
 
 export type ErrorResponder = (error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply) => void;
@@ -69,15 +70,16 @@ export type ErrorResponder = (error: FastifyError | HttpError, request: FastifyR
  */
 export function errorResponder(logger: Logger): ErrorResponder {
   return (error, request, reply) => {
-    // Anything that is not a client mistake (4xx) is the injector's own failure.
-    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    const body = toErrorBody(error, status, request);
-    const fields = { method: request.method, url: request.url.slice(0, 200), statusCode: status, reason: body.error.reason };
+    const { reason, message } = describeError(error, request);
+    const status = statusOf(reason);
+    const fields = { method: request.method, url: request.url.slice(0, 200), statusCode: status, reason };
     if (status >= 500) logger.error({ ...fields, err: error }, 'request failed');
+    // The framework's own code, for an operator to look up; never sent, since it is not a stable reason.
+    else if (reason === 'BAD_REQUEST' && 'code' in error) logger.warn({ ...fields, code: error.code }, 'request rejected');
     else logger.warn(fields, 'request rejected');
     // The client may still be sending a body that will not be read; do not keep the connection for it.
     if (status === 413 || status === 415) reply.header('connection', 'close');
-    void reply.code(status).send(body);
+    void reply.code(status).send(errorBody(reason, message));
   };
 }
 
@@ -85,19 +87,19 @@ export function errorResponder(logger: Logger): ErrorResponder {
 export function installErrorHandling<S extends Server>(app: FastifyInstance<S>, respond: ErrorResponder): void {
   app.setErrorHandler(respond);
   app.setNotFoundHandler((request, reply) => {
-    respond(new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`), request, reply);
+    respond(new HttpError('NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`), request, reply);
   });
 }
 
 /** Why Node's HTTP parser refused a request, in the same words as the rest. */
-function describeClientError(error: Error & { code?: string }): { status: number; reason: string; message: string } {
+function describeClientError(error: Error & { code?: string }): Described {
   switch (error.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, reason: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' };
+      return { reason: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' };
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, reason: 'HEADERS_TOO_LARGE', message: 'the request headers are too large' };
+      return { reason: 'HEADERS_TOO_LARGE', message: 'the request headers are too large' };
     default:
-      return { status: 400, reason: 'MALFORMED_REQUEST', message: 'the request is not valid HTTP/1.1 (request line, headers, Content-Length or chunked framing)' };
+      return { reason: 'MALFORMED_REQUEST', message: 'the request is not valid HTTP/1.1 (request line, headers, Content-Length or chunked framing)' };
   }
 }
 
@@ -112,8 +114,9 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
     socket.destroy();
     return;
   }
-  const { status, reason, message } = describeClientError(error);
-  const body = JSON.stringify({ error: { code: status, reason, message } } satisfies ErrorBody);
+  const { reason, message } = describeClientError(error);
+  const status = statusOf(reason);
+  const body = JSON.stringify(errorBody(reason, message));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -13,4 +13,5 @@ export {
 } from './webhook.ts';
 export { buildHealthServer, type HealthServer, type HealthServerOptions } from './health.ts';
 export { Readiness, webhookReadiness, type Check, type CheckResult, type ReadinessReport } from './readiness.ts';
-export { BODY_LIMIT, HttpError, type ErrorBody } from './errors.ts';
+export { BODY_LIMIT } from './errors.ts';
+export { errorBody, HTTP_ERRORS, HttpError, httpErrorTable, statusOf, type ErrorBody, type HttpErrorReason } from './http-errors.ts';

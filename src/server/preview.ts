@@ -13,50 +13,24 @@ import type { Server } from 'node:https';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdmissionDeps } from '../admission/index.ts';
 import { InputError, previewDocuments, PreviewWorker, TooManyObjectsError, WorkerBusyError, WorkerLimitError, type InputFormat, type PreviewLimits, type PreviewResponse } from '../preview/index.ts';
-import { HttpError, type ErrorBody } from './errors.ts';
+import { errorBody, HttpError } from './http-errors.ts';
 import { isDnsLabel } from '../engine/index.ts';
+import { isJsonType, isYamlType, mediaType, prefersYaml } from './negotiate.ts';
 
-const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 /** Types that say nothing about the format: the body is sniffed. */
 const GENERIC_TYPES = new Set(['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded']);
-
-const mediaType = (header: string | undefined): string => (header ?? '').split(';')[0]!.trim().toLowerCase();
 
 /** The format a content type announces; throws a 415 for types that are neither JSON, YAML nor generic. */
 function formatOf(contentType: string | undefined): InputFormat | 'auto' {
   const type = mediaType(contentType);
   if (type === '' || GENERIC_TYPES.has(type)) return 'auto';
-  if (type === 'application/json' || type.endsWith('+json')) return 'json';
-  if (YAML_TYPES.has(type) || type.endsWith('+yaml')) return 'yaml';
+  if (isJsonType(type)) return 'json';
+  if (isYamlType(type)) return 'yaml';
   throw new HttpError(
-    415,
     'UNSUPPORTED_MEDIA_TYPE',
     `content type ${JSON.stringify(type.slice(0, 100))} is not supported by /preview; send application/json or application/yaml (text/plain and application/octet-stream are read as either)`,
   );
 }
-
-/**
- * Whether the client prefers YAML: the media ranges of Accept by quality
- * (stable for equal ones), and the first one that names JSON or YAML
- * decides. JSON is the default, also for `*\/*`.
- */
-export function prefersYaml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const ranges = accept.split(',').map((part, i) => {
-    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    const quality = q === undefined ? 1 : Number(q.slice(2));
-    return { type, quality: Number.isFinite(quality) ? quality : 0, i };
-  });
-  ranges.sort((a, b) => b.quality - a.quality || a.i - b.i);
-  for (const { type, quality } of ranges) {
-    if (quality <= 0) continue;
-    if (YAML_TYPES.has(type) || type.endsWith('+yaml')) return true;
-    if (type === 'application/json' || type.endsWith('+json') || type === '*/*' || type === 'application/*') return false;
-  }
-  return false;
-}
-
 
 /** The `namespace` query parameter: for objects that do not name one. */
 function namespaceParam(query: unknown): string | undefined {
@@ -64,7 +38,7 @@ function namespaceParam(query: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !isDnsLabel(value)) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : 'given more than once';
-    throw new HttpError(400, 'INVALID_NAMESPACE', `the namespace parameter is ${shown}; give one namespace name (lowercase letters, digits and '-', at most 63)`);
+    throw new HttpError('INVALID_NAMESPACE', `the namespace parameter is ${shown}; give one namespace name (lowercase letters, digits and '-', at most 63)`);
   }
   return value;
 }
@@ -73,12 +47,10 @@ const EMPTY = 'the body is empty; send a Pod, a workload, a List, several YAML d
 
 /** A body that cannot be parsed: 400 with the parser's line and column, in the server's error shape. */
 function rejectInput(request: FastifyRequest, reply: FastifyReply, error: InputError): void {
-  const body: ErrorBody & { error: { line: number; column: number } } = {
-    error: { code: 400, reason: error.reason, message: `line ${error.line}, column ${error.column}: ${error.detail}`, line: error.line, column: error.column },
-  };
+  const body = errorBody(error.reason, `line ${error.line}, column ${error.column}: ${error.detail}`, { line: error.line, column: error.column });
   // The reason only, as for every client mistake: the parser's message may quote the body.
-  request.log.warn({ method: request.method, url: request.url.slice(0, 200), statusCode: 400, reason: error.reason }, 'request rejected');
-  void reply.code(400).send(body);
+  request.log.warn({ method: request.method, url: request.url.slice(0, 200), statusCode: body.error.code, reason: error.reason }, 'request rejected');
+  void reply.code(body.error.code).send(body);
 }
 
 /** Objects per preview: enough for a whole application's manifests; more go to the offline commands. */
@@ -92,13 +64,13 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 function clientError(error: unknown, reply: FastifyReply): HttpError | undefined {
   if (error instanceof WorkerBusyError) {
     void reply.header('retry-after', '1');
-    return new HttpError(429, 'BUSY', `too many previews are waiting (${error.message}); retry in a moment`);
+    return new HttpError('BUSY', `too many previews are waiting (${error.message}); retry in a moment`);
   }
   if (error instanceof WorkerLimitError) {
-    return new HttpError(413, 'BODY_TOO_COMPLEX', `the body is too costly to preview: ${error.message}; send fewer or smaller documents, or run gitsync-injector check offline`);
+    return new HttpError('BODY_TOO_COMPLEX', `the body is too costly to preview: ${error.message}; send fewer or smaller documents, or run gitsync-injector check offline`);
   }
   if (error instanceof TooManyObjectsError) {
-    return new HttpError(413, 'TOO_MANY_OBJECTS', `${error.message}; split the input, or run gitsync-injector check or inject offline, which have no limit`);
+    return new HttpError('TOO_MANY_OBJECTS', `${error.message}; split the input, or run gitsync-injector check or inject offline, which have no limit`);
   }
   return undefined;
 }
@@ -140,7 +112,7 @@ export function registerPreview(
     scope.post('/preview', async (request, reply) => {
       const format = formatOf(request.headers['content-type']);
       const text = typeof request.body === 'string' ? request.body : '';
-      if (text.trim() === '') throw new HttpError(400, 'EMPTY_BODY', EMPTY);
+      if (text.trim() === '') throw new HttpError('EMPTY_BODY', EMPTY);
       const namespace = namespaceParam(request.query);
       // One policy for the whole answer, even if a reload replaces deps.ctx while it is worked out.
       const snapshot: AdmissionDeps = { ctx: deps.ctx, namespaceAnnotations: (ns) => deps.namespaceAnnotations(ns) };

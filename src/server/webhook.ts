@@ -8,7 +8,8 @@ import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { admit, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
-import { BODY_LIMIT, HttpError, clientErrorHandler, errorResponder, installErrorHandling } from './errors.ts';
+import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
+import { HttpError } from './http-errors.ts';
 import { registerPolicyRoute, type PolicyViewSource } from './policy-route.ts';
 import { registerPreview } from './preview.ts';
 
@@ -86,14 +87,14 @@ type JsonCallbackParser = (request: FastifyRequest, body: string, done: (error: 
 
 /** Why a body the default parser refused is not usable, in words a person can act on. */
 function explainJsonError(body: string): HttpError {
-  if (body.trim() === '') return new HttpError(400, 'EMPTY_BODY', 'the body is empty; send an AdmissionReview as JSON');
+  if (body.trim() === '') return new HttpError('EMPTY_BODY', EMPTY_REVIEW_MESSAGE);
   try {
     JSON.parse(body);
   } catch (error) {
-    return new HttpError(400, 'INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
+    return new HttpError('INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
   }
   // It parses, so the secure parser refused it for a prototype-poisoning key.
-  return new HttpError(400, 'FORBIDDEN_JSON_KEY', 'the body contains a "__proto__" or "constructor.prototype" key, which is refused');
+  return new HttpError('FORBIDDEN_JSON_KEY', 'the body contains a "__proto__" or "constructor.prototype" key, which is refused');
 }
 
 function logAdmission(logger: Logger, admission: Admission, durationMs: number): void {

@@ -6,7 +6,8 @@
  * - No 5xx, and a JSON body.
  * - A 200 is a well-formed AdmissionReview carrying the request's uid.
  * - A 400 is either such a review refusing the request (with the uid when
- *   the body had one) or the `{error: {code, reason, message}}` body.
+ *   the body had one) or the `{error: {code, reason, message}}` body, whose
+ *   reason is in the catalogue of HTTP errors with the status it came with.
  * - A patch only adds, applies to the pod that was sent, and yields a valid
  *   pod (one with no problem the sent pod did not already have) whose
  *   git-sync containers take nothing from the pod author but
@@ -15,6 +16,7 @@
  */
 import { expect } from 'vitest';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import { HTTP_ERRORS } from '../../src/server/index.ts';
 import { GIT_SYNC_ENV, LINE_BREAKING, podInvariantProblems } from '../support/invariants.ts';
 import type { Response } from '../support/server.ts';
 
@@ -53,8 +55,12 @@ export function uidOf(body: unknown): string | undefined {
   return typeof uid === 'string' && uid !== '' ? uid : undefined;
 }
 
+/** The error body, with a catalogued reason sent with its catalogued status. */
 function expectErrorBody(json: unknown, status: number): void {
   expect(json).toEqual({ error: { code: status, reason: expect.any(String), message: expect.any(String) } });
+  const { reason } = (json as { error: { reason: string } }).error;
+  expect(Object.hasOwn(HTTP_ERRORS, reason), `${reason} is not in the catalogue of HTTP errors`).toBe(true);
+  expect(HTTP_ERRORS[reason as keyof typeof HTTP_ERRORS].status, reason).toBe(status);
 }
 
 /**

@@ -7,11 +7,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY_LIMIT } from '../../src/server/index.ts';
+import { BODY_LIMIT, HTTP_ERRORS, type HttpErrorReason } from '../../src/server/index.ts';
 import { POLICIES, pathsOf, replaceAt, runs } from '../support/arbitraries.ts';
 import { postReview, reviewOf, samplePod, send, startServers, type TestServers } from '../support/server.ts';
 import { expectWellFormedAnswer, sentBytes } from './answers.ts';
-import { rawExchange, requestHead } from '../support/raw-client.ts';
+import { errorsIn, rawExchange, requestHead } from '../support/raw-client.ts';
 
 let servers: TestServers;
 beforeAll(async () => {
@@ -220,6 +220,8 @@ describe('framing that lies', () => {
   it.each(framings)('%s', async (_name, chunks, options) => {
     const result = await rawExchange(servers, chunks, { end: options.end, waitMs: 3000 });
     for (const status of result.statuses) expect(status, result.text.slice(0, 300)).toBeLessThan(500);
+    // Whatever refused it said why in the catalogue's words.
+    for (const { code, reason } of errorsIn(result.text)) expect(HTTP_ERRORS[reason as HttpErrorReason]?.status, reason).toBe(code);
     if (options.expect !== undefined) expect(result.statuses[0], result.text.slice(0, 300)).toBe(options.expect);
     else expect(result.statuses.length > 0 || result.closedByServer, 'the server neither answered nor closed the connection').toBe(true);
     await expectStillServing();

@@ -3,6 +3,7 @@
  * what was wrong, and none a 5xx.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { HTTP_ERRORS, type HttpErrorReason } from '../../src/server/index.ts';
 import { rawExchange, requestHead } from '../support/raw-client.ts';
 import { postReview, reviewOf, samplePod, send, startServers, type TestServers } from '../support/server.ts';
 
@@ -17,7 +18,9 @@ afterAll(async () => {
 const mutate = (body: string | undefined, headers: Record<string, string> = {}) =>
   send({ port: servers.port, ca: servers.ca, path: '/mutate', method: 'POST', headers, body });
 
-function expectError(res: { status: number; headers: Record<string, unknown>; json(): unknown }, status: number, reason: string): string {
+function expectError(res: { status: number; headers: Record<string, unknown>; json(): unknown }, status: number, reason: HttpErrorReason): string {
+  // Each reason comes with the one status the catalogue gives it.
+  expect(HTTP_ERRORS[reason].status).toBe(status);
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   const body = res.json() as { error: { code: number; reason: string; message: string } };
@@ -77,6 +80,15 @@ describe('routes', () => {
 
   test('a malformed URL is a 400 in JSON', async () => {
     expectError(await send({ port: servers.port, ca: servers.ca, path: '/%zz' }), 400, 'BAD_URL');
+  });
+
+  test("a request fastify refuses for a reason of its own is BAD_REQUEST, never fastify's code", async () => {
+    const exchange = await rawExchange({ port: servers.port, ca: servers.ca }, [requestHead({ 'Content-Length': 2 }).replace('POST', 'QUERY'), '{}'], { waitMs: 1000 });
+    expect(exchange.statuses).toEqual([400]);
+    const body = JSON.parse(exchange.text.slice(exchange.text.indexOf('\r\n\r\n') + 4));
+    expect(body).toEqual({ error: { code: 400, reason: 'BAD_REQUEST', message: expect.stringContaining('Content-Type') } });
+    // The framework's code stays in the log, for whoever reads it.
+    expect(servers.lines).toContainEqual(expect.objectContaining({ msg: 'request rejected', reason: 'BAD_REQUEST', code: 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE' }));
   });
 });
 

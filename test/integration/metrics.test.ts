@@ -11,8 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import type { AdmissionDeps } from '../../src/admission/index.ts';
-import { ADMISSION_DURATION_BUCKETS, createMetrics, type Metrics } from '../../src/metrics/index.ts';
+import { ADMISSION_OUTCOMES, PASS_REASONS, type AdmissionDeps } from '../../src/admission/index.ts';
+import { SKIP_REASONS } from '../../src/engine/index.ts';
+import { ADMISSION_DURATION_BUCKETS, admissionReason, createMetrics, type Metrics } from '../../src/metrics/index.ts';
+import { loadBuiltinPolicy } from '../../src/policy/load.ts';
+import { PolicyStore } from '../../src/policy/store.ts';
 import { buildHealthServer, buildServer, webhookReadiness } from '../../src/server/index.ts';
 import { certificatePaths, writeCertificates } from '../../src/tls/index.ts';
 import { VERSION } from '../../src/version.ts';
@@ -99,6 +102,7 @@ const TRAFFIC: { what: string; count: number; body: () => unknown; outcome: stri
     outcome: 'allowed',
     reason: 'not-a-pod',
   },
+  { what: 'a subresource', count: 1, body: () => reviewOf(samplePod(), { subResource: 'status' }), outcome: 'allowed', reason: 'subresource' },
   { what: 'a review without a request', count: 2, body: () => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), outcome: 'invalid', reason: '' },
   { what: 'a pod CREATE without the pod', count: 1, body: () => reviewOf(undefined), outcome: 'invalid', reason: '' },
   { what: 'an internal error', count: 1, body: () => reviewOf(samplePod(), { namespace: 'explodes' }), outcome: 'error', reason: '' },
@@ -134,6 +138,32 @@ describe('/metrics', () => {
       expect(buckets.map((b) => b.value)).toEqual([...buckets.map((b) => b.value)].sort((a, b) => a - b));
       expect(buckets.at(-1)!.value).toBe(sent);
     }
+  });
+
+  test('every reason the admission adapter lets a request pass for is a label value of its own, and sent above', () => {
+    expect(new Set(TRAFFIC.filter((t) => t.outcome === 'allowed').map((t) => t.reason))).toEqual(new Set(PASS_REASONS));
+    for (const reason of PASS_REASONS) expect(admissionReason({ outcome: 'allowed', reason })).toBe(reason);
+    for (const reason of Object.keys(SKIP_REASONS)) expect(admissionReason({ outcome: 'skipped', reason })).toBe(reason);
+    // Free text never becomes a label value.
+    expect(admissionReason({ outcome: 'allowed', reason: 'request.kind is 7' })).toBe('other');
+    expect(admissionReason({ outcome: 'skipped', reason: 'whatever' })).toBe('other');
+  });
+
+  test('every admission outcome has a latency series from the start', async () => {
+    const m = await scrape((await start()).healthPort);
+    for (const outcome of ADMISSION_OUTCOMES) expect(value(m, 'gitsync_injector_admission_duration_seconds_count', { outcome }), outcome).toBe(0);
+  });
+
+  test("the policy store's own events are counted when metrics listen to it", async () => {
+    const s = await start();
+    const store = new PolicyStore(loadBuiltinPolicy());
+    store.onChange(s.metrics.observePolicy);
+    store.apply('defaults:\n  period: 2m\n', '/etc/gitsync-injector/policy.yaml');
+    store.apply('defaults:\n  period: 5x\n', '/etc/gitsync-injector/policy.yaml');
+    const m = await scrape(s.healthPort);
+    expect(value(m, 'gitsync_injector_policy_loads_total', { result: 'loaded' })).toBe(1);
+    expect(value(m, 'gitsync_injector_policy_loads_total', { result: 'rejected' })).toBe(1);
+    expect(value(m, 'gitsync_injector_policy_info', { source: '/etc/gitsync-injector/policy.yaml', hash: store.current.hash })).toBe(1);
   });
 
   test('before any request: zero series, build info, process metrics, and every name documented', async () => {

@@ -5,7 +5,6 @@ import { parse } from 'yaml';
 import { loadBuiltinPolicy, loadPolicyText } from '../../src/policy/load.ts';
 import { PolicyStore } from '../../src/policy/store.ts';
 import { buildServer, type WebhookServer } from '../../src/server/index.ts';
-import { prefersYaml } from '../../src/server/policy-route.ts';
 import { captureLogger, engineContext, send, testCertificates } from '../support/server.ts';
 
 let webhook: WebhookServer | undefined;
@@ -65,6 +64,15 @@ describe('GET /policy', () => {
     expect(parse(res.text)).toEqual(JSON.parse(JSON.stringify(store.current.compiled.document)));
   });
 
+  test.each([
+    ['application/yaml;q=0.5, */*;q=0.5', 'application/yaml'],
+    ['application/json, application/yaml', 'application/json'],
+    ['application/yaml;q=0.4, */*;q=0.5', 'application/json'],
+  ])('Accept %s is negotiated as /preview negotiates it: %s', async (accept, type) => {
+    const res = await (await serveStore(new PolicyStore(loadBuiltinPolicy())))({ accept });
+    expect(res.headers['content-type']).toMatch(new RegExp(`^${type}`));
+  });
+
   test('HEAD answers like GET without a body', async () => {
     const res = await (await serveStore(new PolicyStore(loadBuiltinPolicy())))({}, 'HEAD');
     expect(res.status).toBe(200);
@@ -74,24 +82,5 @@ describe('GET /policy', () => {
   test('a server built without a store has no /policy', async () => {
     const res = await (await serveStore())();
     expect(res.status).toBe(404);
-  });
-});
-
-describe('prefersYaml', () => {
-  test.each([
-    [undefined, false],
-    ['', false],
-    ['*/*', false],
-    ['application/json', false],
-    ['application/yaml', true],
-    ['text/yaml', true],
-    ['application/x-yaml', true],
-    ['application/json, application/yaml', false],
-    ['application/json;q=0.5, application/yaml', true],
-    ['application/yaml;q=0.4, */*;q=0.5', false],
-    ['application/yaml;q=0', false],
-    ['APPLICATION/YAML', true],
-  ])('%j → %s', (accept, expected) => {
-    expect(prefersYaml(accept)).toBe(expected);
   });
 });

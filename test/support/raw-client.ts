@@ -64,6 +64,11 @@ export async function rawExchange(target: Target, chunks: readonly (string | Buf
   return { statuses: statusesIn(text), text, closedByServer };
 }
 
+/** The `{error: {code, reason}}` of every JSON error body in an exchange, in order. */
+export function errorsIn(text: string): { code: number; reason: string }[] {
+  return [...text.matchAll(/\{"error":\{"code":(\d{3}),"reason":"([^"]*)"/g)].map((m) => ({ code: Number(m[1]), reason: m[2]! }));
+}
+
 /** The head of a POST /mutate, with whatever framing headers the case needs. */
 export function requestHead(headers: Record<string, string | number>): string {
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`);
