@@ -230,7 +230,7 @@ describe('PolicyFileWatcher', () => {
     await watcher.reload();
     await watcher.reload();
     expect(events).toEqual(['rejected', 'loaded']);
-    expect(store.current).toMatchObject({ source: file, compiled: { policy: { image: image('one') } } });
+    expect(store.current).toMatchObject({ source: file, compiled: { document: { image: image('one') } } });
   });
 
   test('the directory removed and created again (its watch is gone): the poll still finds the new file', async () => {
