@@ -125,12 +125,17 @@ export function sourceImports(src = resolve(import.meta.dirname, '..', 'src')): 
   return sourceFiles(src).flatMap((file) => importsOf(file, readFileSync(join(src, file), 'utf8')));
 }
 
+/** What `npm run imports` prints: the folder graph, then every broken rule (or that none is). */
+export function report(edges: readonly ImportEdge[]): string {
+  const lines = [...folderGraph(edges)]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([from, to]) => `${from.padEnd(12)} → ${[...to].sort().join(', ') || '(nothing)'}`);
+  const broken = violations(edges);
+  return [...lines, '', ...(broken.length === 0 ? ['no rule broken: the engine is pure, folders meet at their index.ts, no cycles'] : broken)].join('\n');
+}
+
 if (import.meta.main) {
   const edges = sourceImports();
-  for (const [from, to] of [...folderGraph(edges)].sort(([a], [b]) => a.localeCompare(b))) {
-    console.log(`${from.padEnd(12)} → ${[...to].sort().join(', ') || '(nothing)'}`);
-  }
-  const broken = violations(edges);
-  console.log(broken.length === 0 ? '\nno rule broken: the engine is pure, folders meet at their index.ts, no cycles' : `\n${broken.join('\n')}`);
-  process.exitCode = broken.length === 0 ? 0 : 1;
+  console.log(report(edges));
+  process.exitCode = violations(edges).length === 0 ? 0 : 1;
 }

@@ -3,8 +3,10 @@
  * their index.ts, and no two folders import each other (the rules are in
  * scripts/import-graph.ts; `npm run imports` prints the graph).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { folderCycles, importsOf, sourceImports, violations, type ImportEdge } from '../../scripts/import-graph.ts';
+import { folderCycles, importsOf, report, sourceImports, violations, type ImportEdge } from '../../scripts/import-graph.ts';
 
 describe('src/ keeps its architecture', () => {
   const edges = sourceImports();
@@ -16,6 +18,19 @@ describe('src/ keeps its architecture', () => {
 
   test('no rule is broken', () => {
     expect(violations(edges)).toEqual([]);
+  });
+
+  test('docs/development.md shows what `npm run imports` prints', () => {
+    const page = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'development.md'), 'utf8');
+    const shown = /```console\n\$ npm run -s imports\n([\s\S]*?)\n```/.exec(page)?.[1];
+    expect(shown).toBe(report(edges));
+  });
+
+  test('docs/development.md lists every folder of src/ and nothing else', () => {
+    const page = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'development.md'), 'utf8');
+    const listed = [...page.matchAll(/^src\/([a-z/]+)\/ /gm)].map((m) => m[1]!).sort();
+    const folders = [...new Set(edges.map((e) => e.from).filter((f) => f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/'))))].sort();
+    expect(listed).toEqual(folders);
   });
 });
 
