@@ -21,11 +21,13 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** Written to standard input, which is then closed (closed at once when absent). */
   stdin?: string;
+  /** The working directory (default: the test's). */
+  cwd?: string;
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...options.env } });
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: options.cwd, env: { PATH: process.env.PATH ?? '', ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
