@@ -149,6 +149,12 @@ describe('what the suite creates', () => {
     }
   });
 
+  test('a mirror pod keeps the node it names: the API server refuses one without', () => {
+    const mirrors = shapes.filter((s) => 'kubernetes.io/config.mirror' in ((s.pod.metadata as { annotations?: object }).annotations ?? {}));
+    expect(mirrors.map((s) => s.file)).toEqual(['43-skip-mirror-pod.yaml']);
+    for (const { pod } of mirrors) expect((pod.spec as { nodeName?: string }).nodeName).toEqual(expect.any(String));
+  });
+
   test('workloads: a Deployment and a Job whose pod templates opt in', () => {
     expect(workloadShapes().map((w) => w.kind)).toEqual(['Deployment', 'Job']);
   });

@@ -34,6 +34,8 @@ export interface GoldenShape {
  * - no references that must exist first and are not what the injector reads:
  *   service account, owner references (the garbage collector would delete
  *   the pod), priority and runtime classes; no status;
+ * - `spec.nodeName` kept: the API server does not require the node to exist,
+ *   and a mirror pod must name one (it is refused without);
  * - an image for every container that has none.
  */
 export function creatable(input: unknown, name: string): Json {
@@ -45,7 +47,7 @@ export function creatable(input: unknown, name: string): Json {
   for (const key of ['namespace', 'ownerReferences', 'uid', 'resourceVersion', 'creationTimestamp']) delete metadata[key];
   delete pod.status;
   const spec: Json = isObject(pod.spec) ? pod.spec : {};
-  for (const key of ['serviceAccountName', 'serviceAccount', 'priorityClassName', 'priority', 'runtimeClassName', 'nodeName']) delete spec[key];
+  for (const key of ['serviceAccountName', 'serviceAccount', 'priorityClassName', 'priority', 'runtimeClassName']) delete spec[key];
   for (const list of ['initContainers', 'containers'] as const) {
     for (const c of (Array.isArray(spec[list]) ? spec[list] : []) as Json[]) c.image ??= PAUSE_IMAGE;
   }
