@@ -129,12 +129,13 @@ describe.skipIf(!enabled)(`the shipped webhook configuration's match conditions,
       input: JSON.stringify({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name }, webhooks }),
     });
 
-    // A new configuration takes a moment to be used (and a new namespace to get its ServiceAccount).
+    // A new configuration takes a moment to be used, and a new namespace to get its `default`
+    // ServiceAccount (which the ServiceAccount admission plugin wants): probe every namespace.
     let probes = 0;
-    await eventually('the API server sending an opted-in pod to the webhook', cfg.timeoutMs, async () => {
+    await eventually('the API server sending an opted-in pod to the webhook, in every test namespace', cfg.timeoutMs, async () => {
       const probe = `probe-${probes++}`;
-      await createDryRun(NS.plain, probe, REPO);
-      return seen.get(PODS)!.includes(probe) ? true : undefined;
+      for (const ns of Object.values(NS)) await createDryRun(ns, probe, REPO);
+      return seen.get(PODS)!.includes(probe) && seen.get(NAMESPACE_OPT_IN)!.includes(probe) ? true : undefined;
     });
   });
 
