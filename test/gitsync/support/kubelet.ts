@@ -33,6 +33,11 @@
  * is the model's one liberty; the paths git-sync is told are exactly the ones
  * the engine wrote.
  *
+ * Network: the pod's own network namespace is not modelled; the host's
+ * 127.0.0.1 stands in for it. Each port the pod listens on (an env value
+ * `:PORT` or `0.0.0.0:PORT`, a probe's httpGet port) gets a free host port,
+ * and `:PORT` becomes `127.0.0.1:HOSTPORT` (hostPort() tells probes where).
+ *
  * Not modelled (a local process cannot do them, or they do not matter here):
  * the securityContext (runAsUser 65533, read-only root filesystem, dropped
  * capabilities, seccomp): the process runs as the current user, with the
@@ -48,6 +53,7 @@ import type { V1Container, V1EnvVar, V1Pod, V1Volume, V1VolumeMount } from '@kub
 import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { freePort } from './ports.ts';
 
 export interface Fixtures {
   /** Secrets of the pod's namespace: name → key → value. */
@@ -114,6 +120,8 @@ export function expand(input: string, lookup: (name: string) => string | undefin
 }
 
 const FILE_MODE_DEFAULT = 0o644;
+/** A listen address on every interface of the pod: `:1234`, `0.0.0.0:1234`. */
+const LISTEN_ALL = /^(?:0\.0\.0\.0)?:(\d+)$/;
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
@@ -124,6 +132,7 @@ export class PodSandbox {
   readonly namespace: string;
   private readonly fixtures: Fixtures;
   private readonly volumes = new Map<string, string>();
+  private readonly ports = new Map<number, number>();
 
   private constructor(pod: V1Pod, namespace: string, fixtures: Fixtures) {
     this.pod = pod;
@@ -133,16 +142,31 @@ export class PodSandbox {
     chmodSync(this.dir, 0o755);
   }
 
-  /** Sets up every volume of the pod, as the kubelet does before the first container starts. */
-  static create(pod: unknown, options: { namespace: string; fixtures: Fixtures }): PodSandbox {
+  /** Sets up every volume of the pod, as the kubelet does before the first container starts, and gives its ports host ports. */
+  static async create(pod: unknown, options: { namespace: string; fixtures: Fixtures }): Promise<PodSandbox> {
     const sandbox = new PodSandbox(pod as V1Pod, options.namespace, options.fixtures);
     try {
       for (const v of sandbox.pod.spec?.volumes ?? []) sandbox.volumes.set(v.name, sandbox.setUp(v));
+      const spec = sandbox.pod.spec!;
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const ports = [
+          ...(c.env ?? []).map((e) => LISTEN_ALL.exec(e.value ?? '')?.[1]),
+          ...[c.startupProbe, c.livenessProbe, c.readinessProbe].map((p) => p?.httpGet?.port),
+        ].filter((p) => p !== undefined);
+        for (const p of ports) if (!sandbox.ports.has(Number(p))) sandbox.ports.set(Number(p), await freePort());
+      }
     } catch (e) {
       sandbox.close();
       throw e;
     }
     return sandbox;
+  }
+
+  /** The host port on 127.0.0.1 that stands in for a port of the pod. */
+  hostPort(podPort: number): number {
+    const port = this.ports.get(podPort);
+    if (port === undefined) throw new Error(`pod port ${podPort} is not mapped`);
+    return port;
   }
 
   close(): void {
@@ -268,6 +292,8 @@ export class PodSandbox {
   }
 
   private translate(containerName: string, value: string, files: Record<string, string>): string {
+    const listen = LISTEN_ALL.exec(value);
+    if (listen) return `127.0.0.1:${this.hostPort(Number(listen[1]))}`;
     if (value.includes('://') || !value.startsWith('/')) return value;
     return value
       .split(':')

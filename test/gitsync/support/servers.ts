@@ -8,16 +8,16 @@
  * Both serve the bare repositories under one folder, by absolute path for
  * SSH and relative to that folder for HTTPS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer as createNetServer, connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createCA, issueServingCertificate } from '../../../src/tls/index.ts';
+import { canConnect, freePort } from './ports.ts';
 import { GIT_HTTP_BACKEND, SSHD, SSH_KEYGEN } from './tools.ts';
 
 const run = promisify(execFile);
@@ -148,24 +148,6 @@ export async function sshKeyPair(dir: string, name: string): Promise<SshKeyPair>
   await run(SSH_KEYGEN!, ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
   return { privateKey: readFileSync(file, 'utf8'), publicKey: readFileSync(`${file}.pub`, 'utf8') };
 }
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 export interface SshGitServer {
   port: number;
