@@ -141,5 +141,4 @@ describe.skipIf(skip)('git-sync over HTTPS', () => {
     const { pod } = injectedPod({ 'gitsync.dev/repo': privateRepo, 'gitsync.dev/secret': 'airflow-git', 'gitsync.dev/preset': 'airflow' });
     await expect(h.run(pod, {}, image())).rejects.toThrow(FailedMount);
   });
-
 });
