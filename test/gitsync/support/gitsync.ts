@@ -102,9 +102,9 @@ export async function runToExit(p: ContainerProcess): Promise<Exit & { output: s
 }
 
 /** Waits until `check` holds; fails with `what` and the process's output after STALL_MS or when it exits first. */
-export async function waitUntil(check: () => boolean, what: string, proc?: GitSyncProcess): Promise<void> {
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, proc?: GitSyncProcess): Promise<void> {
   const deadline = Date.now() + STALL_MS;
-  while (!check()) {
+  while (!(await check())) {
     if (proc && !proc.running()) throw new Error(`git-sync exited before ${what}:\n${proc.output()}`);
     if (Date.now() > deadline) throw new Error(`no ${what} within ${STALL_MS / 1000}s${proc ? `:\n${proc.output()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
