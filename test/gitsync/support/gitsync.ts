@@ -8,7 +8,9 @@
  * Every wait is bounded; the bound only catches stalls. Every process started
  * here is killed by stopAll() (afterAll).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import type { ContainerProcess, Image } from './kubelet.ts';
 import { GIT_SYNC_BIN } from './tools.ts';
 
@@ -108,6 +110,29 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
     if (proc && !proc.running()) throw new Error(`git-sync exited before ${what}:\n${proc.output()}`);
     if (Date.now() > deadline) throw new Error(`no ${what} within ${STALL_MS / 1000}s${proc ? `:\n${proc.output()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * git-sync caches HTTPS credentials with `git credential-cache`, whose daemon
+ * detaches and outlives git-sync (in a pod it dies with the container). Ask
+ * each daemon under a pod's folders to exit, through its own socket.
+ */
+export function stopCredentialCaches(podDir: string): void {
+  let sockets: string[] = [];
+  try {
+    sockets = readdirSync(podDir, { recursive: true, encoding: 'utf8' })
+      .filter((p) => p.endsWith(`${sep}credential${sep}socket`) || p.endsWith(`.git-credential-cache${sep}socket`))
+      .map((p) => join(podDir, p));
+  } catch {
+    return;
+  }
+  for (const socket of sockets) {
+    try {
+      execFileSync('git', ['credential-cache', '--socket', socket, 'exit'], { stdio: 'ignore', timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    } catch {
+      // already gone
+    }
   }
 }
 

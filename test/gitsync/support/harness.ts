@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InjectResult } from '../../../src/engine/index.ts';
-import { runToExit, stopAll, type Exit } from './gitsync.ts';
+import { runToExit, stopAll, stopCredentialCaches, type Exit } from './gitsync.ts';
 import { PodSandbox, type Fixtures, type Image } from './kubelet.ts';
 import { firstGitSync, injectedPod, NAMESPACE, type PodOptions } from './pods.ts';
 
@@ -50,7 +50,7 @@ export class Harness {
 
   async close(): Promise<void> {
     await stopAll();
-    for (const s of this.sandboxes) s.close();
+    for (const s of this.sandboxes) s.close(stopCredentialCaches);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -169,7 +169,9 @@ export class PodSandbox {
     return port;
   }
 
-  close(): void {
+  /** Removes the pod's folders; `beforeRemove` runs first (gitsync.ts stops daemons git left in them). */
+  close(beforeRemove?: (dir: string) => void): void {
+    beforeRemove?.(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
   }
 
