@@ -354,6 +354,13 @@ export interface PodOptions {
   oddMountPaths?: boolean;
   /** Let a container run the git-sync image (the engine then leaves the pod alone). */
   gitSyncImage?: boolean;
+  /**
+   * Let the pod refer to names it does not declare, as an attacker would: mounts
+   * and devices of volumes it does not have (the injector's names among them),
+   * an ephemeral container targeting any container name, kubectl's default
+   * container. Such pods are not valid as they stand.
+   */
+  strayReferences?: boolean;
 }
 
 const normalise = (p: string) => `/${p.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
@@ -362,13 +369,18 @@ function containerArb(name: string, volumes: readonly string[], init: boolean, o
   const images = ['nginx:1.27', 'apache/airflow:2.10.3', 'busybox:1.36', 'ghcr.io/example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'];
   const image = options.gitSyncImage ? fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...images) }, { weight: 1, arbitrary: fc.constant(GIT_SYNC_IMAGE) }) : fc.constantFrom(...images);
   const paths = options.oddMountPaths ? [...MOUNT_PATHS, ...ODD_MOUNT_PATHS] : MOUNT_PATHS;
+  // With stray references, any volume name may be mounted, declared or not.
+  const mountable = options.strayReferences ? [...VOLUME_NAMES] : volumes;
   const mounts =
-    volumes.length === 0
+    mountable.length === 0
       ? fc.constant(undefined)
       : fc.uniqueArray(
-          fc.record({ name: fc.constantFrom(...volumes), mountPath: fc.constantFrom(...paths), readOnly: fc.boolean() }, { requiredKeys: ['name', 'mountPath'] }),
+          fc.record({ name: fc.constantFrom(...mountable), mountPath: fc.constantFrom(...paths), readOnly: fc.boolean() }, { requiredKeys: ['name', 'mountPath'] }),
           { selector: (m) => normalise(m.mountPath), maxLength: 3 },
         );
+  const devices = options.strayReferences
+    ? fc.uniqueArray(fc.record({ name: fc.constantFrom(...VOLUME_NAMES), devicePath: fc.constantFrom('/dev/xvda', '/dev/block') }), { selector: (d) => d.devicePath, maxLength: 2 })
+    : fc.constant(undefined);
   return fc
     .record(
       {
@@ -376,6 +388,7 @@ function containerArb(name: string, volumes: readonly string[], init: boolean, o
         command: fc.constant(['sh', '-c', 'sleep infinity']),
         env: fc.oneof(fc.uniqueArray(envVarArb, { selector: (e) => e.name, maxLength: 4 }), fc.constant(null)),
         volumeMounts: fc.oneof({ weight: 4, arbitrary: mounts }, { weight: 1, arbitrary: fc.constant(null) }),
+        volumeDevices: devices,
         ports: fc.uniqueArray(fc.constantFrom(80, 8080, 1234, 1235, 9090).map((containerPort) => ({ containerPort, protocol: 'TCP' })), { selector: (p) => p.containerPort, minLength: 1, maxLength: 3 }),
         securityContext: fc.constantFrom({ runAsUser: 1000 }, { readOnlyRootFilesystem: true }),
         restartPolicy: init ? fc.constant('Always') : fc.constant(undefined),
@@ -432,21 +445,43 @@ export function podArb(options: PodOptions = {}): fc.Arbitrary<JsonObject> {
           volumes: volumes.length ? fc.tuple(...volumes.map(volumeArb)) : fc.constantFrom(undefined, null, []),
           securityContext: fc.constantFrom(undefined, null, {}, { fsGroup: 0 }, { fsGroup: 1000, runAsUser: 1000 }, { runAsNonRoot: true }),
           restartPolicy: fc.constantFrom(undefined, 'Always', 'Never', 'OnFailure'),
+          strays: options.strayReferences ? strayReferencesArb(volumes, options) : fc.constant<StrayReferences>({}),
           extras: fc.record({ serviceAccountName: fc.constant('airflow'), nodeSelector: fc.constant({ 'kubernetes.io/os': 'linux' }), terminationGracePeriodSeconds: fc.constant(30) }, { requiredKeys: [] }),
           status: fc.constantFrom(undefined, {}),
         },
         // volumes is required: the mounts above may name any of them.
-        { requiredKeys: ['typeMeta', 'metadata', 'containers', 'volumes', 'extras'] },
+        { requiredKeys: ['typeMeta', 'metadata', 'containers', 'volumes', 'extras', 'strays'] },
       );
     })
-    .map(({ typeMeta, metadata, containers, initContainers, volumes, securityContext, restartPolicy, extras, status }) =>
+    .map(({ typeMeta, metadata, containers, initContainers, volumes, securityContext, restartPolicy, extras, status, strays }) =>
       asJson({
         ...(typeMeta ? { apiVersion: 'v1', kind: 'Pod' } : {}),
-        metadata,
-        spec: { ...extras, restartPolicy, securityContext, initContainers, containers, volumes },
+        metadata: strays.annotations ? { ...metadata, annotations: strays.annotations } : metadata,
+        spec: { ...extras, restartPolicy, securityContext, initContainers, containers, volumes, ephemeralContainers: strays.ephemeralContainers },
         status,
       }),
     );
+}
+
+/** Every container name a pod may use, the injector's own choices among them. */
+const REFERABLE_CONTAINERS = [...CONTAINER_NAMES, 'git-sync-3', 'debugger'];
+
+/** What a pod refers to without declaring it: an ephemeral container and kubectl's default container, each aimed at any name. */
+interface StrayReferences {
+  ephemeralContainers?: JsonObject[];
+  annotations?: Record<string, string>;
+}
+
+function strayReferencesArb(volumes: readonly string[], options: PodOptions): fc.Arbitrary<StrayReferences> {
+  return fc.record(
+    {
+      ephemeralContainers: fc
+        .tuple(containerArb('debugger', volumes, false, options), fc.constantFrom(...REFERABLE_CONTAINERS))
+        .map(([c, target]) => [{ ...c, targetContainerName: target }]),
+      annotations: fc.constantFrom(...REFERABLE_CONTAINERS).map((name) => ({ 'kubectl.kubernetes.io/default-container': name })),
+    },
+    { requiredKeys: [] },
+  );
 }
 
 /** The names of a generated pod's app containers. */
@@ -484,7 +519,10 @@ export function engineCaseArb(options: CaseOptions = {}): fc.Arbitrary<EngineCas
         { requiredKeys: ['annotations', 'nullAnnotations'] },
       )
       .map(({ annotations, nullAnnotations, namespace, namespaceAnnotations }) => {
-        const metadata = { ...((pod.metadata as JsonObject | undefined) ?? {}), annotations: nullAnnotations ? null : annotations };
+        const podMetadata = (pod.metadata as JsonObject | undefined) ?? {};
+        // The pod's own annotations (stray references) stay under the generated ones.
+        const merged = { ...((podMetadata.annotations as Record<string, string> | undefined) ?? {}), ...annotations };
+        const metadata = { ...podMetadata, annotations: nullAnnotations ? null : merged };
         const c: EngineCase = { pod: asJson({ ...pod, metadata }), policy, cluster };
         if (namespace !== undefined) c.namespace = namespace;
         if (namespaceAnnotations !== undefined) c.namespaceAnnotations = namespaceAnnotations;
