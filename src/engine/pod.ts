@@ -42,9 +42,6 @@ export function podShapeProblem(value: unknown): string | undefined {
   for (const field of ['initContainers', 'ephemeralContainers', 'volumes'] as const) {
     if (!optionalArrayOfObjects(spec[field])) return `spec.${field} is not a list`;
   }
-  if (!optionalObject(spec.securityContext)) return 'spec.securityContext is not an object';
-  const fsGroup = (spec.securityContext as Record<string, unknown> | undefined)?.fsGroup;
-  if (fsGroup !== undefined && fsGroup !== null && typeof fsGroup !== 'number') return 'spec.securityContext.fsGroup is not a number';
   if (!optionalString(spec.restartPolicy)) return 'spec.restartPolicy is not a string';
   for (const field of ['containers', 'initContainers'] as const) {
     const list = (spec[field] ?? []) as Record<string, unknown>[];

@@ -42,7 +42,6 @@ export const PROBLEM_CODES = {
   ENFORCED_VALUE_USED: 'the pod or namespace set a value that the policy enforces; the policy\'s value was used',
   SETTING_IGNORED: 'a setting has no effect for this repository or mode',
   ENV_ALREADY_SET: 'an app container already sets the env variable; it was left as is',
-  FSGROUP_ADDED: 'the pod had no fsGroup; one was added so git-sync can read the SSH key',
   REF_LOOKS_ABBREVIATED: 'the ref looks like an abbreviated commit, which git-sync cannot fetch',
   SIDECAR_KEEPS_POD_RUNNING: 'a classic sidecar keeps a run-to-completion pod from finishing',
   ANNOTATIONS_ON_WORKLOAD: 'annotations with the prefix are on a workload\'s own metadata, which the injector never sees; they belong on its pod template',
