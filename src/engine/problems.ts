@@ -13,7 +13,7 @@ export const PROBLEM_CODES = {
   // errors: the pod is denied (or admitted untouched, if the policy says so)
   REPO_REQUIRED: 'the pod opted in but no repository is set on the pod, its namespace or its preset',
   REPO_INVALID: 'the repository is not an https://, ssh:// or scp-style git URL',
-  REPO_CREDENTIALS_IN_URL: 'the repository URL carries a password or token',
+  REPO_CREDENTIALS_IN_URL: 'the repository URL carries a password or token, or an @ anywhere but after an ssh user name',
   REF_INVALID: 'the ref is not a valid branch or tag name, HEAD, or a full 40-hex commit',
   DURATION_INVALID: 'the value is not a Go duration such as 30s or 5m',
   INTEGER_INVALID: 'the value is not a whole number in range',

@@ -212,6 +212,40 @@ const scpRepo = fc
   .tuple(fc.constantFrom('github.com', 'gitlab.internal.example.com', '10.0.0.5'), lowerName, lowerName)
   .map(([host, org, name]) => `git@${host}:${org}/${name}.git`);
 
+/**
+ * A token as it appears in credentials: long enough and marked so that it
+ * cannot turn up in a message by chance, with the characters tokens and
+ * passwords use, '/', '+', '=' and '%' among them.
+ */
+export const secretTokenArb: fc.Arbitrary<string> = fc
+  .string({ unit: fc.constantFrom(...'abcdefghijXYZ0123456789_-./+=~%!$&*,;'), minLength: 12, maxLength: 40 })
+  .map((s) => `SeCrEt${s}`);
+
+/**
+ * A repository URL that carries `token`, in the spellings that have slipped
+ * past parsers: a password or token before an '@' (with '/', '#', '?', a
+ * space, a tab, a backslash or another '@' between user and token), a
+ * user-less token, scp-style `user:token@host:path`, `oauth2:token@host/path`,
+ * full-width '@', and tokens in a query or fragment.
+ */
+export function urlWithSecretArb(token: string): fc.Arbitrary<string> {
+  const scheme = fc.constantFrom('https://', 'HTTPS://', 'ssh://', 'http://', 'git+ssh://', '', 'https:/', 'https:///');
+  const user = fc.constantFrom('user', 'oauth2', 'x-access-token', 'git', '');
+  const sep = fc.constantFrom(':', ':p/', ':p#', ':p?', ':p ', ':p\\', ':p@', ':p%40', ':p\t', ':p\n', ':p;', '/', '#', '?');
+  const at = fc.constantFrom('@', '@', '@', '@@', '\uff20', '%40@');
+  const host = fc.constantFrom('github.com', 'git.example.com:8443', '10.0.0.5', '[::1]', 'host');
+  const hostSep = fc.constantFrom('/', ':');
+  const path = fc.constantFrom('acme/dags.git', 'org/repo', '', 'a/b/c.git');
+  const withUser = fc.tuple(scheme, user, sep).map(([sc, u, s]) => `${sc}${u}${s}${token}`);
+  // A bare token is a secret over HTTPS; over ssh it would be a user name, which ssh does not authenticate with.
+  const bare = fc.constantFrom('https://', 'HTTPS://', 'http://', 'git+ssh://', 'https:/').map((sc) => `${sc}${token}`);
+  const beforeAt = fc.tuple(fc.oneof({ weight: 4, arbitrary: withUser }, bare), at, host, hostSep, path).map(([ui, a, h, hs, p]) => `${ui}${a}${h}${hs}${p}`);
+  const inQuery = fc
+    .tuple(fc.constantFrom('https://github.com/acme/dags.git', 'git@github.com:acme/dags.git', 'ssh://git@github.com/acme/dags.git'), fc.constantFrom('?access_token=', '?private_token=', '#', '?'))
+    .map(([base, q]) => `${base}${q}${token}`);
+  return fc.oneof({ weight: 5, arbitrary: beforeAt }, { weight: 1, arbitrary: inQuery });
+}
+
 /** Repository URLs as users write them; HTTPS is the most common, and needs no SSH setup to inject. */
 export const repoArb: fc.Arbitrary<string> = fc.oneof({ weight: 2, arbitrary: httpsRepo }, sshRepo, scpRepo);
 
