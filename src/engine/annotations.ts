@@ -9,7 +9,7 @@ import { parseChoice } from './values/choice.ts';
 import { parseDuration } from './values/duration.ts';
 import { parseInteger } from './values/integer.ts';
 import { parseContainerList, parseEnvName, parseObjectName, parseSecretKey } from './values/names.ts';
-import { parseAbsolutePath, parseRelativePath } from './values/path.ts';
+import { parseMountPath, parseRelativePath } from './values/path.ts';
 import { parseRef } from './values/ref.ts';
 import { displayRepo, parseRepo } from './values/repo.ts';
 import { fail, ok, type Parsed } from './values/result.ts';
@@ -126,10 +126,10 @@ export const ANNOTATIONS = {
   }),
   'mount-path': def({
     type: 'absolute path',
-    allowed: 'an absolute path other than `/`, without `..`',
+    allowed: 'an absolute path without `..`, not a system directory (`/`, `/etc`, `/usr`, `/tmp`, …) nor inside one that holds programs, libraries, devices or secrets (`/usr/bin`, `/proc`, `/var/run`, …)',
     default: '/git',
     help: 'Where app containers see the synced tree (read-only). The files are at `<mount-path>/<link>/<sub-path>`; the link is `repo`.',
-    parse: parseAbsolutePath,
+    parse: parseMountPath,
   }),
   containers: def({
     type: 'list',

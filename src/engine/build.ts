@@ -111,6 +111,15 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       });
     } else {
       patch.append(['spec', 'containers', i, 'env'], { name: envName, value: literalEnvValue(path) });
+      // envFrom's keys live in ConfigMaps and Secrets the injector never reads; an env entry wins over them.
+      if (Array.isArray(c.envFrom) && c.envFrom.length > 0) {
+        warnings.push({
+          code: 'ENV_FROM_MAY_SET',
+          field: s.env!.field,
+          value: envName,
+          message: `container ${c.name} has envFrom, whose keys the injector cannot see; if one of them is ${quote(envName)}, the injected value (${path}) replaces it`,
+        });
+      }
     }
   }
   return { outcome: 'injected', patch: patch.ops, pod: patch.draft, warnings, errors: [], injection };
