@@ -9,9 +9,9 @@ import { parseChoice } from './values/choice.ts';
 import { parseDuration } from './values/duration.ts';
 import { parseInteger } from './values/integer.ts';
 import { parseContainerList, parseEnvName, parseObjectName, parseSecretKey } from './values/names.ts';
-import { parseAbsolutePath, parseRelativePath } from './values/path.ts';
+import { parseMountPath, parseRelativePath } from './values/path.ts';
 import { parseRef } from './values/ref.ts';
-import { parseRepo } from './values/repo.ts';
+import { displayRepo, parseRepo } from './values/repo.ts';
 import { fail, ok, type Parsed } from './values/result.ts';
 import { quote } from './problems.ts';
 
@@ -32,6 +32,8 @@ export interface AnnotationDef<T> {
   /** One or two sentences for people. */
   help: string;
   parse(raw: string): Parsed<T>;
+  /** How messages show a value of an annotation that may carry a secret: never with the secret. */
+  display?(raw: string): string;
 }
 
 function parseBool(raw: string): Parsed<boolean> {
@@ -53,10 +55,11 @@ export const ANNOTATIONS = {
   }),
   repo: def({
     type: 'git URL',
-    allowed: '`https://host/org/repo.git`, `ssh://git@host/org/repo.git`, `git@host:org/repo.git`; no credentials in the URL',
+    allowed: '`https://host/org/repo.git`, `ssh://git@host/org/repo.git`, `git@host:org/repo.git`; no credentials in the URL (no `@` but the one after an ssh user name)',
     defaultText: 'none: required',
     help: 'The repository to sync. Setting it opts the pod in.',
     parse: parseRepo,
+    display: displayRepo,
   }),
   ref: def({
     type: 'git ref',
@@ -123,10 +126,10 @@ export const ANNOTATIONS = {
   }),
   'mount-path': def({
     type: 'absolute path',
-    allowed: 'an absolute path other than `/`, without `..`',
+    allowed: 'an absolute path without `..`, not a system directory (`/`, `/etc`, `/usr`, `/tmp`, …) nor inside one that holds programs, libraries, devices or secrets (`/usr/bin`, `/proc`, `/var/run`, …)',
     default: '/git',
     help: 'Where app containers see the synced tree (read-only). The files are at `<mount-path>/<link>/<sub-path>`; the link is `repo`.',
-    parse: parseAbsolutePath,
+    parse: parseMountPath,
   }),
   containers: def({
     type: 'list',
@@ -179,3 +182,9 @@ export const WRITTEN_ANNOTATIONS = {
 } as const;
 
 export const isAnnotationKey = (key: string): key is AnnotationKey => Object.hasOwn(ANNOTATIONS, key);
+
+/** A raw value as problems may show it (in `value` and in messages): without any credentials it may carry. */
+export function shownValue(key: AnnotationKey, raw: string): string {
+  const def: AnnotationDef<unknown> = ANNOTATIONS[key];
+  return def.display ? def.display(raw) : raw;
+}

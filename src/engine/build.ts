@@ -92,20 +92,11 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   // is what the downwardAPI volume projects into the file git-sync reads.
   patch.put(['metadata', 'annotations'], `${policy.prefix}${WRITTEN_ANNOTATIONS.status}`, JSON.stringify(status));
   if (cred.knownHostsData) patch.put(['metadata', 'annotations'], knownHostsKey, cred.knownHostsData);
-  if (cred.fsGroup !== undefined) patch.put(['spec', 'securityContext'], 'fsGroup', cred.fsGroup);
   for (const v of volumes) patch.append(['spec', 'volumes'], v);
   for (const c of containers.init) patch.append(['spec', 'initContainers'], c);
   for (const c of containers.app) patch.append(['spec', 'containers'], c);
 
   const warnings = [...p.warnings];
-  if (cred.fsGroup !== undefined) {
-    warnings.push({
-      code: 'FSGROUP_ADDED',
-      field: 'spec.securityContext.fsGroup',
-      value: String(cred.fsGroup),
-      message: `set to ${cred.fsGroup} because the pod had none, so that git-sync can read the SSH key while others cannot`,
-    });
-  }
   const envName = s.env?.value;
   for (const i of p.appContainers) {
     const c = pod.spec.containers[i]!;
@@ -120,6 +111,15 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       });
     } else {
       patch.append(['spec', 'containers', i, 'env'], { name: envName, value: literalEnvValue(path) });
+      // envFrom's keys live in ConfigMaps and Secrets the injector never reads; an env entry wins over them.
+      if (Array.isArray(c.envFrom) && c.envFrom.length > 0) {
+        warnings.push({
+          code: 'ENV_FROM_MAY_SET',
+          field: s.env!.field,
+          value: envName,
+          message: `container ${c.name} has envFrom, whose keys the injector cannot see; if one of them is ${quote(envName)}, the injected value (${path}) replaces it`,
+        });
+      }
     }
   }
   return { outcome: 'injected', patch: patch.ops, pod: patch.draft, warnings, errors: [], injection };

@@ -21,17 +21,21 @@
  *               (FailedMount) instead of syncing anonymously.
  *
  * SSH
- *   The whole Secret is mounted read-only at /etc/git-secret with mode 0440
+ *   The whole Secret is mounted read-only at /etc/git-secret with mode 0444
  *   and git-sync is given every usual key name (gitSshKey, ssh,
  *   ssh-privatekey) or the one the pod names; ssh skips names that do not
- *   exist (git-sync v3 takes one file: the first of these). Why 0440 and an fsGroup: kubelet writes Secret files as root, and
- *   with a pod fsGroup it makes them group-owned by that group, which every
- *   container of the pod has. So git-sync (UID 65533) reads the key through the
- *   group, the file has no permission for others, and ssh's "unprotected key"
- *   check, which applies to files the user owns, does not fire. A pod without
- *   an fsGroup gets the git-sync group (65533) as fsGroup, with a warning;
- *   a pod with its own fsGroup (Airflow uses 0) keeps it. Only the git-sync
- *   containers mount the Secret.
+ *   exist (git-sync v3 takes one file: the first of these).
+ *   Why 0444 is safe, and why the pod's fsGroup is left alone: the kubelet
+ *   writes Secret files owned by root. OpenSSH refuses a key that others may
+ *   read ("UNPROTECTED PRIVATE KEY FILE") only when the file is owned by the
+ *   user running ssh, so git-sync (UID 65533, never root: runAsNonRoot) reads
+ *   a root-owned 0444 key without complaint (test/unit/ssh-key-mode.test.ts
+ *   shows it with the real ssh-keygen). Who else can read it is decided by
+ *   the mount, not the mode: only the git-sync containers mount the Secret, and
+ *   every process in them is git-sync. An earlier design used 0440 and gave
+ *   pods without one fsGroup 65533 so git-sync could read through the group;
+ *   that made the kubelet re-group every volume of the pod, PVCs included,
+ *   for no gain (docs/decisions.md).
  *
  *   Host keys: `policy` projects the policy's known_hosts lines from a pod
  *   annotation through a downwardAPI volume, so no object has to exist in the
@@ -47,8 +51,8 @@ import type { EnginePolicy } from './context.ts';
 export const SECRET_MOUNT = '/etc/git-secret';
 export const KNOWN_HOSTS_MOUNT = '/etc/git-known-hosts';
 export const SSH_KEY_NAMES = ['gitSshKey', 'ssh', 'ssh-privatekey'] as const;
-/** Mode of the mounted Secret files: owner and group read, nothing for others. */
-export const SECRET_FILE_MODE = 0o440;
+/** Mode of the mounted Secret files: readable by every user of the git-sync containers, the only ones that mount them. */
+export const SECRET_FILE_MODE = 0o444;
 
 export interface CredentialWiring {
   env: V1EnvVar[];
@@ -57,8 +61,6 @@ export interface CredentialWiring {
   knownHostsVolume?: (annotationKey: string) => Omit<V1Volume, 'name'>;
   /** The known_hosts content to publish on the pod, when `knownHostsVolume` is used. */
   knownHostsData?: string;
-  /** fsGroup the pod must get so git-sync can read the key; undefined when none is needed. */
-  fsGroup?: number;
   errors: Problem[];
   warnings: Problem[];
 }
@@ -70,7 +72,7 @@ function ignored(settings: Settings, key: 'secret-layout' | 'ssh-key' | 'known-h
   return [{ code: 'SETTING_IGNORED', field: s.field, value: s.raw, message: `${quote(s.raw)} has no effect: ${why}` }];
 }
 
-export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: number | undefined, policy: EnginePolicy): CredentialWiring {
+export function wireCredentials(repo: GitRepo, settings: Settings, policy: EnginePolicy): CredentialWiring {
   const secret = settings.secret?.value;
   const wiring: CredentialWiring = { env: [], errors: [], warnings: [] };
   const secretVolume = (defaultMode?: number): Omit<V1Volume, 'name'> => ({
@@ -103,7 +105,6 @@ export function wireCredentials(repo: GitRepo, settings: Settings, podFsGroup: n
     return wiring;
   }
   wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
-  wiring.fsGroup = podFsGroup === undefined ? policy.gitSync.group : undefined;
   const keyName = settings['ssh-key']?.value;
   const keyFiles = (keyName ? [keyName] : SSH_KEY_NAMES).map((k) => `${SECRET_MOUNT}/${k}`);
 

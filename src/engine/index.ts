@@ -24,6 +24,7 @@ export {
   MODES,
   WRITTEN_ANNOTATIONS,
   isAnnotationKey,
+  shownValue,
   type AnnotationKey,
   type RawAnnotations,
 } from './annotations.ts';

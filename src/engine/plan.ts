@@ -127,10 +127,7 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
     }
   }
 
-  const fsGroup = pod.spec.securityContext?.fsGroup;
-  const credentials = repo
-    ? wireCredentials(repo.value, settings, typeof fsGroup === 'number' ? fsGroup : undefined, policy)
-    : { env: [], errors: [], warnings: [] };
+  const credentials = repo ? wireCredentials(repo.value, settings, policy) : { env: [], errors: [], warnings: [] };
   errors.push(...credentials.errors);
   warnings.push(...credentials.warnings);
   return { settings, mode: choice.mode, appContainers, credentials, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };

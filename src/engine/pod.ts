@@ -4,8 +4,8 @@
  * types only, after a structural check that the parts the engine touches
  * have the shapes it expects.
  */
-import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
-import { isObject } from './json.ts';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { isObject, valueAt } from './json.ts';
 
 /** A pod whose spec.containers is a non-empty array of named objects, and whose touched parts are well-typed. */
 export type Pod = V1Pod & { spec: NonNullable<V1Pod['spec']> & { containers: V1Container[] } };
@@ -42,9 +42,6 @@ export function podShapeProblem(value: unknown): string | undefined {
   for (const field of ['initContainers', 'ephemeralContainers', 'volumes'] as const) {
     if (!optionalArrayOfObjects(spec[field])) return `spec.${field} is not a list`;
   }
-  if (!optionalObject(spec.securityContext)) return 'spec.securityContext is not an object';
-  const fsGroup = (spec.securityContext as Record<string, unknown> | undefined)?.fsGroup;
-  if (fsGroup !== undefined && fsGroup !== null && typeof fsGroup !== 'number') return 'spec.securityContext.fsGroup is not a number';
   if (!optionalString(spec.restartPolicy)) return 'spec.restartPolicy is not a string';
   for (const field of ['containers', 'initContainers'] as const) {
     const list = (spec[field] ?? []) as Record<string, unknown>[];
@@ -61,13 +58,65 @@ export function podShapeProblem(value: unknown): string | undefined {
 
 export const annotationsOf = (pod: Pod): Record<string, string> => (pod.metadata?.annotations ?? {}) as Record<string, string>;
 
-/** Every container name in the pod; names are unique across all three lists. */
-export function containerNames(pod: Pod): Set<string> {
-  const spec = pod.spec;
-  return new Set([...spec.containers, ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])].map((c) => c.name));
+/** The members of a list that are objects; nothing when the list is absent or not a list (ephemeral containers are not shape-checked). */
+const objectsIn = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter(isObject) : []);
+const allContainers = (pod: Pod): Record<string, unknown>[] => {
+  const spec = pod.spec as unknown as Record<string, unknown>;
+  return [...objectsIn(spec.containers), ...objectsIn(spec.initContainers), ...objectsIn(spec.ephemeralContainers)];
+};
+const addString = (names: Set<string>, v: unknown): void => {
+  if (typeof v === 'string') names.add(v);
+};
+
+/** Annotations through which kubectl picks a container by name (exec, logs, attach, cp). */
+const CONTAINER_ANNOTATIONS = ['kubectl.kubernetes.io/default-container', 'kubectl.kubernetes.io/default-logs-container'];
+
+/** The resourceFieldRef container names of downwardAPI items. */
+function downwardApiContainers(items: unknown, names: Set<string>): void {
+  for (const item of objectsIn(items)) addString(names, valueAt(item, ['resourceFieldRef', 'containerName']));
 }
 
-export const volumeNames = (pod: Pod): Set<string> => new Set((pod.spec.volumes ?? []).map((v: V1Volume) => v.name));
+/**
+ * Every container name the pod has or refers to: its containers, init and
+ * ephemeral containers, and the names it points at (an ephemeral container's
+ * target, resourceFieldRef in env and downwardAPI volumes, kubectl's default
+ * container). The injector's containers avoid all of them: a name the author
+ * refers to but did not use would otherwise point at git-sync, where the
+ * credentials are.
+ */
+export function containerNames(pod: Pod): Set<string> {
+  const names = new Set<string>();
+  for (const c of allContainers(pod)) {
+    addString(names, c.name);
+    addString(names, c.targetContainerName);
+    for (const e of objectsIn(c.env)) addString(names, valueAt(e, ['valueFrom', 'resourceFieldRef', 'containerName']));
+  }
+  for (const v of objectsIn(pod.spec.volumes)) {
+    downwardApiContainers(valueAt(v, ['downwardAPI', 'items']), names);
+    for (const source of objectsIn(valueAt(v, ['projected', 'sources']))) downwardApiContainers(valueAt(source, ['downwardAPI', 'items']), names);
+  }
+  const annotations = annotationsOf(pod);
+  for (const key of CONTAINER_ANNOTATIONS) addString(names, annotations[key]);
+  return names;
+}
+
+/**
+ * Every volume name the pod declares or refers to: spec.volumes and the names
+ * mounted (volumeMounts) or attached (volumeDevices) by any container, init or
+ * ephemeral container, declared or not. A pod that mounts an undeclared
+ * 'git-sync-root' is invalid on its own, but would become valid, with the
+ * author's container writing into git-sync's root, if the injector added a
+ * volume under that name; so the injector's volumes avoid every such name,
+ * and the API server refuses the author's dangling mount.
+ */
+export function volumeNames(pod: Pod): Set<string> {
+  const names = new Set<string>();
+  for (const v of objectsIn(pod.spec.volumes)) addString(names, v.name);
+  for (const c of allContainers(pod)) {
+    for (const m of [...objectsIn(c.volumeMounts), ...objectsIn(c.volumeDevices)]) addString(names, m.name);
+  }
+  return names;
+}
 
 /** Container ports in use anywhere in the pod: all containers share one network namespace. */
 export function portsInUse(pod: Pod): Set<number> {

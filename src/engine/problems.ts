@@ -13,15 +13,17 @@ export const PROBLEM_CODES = {
   // errors: the pod is denied (or admitted untouched, if the policy says so)
   REPO_REQUIRED: 'the pod opted in but no repository is set on the pod, its namespace or its preset',
   REPO_INVALID: 'the repository is not an https://, ssh:// or scp-style git URL',
-  REPO_CREDENTIALS_IN_URL: 'the repository URL carries a password or token',
+  REPO_CREDENTIALS_IN_URL: 'the repository URL carries a password or token, or an @ anywhere but after an ssh user name',
   REF_INVALID: 'the ref is not a valid branch or tag name, HEAD, or a full 40-hex commit',
   DURATION_INVALID: 'the value is not a Go duration such as 30s or 5m',
   INTEGER_INVALID: 'the value is not a whole number in range',
   VALUE_NOT_ALLOWED: 'the value is not one of the allowed values',
   PATH_INVALID: 'the path is not absolute, contains .. or characters Kubernetes refuses',
+  MOUNT_PATH_NOT_ALLOWED: 'the mount path is a system directory (/etc, /usr, /tmp…) or inside one that holds programs, libraries, devices or secrets (/usr/bin, /proc, /var/run…)',
   NAME_INVALID: 'the value is not a valid Kubernetes object or container name',
   SECRET_KEY_INVALID: 'the value is not a valid Secret key name',
   ENV_NAME_INVALID: 'the value is not a valid environment variable name',
+  ENV_NAME_NOT_ALLOWED: 'the env variable changes how programs are found, loaded or configured (PATH, LD_PRELOAD, PYTHONPATH, HOME, KUBERNETES_*…)',
   PRESET_UNKNOWN: 'the preset is not defined by the policy',
   CONTAINER_NOT_FOUND: 'a container named in the containers annotation is not in the pod',
   MOUNT_PATH_IN_USE: 'an app container already mounts something at the mount path',
@@ -42,7 +44,7 @@ export const PROBLEM_CODES = {
   ENFORCED_VALUE_USED: 'the pod or namespace set a value that the policy enforces; the policy\'s value was used',
   SETTING_IGNORED: 'a setting has no effect for this repository or mode',
   ENV_ALREADY_SET: 'an app container already sets the env variable; it was left as is',
-  FSGROUP_ADDED: 'the pod had no fsGroup; one was added so git-sync can read the SSH key',
+  ENV_FROM_MAY_SET: 'an app container has envFrom, which may set the env variable; the injected value takes precedence over it',
   REF_LOOKS_ABBREVIATED: 'the ref looks like an abbreviated commit, which git-sync cannot fetch',
   SIDECAR_KEEPS_POD_RUNNING: 'a classic sidecar keeps a run-to-completion pod from finishing',
   ANNOTATIONS_ON_WORKLOAD: 'annotations with the prefix are on a workload\'s own metadata, which the injector never sees; they belong on its pod template',
@@ -73,10 +75,26 @@ export interface Problem {
   message: string;
 }
 
-/** Values are quoted in messages; very long ones are cut so a message stays readable. */
+/**
+ * Characters that change how text reads without being seen: the bidirectional
+ * embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the
+ * direction marks (U+200E, U+200F, U+061C), and the zero-width ones
+ * (U+200B–U+200D, U+2060–U+2064, U+FEFF).
+ */
+export const INVISIBLE_CHARS = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+const INVISIBLE_ALL = new RegExp(INVISIBLE_CHARS.source, 'g');
+
+/** A character as a message writes it: U+202E. */
+export const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * Values are quoted in messages; very long ones are cut so a message stays
+ * readable, and invisible characters are written as \u escapes, so that a
+ * message shows the value as it is stored, not as a terminal would reorder it.
+ */
 export function quote(value: string, max = 80): string {
   const shown = value.length > max ? `${value.slice(0, max)}…` : value;
-  return JSON.stringify(shown);
+  return JSON.stringify(shown).replace(INVISIBLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** One line per problem, as users see it in kubectl output and logs. */

@@ -15,7 +15,7 @@
  * say. A namespace or pod that sets another value gets a warning, or an
  * error when the policy enforces it strictly.
  */
-import { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, isAnnotationKey, type AnnotationKey, type AnnotationValues, type DefaultedKey } from './annotations.ts';
+import { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, isAnnotationKey, shownValue, type AnnotationKey, type AnnotationValues, type DefaultedKey } from './annotations.ts';
 import { quote, type Problem } from './problems.ts';
 import { CONTROL_CHARS, type Parsed } from './values/result.ts';
 import { closest } from './suggest.ts';
@@ -34,7 +34,7 @@ export type Settings = PartialSettings & { [K in DefaultedKey]: Setting<Annotati
 /** Parses one raw value with its annotation's parser; control characters are refused for all. */
 export function parseValue<K extends AnnotationKey>(key: K, raw: string): Parsed<AnnotationValues[K]> {
   if (CONTROL_CHARS.test(raw)) {
-    return { ok: false, code: 'VALUE_NOT_ALLOWED', message: `${quote(raw)} contains a control character (newline, tab…); remove it` };
+    return { ok: false, code: 'VALUE_NOT_ALLOWED', message: `${quote(shownValue(key, raw))} contains a control character (newline, tab…); remove it` };
   }
   return (ANNOTATIONS[key].parse as (raw: string) => Parsed<AnnotationValues[K]>)(raw);
 }
@@ -72,6 +72,8 @@ function unknownAnnotation(prefix: string, key: string, field: string): Problem 
 
 interface RawEntry {
   raw: string;
+  /** The value as problems show it (shownValue): never a credential. */
+  shown: string;
   field: string;
   source: 'namespace' | 'pod';
 }
@@ -91,7 +93,10 @@ function readAnnotations(
     if (!fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
     const field = `${fullKey}${label}`;
-    if (isAnnotationKey(key)) entries.set(key, { raw: String(value).trim(), field, source });
+    if (isAnnotationKey(key)) {
+      const raw = String(value).trim();
+      entries.set(key, { raw, shown: shownValue(key, raw), field, source });
+    }
     else if (!written.includes(key)) warnings.push(unknownAnnotation(prefix, key, field));
   }
   return entries;
@@ -121,10 +126,10 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
   const parse = <K extends AnnotationKey>(key: K, entry: RawEntry): boolean => {
     const parsed = parseValue(key, entry.raw);
     if (!parsed.ok) {
-      errors.push({ code: parsed.code, field: entry.field, value: entry.raw, message: parsed.message });
+      errors.push({ code: parsed.code, field: entry.field, value: entry.shown, message: parsed.message });
       return false;
     }
-    if (parsed.note) warnings.push({ ...parsed.note, field: entry.field, value: entry.raw });
+    if (parsed.note) warnings.push({ ...parsed.note, field: entry.field, value: entry.shown });
     (settings as Record<K, Setting<AnnotationValues[K]>>)[key] = { value: parsed.value, raw: entry.raw, field: entry.field, source: entry.source };
     return true;
   };
@@ -140,9 +145,9 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
       if (parsed.ok && value && JSON.stringify(parsed.value) === JSON.stringify(value.value)) continue;
       const policyText = value ? `the policy enforces ${key} ${quote(value.raw)}` : `the policy keeps ${key} unset`;
       if (level === 'strict') {
-        errors.push({ code: 'SETTING_ENFORCED', field: entry.field, value: entry.raw, message: `${quote(entry.raw)} is not allowed: ${policyText}; remove this annotation` });
+        errors.push({ code: 'SETTING_ENFORCED', field: entry.field, value: entry.shown, message: `${quote(entry.shown)} is not allowed: ${policyText}; remove this annotation` });
       } else {
-        warnings.push({ code: 'ENFORCED_VALUE_USED', field: entry.field, value: entry.raw, message: `${quote(entry.raw)} is ignored: ${policyText}` });
+        warnings.push({ code: 'ENFORCED_VALUE_USED', field: entry.field, value: entry.shown, message: `${quote(entry.shown)} is ignored: ${policyText}` });
       }
     }
   };
@@ -183,8 +188,8 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
         warnings.push({
           code: 'PRESET_OVERRIDE',
           field: nsEntry.field,
-          value: nsEntry.raw,
-          message: `${quote(nsEntry.raw)} is replaced by preset ${presetName}'s ${quote(fromPreset.raw)}; set ${prefix}${key} on the pod to choose`,
+          value: nsEntry.shown,
+          message: `${quote(nsEntry.shown)} is replaced by preset ${presetName}'s ${quote(fromPreset.raw)}; set ${prefix}${key} on the pod to choose`,
         });
       }
       continue;

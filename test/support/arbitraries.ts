@@ -212,6 +212,40 @@ const scpRepo = fc
   .tuple(fc.constantFrom('github.com', 'gitlab.internal.example.com', '10.0.0.5'), lowerName, lowerName)
   .map(([host, org, name]) => `git@${host}:${org}/${name}.git`);
 
+/**
+ * A token as it appears in credentials: long enough and marked so that it
+ * cannot turn up in a message by chance, with the characters tokens and
+ * passwords use, '/', '+', '=' and '%' among them.
+ */
+export const secretTokenArb: fc.Arbitrary<string> = fc
+  .string({ unit: fc.constantFrom(...'abcdefghijXYZ0123456789_-./+=~%!$&*,;'), minLength: 12, maxLength: 40 })
+  .map((s) => `SeCrEt${s}`);
+
+/**
+ * A repository URL that carries `token`, in the spellings that have slipped
+ * past parsers: a password or token before an '@' (with '/', '#', '?', a
+ * space, a tab, a backslash or another '@' between user and token), a
+ * user-less token, scp-style `user:token@host:path`, `oauth2:token@host/path`,
+ * full-width '@', and tokens in a query or fragment.
+ */
+export function urlWithSecretArb(token: string): fc.Arbitrary<string> {
+  const scheme = fc.constantFrom('https://', 'HTTPS://', 'ssh://', 'http://', 'git+ssh://', '', 'https:/', 'https:///');
+  const user = fc.constantFrom('user', 'oauth2', 'x-access-token', 'git', '');
+  const sep = fc.constantFrom(':', ':p/', ':p#', ':p?', ':p ', ':p\\', ':p@', ':p%40', ':p\t', ':p\n', ':p;', '/', '#', '?');
+  const at = fc.constantFrom('@', '@', '@', '@@', '\uff20', '%40@');
+  const host = fc.constantFrom('github.com', 'git.example.com:8443', '10.0.0.5', '[::1]', 'host');
+  const hostSep = fc.constantFrom('/', ':');
+  const path = fc.constantFrom('acme/dags.git', 'org/repo', '', 'a/b/c.git');
+  const withUser = fc.tuple(scheme, user, sep).map(([sc, u, s]) => `${sc}${u}${s}${token}`);
+  // A bare token is a secret over HTTPS; over ssh it would be a user name, which ssh does not authenticate with.
+  const bare = fc.constantFrom('https://', 'HTTPS://', 'http://', 'git+ssh://', 'https:/').map((sc) => `${sc}${token}`);
+  const beforeAt = fc.tuple(fc.oneof({ weight: 4, arbitrary: withUser }, bare), at, host, hostSep, path).map(([ui, a, h, hs, p]) => `${ui}${a}${h}${hs}${p}`);
+  const inQuery = fc
+    .tuple(fc.constantFrom('https://github.com/acme/dags.git', 'git@github.com:acme/dags.git', 'ssh://git@github.com/acme/dags.git'), fc.constantFrom('?access_token=', '?private_token=', '#', '?'))
+    .map(([base, q]) => `${base}${q}${token}`);
+  return fc.oneof({ weight: 5, arbitrary: beforeAt }, { weight: 1, arbitrary: inQuery });
+}
+
 /** Repository URLs as users write them; HTTPS is the most common, and needs no SSH setup to inject. */
 export const repoArb: fc.Arbitrary<string> = fc.oneof({ weight: 2, arbitrary: httpsRepo }, sshRepo, scpRepo);
 
@@ -354,6 +388,13 @@ export interface PodOptions {
   oddMountPaths?: boolean;
   /** Let a container run the git-sync image (the engine then leaves the pod alone). */
   gitSyncImage?: boolean;
+  /**
+   * Let the pod refer to names it does not declare, as an attacker would: mounts
+   * and devices of volumes it does not have (the injector's names among them),
+   * an ephemeral container targeting any container name, kubectl's default
+   * container. Such pods are not valid as they stand.
+   */
+  strayReferences?: boolean;
 }
 
 const normalise = (p: string) => `/${p.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
@@ -362,13 +403,18 @@ function containerArb(name: string, volumes: readonly string[], init: boolean, o
   const images = ['nginx:1.27', 'apache/airflow:2.10.3', 'busybox:1.36', 'ghcr.io/example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'];
   const image = options.gitSyncImage ? fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...images) }, { weight: 1, arbitrary: fc.constant(GIT_SYNC_IMAGE) }) : fc.constantFrom(...images);
   const paths = options.oddMountPaths ? [...MOUNT_PATHS, ...ODD_MOUNT_PATHS] : MOUNT_PATHS;
+  // With stray references, any volume name may be mounted, declared or not.
+  const mountable = options.strayReferences ? [...VOLUME_NAMES] : volumes;
   const mounts =
-    volumes.length === 0
+    mountable.length === 0
       ? fc.constant(undefined)
       : fc.uniqueArray(
-          fc.record({ name: fc.constantFrom(...volumes), mountPath: fc.constantFrom(...paths), readOnly: fc.boolean() }, { requiredKeys: ['name', 'mountPath'] }),
+          fc.record({ name: fc.constantFrom(...mountable), mountPath: fc.constantFrom(...paths), readOnly: fc.boolean() }, { requiredKeys: ['name', 'mountPath'] }),
           { selector: (m) => normalise(m.mountPath), maxLength: 3 },
         );
+  const devices = options.strayReferences
+    ? fc.uniqueArray(fc.record({ name: fc.constantFrom(...VOLUME_NAMES), devicePath: fc.constantFrom('/dev/xvda', '/dev/block') }), { selector: (d) => d.devicePath, maxLength: 2 })
+    : fc.constant(undefined);
   return fc
     .record(
       {
@@ -376,6 +422,7 @@ function containerArb(name: string, volumes: readonly string[], init: boolean, o
         command: fc.constant(['sh', '-c', 'sleep infinity']),
         env: fc.oneof(fc.uniqueArray(envVarArb, { selector: (e) => e.name, maxLength: 4 }), fc.constant(null)),
         volumeMounts: fc.oneof({ weight: 4, arbitrary: mounts }, { weight: 1, arbitrary: fc.constant(null) }),
+        volumeDevices: devices,
         ports: fc.uniqueArray(fc.constantFrom(80, 8080, 1234, 1235, 9090).map((containerPort) => ({ containerPort, protocol: 'TCP' })), { selector: (p) => p.containerPort, minLength: 1, maxLength: 3 }),
         securityContext: fc.constantFrom({ runAsUser: 1000 }, { readOnlyRootFilesystem: true }),
         restartPolicy: init ? fc.constant('Always') : fc.constant(undefined),
@@ -432,21 +479,43 @@ export function podArb(options: PodOptions = {}): fc.Arbitrary<JsonObject> {
           volumes: volumes.length ? fc.tuple(...volumes.map(volumeArb)) : fc.constantFrom(undefined, null, []),
           securityContext: fc.constantFrom(undefined, null, {}, { fsGroup: 0 }, { fsGroup: 1000, runAsUser: 1000 }, { runAsNonRoot: true }),
           restartPolicy: fc.constantFrom(undefined, 'Always', 'Never', 'OnFailure'),
+          strays: options.strayReferences ? strayReferencesArb(volumes, options) : fc.constant<StrayReferences>({}),
           extras: fc.record({ serviceAccountName: fc.constant('airflow'), nodeSelector: fc.constant({ 'kubernetes.io/os': 'linux' }), terminationGracePeriodSeconds: fc.constant(30) }, { requiredKeys: [] }),
           status: fc.constantFrom(undefined, {}),
         },
         // volumes is required: the mounts above may name any of them.
-        { requiredKeys: ['typeMeta', 'metadata', 'containers', 'volumes', 'extras'] },
+        { requiredKeys: ['typeMeta', 'metadata', 'containers', 'volumes', 'extras', 'strays'] },
       );
     })
-    .map(({ typeMeta, metadata, containers, initContainers, volumes, securityContext, restartPolicy, extras, status }) =>
+    .map(({ typeMeta, metadata, containers, initContainers, volumes, securityContext, restartPolicy, extras, status, strays }) =>
       asJson({
         ...(typeMeta ? { apiVersion: 'v1', kind: 'Pod' } : {}),
-        metadata,
-        spec: { ...extras, restartPolicy, securityContext, initContainers, containers, volumes },
+        metadata: strays.annotations ? { ...metadata, annotations: strays.annotations } : metadata,
+        spec: { ...extras, restartPolicy, securityContext, initContainers, containers, volumes, ephemeralContainers: strays.ephemeralContainers },
         status,
       }),
     );
+}
+
+/** Every container name a pod may use, the injector's own choices among them. */
+const REFERABLE_CONTAINERS = [...CONTAINER_NAMES, 'git-sync-3', 'debugger'];
+
+/** What a pod refers to without declaring it: an ephemeral container and kubectl's default container, each aimed at any name. */
+interface StrayReferences {
+  ephemeralContainers?: JsonObject[];
+  annotations?: Record<string, string>;
+}
+
+function strayReferencesArb(volumes: readonly string[], options: PodOptions): fc.Arbitrary<StrayReferences> {
+  return fc.record(
+    {
+      ephemeralContainers: fc
+        .tuple(containerArb('debugger', volumes, false, options), fc.constantFrom(...REFERABLE_CONTAINERS))
+        .map(([c, target]) => [{ ...c, targetContainerName: target }]),
+      annotations: fc.constantFrom(...REFERABLE_CONTAINERS).map((name) => ({ 'kubectl.kubernetes.io/default-container': name })),
+    },
+    { requiredKeys: [] },
+  );
 }
 
 /** The names of a generated pod's app containers. */
@@ -484,7 +553,10 @@ export function engineCaseArb(options: CaseOptions = {}): fc.Arbitrary<EngineCas
         { requiredKeys: ['annotations', 'nullAnnotations'] },
       )
       .map(({ annotations, nullAnnotations, namespace, namespaceAnnotations }) => {
-        const metadata = { ...((pod.metadata as JsonObject | undefined) ?? {}), annotations: nullAnnotations ? null : annotations };
+        const podMetadata = (pod.metadata as JsonObject | undefined) ?? {};
+        // The pod's own annotations (stray references) stay under the generated ones.
+        const merged = { ...((podMetadata.annotations as Record<string, string> | undefined) ?? {}), ...annotations };
+        const metadata = { ...podMetadata, annotations: nullAnnotations ? null : merged };
         const c: EngineCase = { pod: asJson({ ...pod, metadata }), policy, cluster };
         if (namespace !== undefined) c.namespace = namespace;
         if (namespaceAnnotations !== undefined) c.namespaceAnnotations = namespaceAnnotations;

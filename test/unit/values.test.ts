@@ -4,7 +4,7 @@ import { parseInteger } from '../../src/engine/values/integer.ts';
 import { parseContainerList, parseEnvName, parseObjectName, parseSecretKey } from '../../src/engine/values/names.ts';
 import { parseAbsolutePath, parseRelativePath } from '../../src/engine/values/path.ts';
 import { parseRef } from '../../src/engine/values/ref.ts';
-import { parseRepo } from '../../src/engine/values/repo.ts';
+import { displayRepo, parseRepo } from '../../src/engine/values/repo.ts';
 import type { Parsed } from '../../src/engine/values/result.ts';
 
 const value = <T>(p: Parsed<T>): T => {
@@ -55,6 +55,38 @@ describe('parseRepo', () => {
     });
     expect(code(parseRepo('https://ghp_token@github.com/acme/dags.git'))).toBe('REPO_CREDENTIALS_IN_URL');
     expect(code(parseRepo('ssh://git:pw@github.com/acme/dags.git'))).toBe('REPO_CREDENTIALS_IN_URL');
+  });
+
+  // The spellings of issue 15 that were echoed in full or admitted and stored in GITSYNC_REPO.
+  test.each([
+    ['https://user:p/TOKEN@git.example.com/acme/dags.git', '"https://***@git.example.com/acme/dags.git" has an \'@\' after the host'],
+    ['https://user:p#TOKEN@git.example.com/acme/dags.git', '"https://***@git.example.com/acme/dags.git" has an \'@\' after the host'],
+    ['https://user:p?TOKEN@git.example.com/acme/dags.git', '"https://***@git.example.com/acme/dags.git" has an \'@\' after the host'],
+    ['https://user:p TOKEN@git.example.com/acme/dags.git', '"https://***@git.example.com/acme/dags.git" carries credentials'],
+    ['user:TOKEN@git.example.com:acme/dags.git', '"***@git.example.com:acme/dags.git" carries credentials'],
+    ['oauth2:TOKEN@git.example.com/acme/dags.git', '"***@git.example.com/acme/dags.git" carries credentials'],
+    ['git@git.example.com:acme/TOKEN@dags.git', '"***@dags.git" carries credentials'],
+    ['https://user:TOKEN\uff20git.example.com/acme/dags.git', 'carries credentials'],
+  ])('%s is refused as credentials and the message does not repeat them', (raw, text) => {
+    const p = parseRepo(raw);
+    expect(code(p)).toBe('REPO_CREDENTIALS_IN_URL');
+    expect(p.ok ? '' : p.message).toContain(text);
+    expect(p.ok ? '' : p.message).not.toContain('TOKEN');
+  });
+
+  test.each([
+    ['https://git.example.com/acme/dags.git?private_token=TOKEN', 'has a query or fragment'],
+    ['https://user:TOKEN/acme/dags.git', 'is not a valid URL'],
+  ])('%s is refused without repeating what may be a token', (raw, text) => {
+    const p = parseRepo(raw);
+    expect(code(p)).toBe('REPO_INVALID');
+    expect(p.ok ? '' : p.message).toContain(text);
+    expect(p.ok ? '' : p.message).not.toContain('TOKEN');
+  });
+
+  test('displayRepo shows an accepted URL as written, anything else masked', () => {
+    expect(displayRepo('git@github.com:acme/dags.git')).toBe('git@github.com:acme/dags.git');
+    expect(displayRepo('https://u:TOKEN@github.com/acme/dags.git')).toBe('https://***@github.com/acme/dags.git');
   });
 });
 

@@ -1,5 +1,6 @@
 import { fail, ok, type Parsed } from './result.ts';
 import { quote } from '../problems.ts';
+import { riskyEnvReason } from './risky-env.ts';
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
@@ -28,13 +29,22 @@ export function parseSecretKey(raw: string): Parsed<string> {
   return fail('SECRET_KEY_INVALID', `${quote(raw)} is not a valid Secret key; use letters, digits, '-', '_' and '.'`);
 }
 
-/** An environment variable name (C identifier). */
+/** An environment variable name (C identifier) that does not change how programs are found, loaded or configured (risky-env.ts). */
 export function parseEnvName(raw: string): Parsed<string> {
-  if (raw.length <= 256 && ENV_NAME.test(raw)) return ok(raw);
-  return fail(
-    'ENV_NAME_INVALID',
-    `${quote(raw)} is not a valid environment variable name; use letters, digits and '_', not starting with a digit`,
-  );
+  if (!(raw.length <= 256 && ENV_NAME.test(raw))) {
+    return fail(
+      'ENV_NAME_INVALID',
+      `${quote(raw)} is not a valid environment variable name; use letters, digits and '_', not starting with a digit`,
+    );
+  }
+  const risky = riskyEnvReason(raw);
+  if (risky) {
+    return fail(
+      'ENV_NAME_NOT_ALLOWED',
+      `${quote(raw)} ${risky}, and its value would point into the repository; use a name of the app's own, such as DAGS_FOLDER`,
+    );
+  }
+  return ok(raw);
 }
 
 /** A comma-separated list of container names (DNS-1123 labels), without duplicates. */

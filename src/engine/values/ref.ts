@@ -1,5 +1,5 @@
 import { fail, ok, type Parsed } from './result.ts';
-import { quote } from '../problems.ts';
+import { INVISIBLE_CHARS, codePoint, quote } from '../problems.ts';
 
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const ABBREVIATED_SHA = /^(?=.*[a-f])(?=.*[0-9])[0-9a-f]{7,39}$/;
@@ -10,6 +10,9 @@ const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f~^:?*[\\]/;
 function refProblem(ref: string): string | undefined {
   if (ref === '@') return "is '@'";
   if (ref.startsWith('-')) return "starts with '-'";
+  // git accepts them, but a ref that reads as 'main' and is not would pass any review.
+  const invisible = INVISIBLE_CHARS.exec(ref);
+  if (invisible) return `contains ${codePoint(invisible[0])}, an invisible or text-direction character that makes it read as something it is not`;
   if (FORBIDDEN.test(ref)) return 'contains a space or one of ~ ^ : ? * [ \\';
   if (ref.includes('..')) return "contains '..'";
   if (ref.includes('@{')) return "contains '@{'";
