@@ -65,6 +65,7 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       submodules: s.submodules.value,
       periodMs: p.periodMs,
       httpPort,
+      hostNetwork: pod.spec.hostNetwork === true,
       credentialEnv: cred.env,
       mounts,
     },
