@@ -30,7 +30,7 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   const root = uniqueName('git-sync-root', takenVolumes);
   const tmp = uniqueName('git-sync-tmp', takenVolumes);
   const volumes: { name: string; [k: string]: unknown }[] = [
-    { name: root, emptyDir: {} },
+    { name: root, emptyDir: gs.rootSizeLimit === undefined ? {} : { sizeLimit: gs.rootSizeLimit } },
     { name: tmp, emptyDir: {} },
   ];
   const mounts: V1VolumeMount[] = [
@@ -65,6 +65,7 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       submodules: s.submodules.value,
       periodMs: p.periodMs,
       httpPort,
+      hostNetwork: pod.spec.hostNetwork === true,
       credentialEnv: cred.env,
       mounts,
     },

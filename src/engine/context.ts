@@ -58,6 +58,8 @@ export interface GitSyncContainerPolicy {
   user: number;
   group: number;
   resources: Resources;
+  /** sizeLimit of the root emptyDir (a quantity such as 1Gi); undefined: no limit. */
+  rootSizeLimit?: string | undefined;
   /** The only parts of the security context a policy chooses; the rest is fixed in gitsync.ts. */
   readOnlyRootFilesystem: boolean;
   /** `type: RuntimeDefault`, or `type: Localhost` with `localhostProfile`. */

@@ -19,6 +19,13 @@ export interface GitSyncConfig {
   submodules: string;
   periodMs: number;
   httpPort: number;
+  /**
+   * The pod shares the node's network (spec.hostNetwork), where httpPort is a
+   * port of the node: the sidecar declares it, so that the scheduler keeps
+   * two such pods off one node instead of one sidecar failing to bind and
+   * its probes answering for the other pod's git-sync.
+   */
+  hostNetwork: boolean;
   /** Credential and SSH variables (credentials.ts). */
   credentialEnv: V1EnvVar[];
   /** Mounts every git-sync container gets: root, /tmp, credentials. */
@@ -101,6 +108,7 @@ function container(name: string, config: GitSyncConfig, policy: GitSyncContainer
     // whoever edits one container of the mutated pod cannot change another.
     volumeMounts: cloneJson(config.mounts),
   };
+  if (role === 'continuous' && config.hostNetwork) c.ports = [{ containerPort: config.httpPort, hostPort: config.httpPort, protocol: 'TCP' }];
   if (role === 'continuous') Object.assign(c, probes(config.httpPort));
   return c;
 }

@@ -28,7 +28,7 @@ export const BUILTIN_POLICY: Policy = {
   excludedNamespaces: ['kube-system'],
   onInvalidAnnotations: 'deny',
   nativeSidecars: 'auto',
-  gitSync: { root: '/git', link: 'repo', httpPort: 1234, maxFailures: 3, user: 65533, group: 65533 },
+  gitSync: { root: '/git', link: 'repo', httpPort: 1234, maxFailures: 3, user: 65533, group: 65533, rootSizeLimit: undefined },
   resources: {
     requests: { cpu: '10m', memory: '64Mi' },
     limits: { memory: '256Mi' },

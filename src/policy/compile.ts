@@ -135,6 +135,7 @@ export function compilePolicy(policy: Policy): CompileResult {
       user: gitSync.user,
       group: gitSync.group,
       resources: policy.resources,
+      rootSizeLimit: gitSync.rootSizeLimit,
       readOnlyRootFilesystem: securityContext.readOnlyRootFilesystem,
       seccompProfile: securityContext.seccompProfile,
     },

@@ -182,6 +182,11 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
     help: 'GID the git-sync containers run as.',
   },
   {
+    path: 'gitSync.rootSizeLimit',
+    type: { kind: 'string', name: 'quantity', expect: 'a quantity such as 1Gi', check: parseQuantity },
+    help: '`sizeLimit` of the emptyDir that holds the checkout (`git-sync-root`): the kubelet evicts the pod when the checkout grows past it. Not set: no limit of its own.',
+  },
+  {
     path: 'resources.requests',
     type: resourceMap,
     help: 'Resource requests of the injected containers (`cpu`, `memory`, `ephemeral-storage`). Given, it replaces the built-in map.',

@@ -65,7 +65,7 @@ export interface Policy {
   /** Whether `mode: auto` may choose native sidecars; `auto` asks the cluster facts. */
   nativeSidecars: NativeSidecars;
   /** How git-sync runs; the fields mean what the engine's do (engine/context.ts). */
-  gitSync: Pick<GitSyncContainerPolicy, 'root' | 'link' | 'httpPort' | 'maxFailures' | 'user' | 'group'>;
+  gitSync: Pick<GitSyncContainerPolicy, 'root' | 'link' | 'httpPort' | 'maxFailures' | 'user' | 'group' | 'rootSizeLimit'>;
   resources: Resources;
   securityContext: SecurityContextPolicy;
 }

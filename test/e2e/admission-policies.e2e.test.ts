@@ -4,12 +4,10 @@
  * (spec.validations[i]) has an object it must admit and one it must refuse,
  * in CASES below; the policy and its bindings from the rendered manifests are
  * applied, with each binding limited to a throwaway namespace, and each case
- * is created with --dry-run=server.
- *
- * The manifests ship no ValidatingAdmissionPolicy yet: the hardening issue
- * adds them. Until then the first test asserts that there are none, and a
- * policy added without its cases fails it. No placeholder policy is made up
- * here.
+ * is created with --dry-run=server. A rule about UPDATEs names the object that
+ * exists first (created for real, before the policy could refuse anything),
+ * and its cases are merge patches of it, sent with --dry-run=server. A policy
+ * added without its cases fails the first test.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -17,20 +15,63 @@ import { Cleanup } from './support/cleanup.ts';
 import { readConfig, type E2EConfig } from './support/config.ts';
 import { eventually, Kubectl } from './support/kubectl.ts';
 import { renderManifests, type Obj } from './support/manifests.ts';
+import { PAUSE_IMAGE } from './support/shapes.ts';
 
 const config = readConfig(process.env);
 const enabled = !('kind' in config);
 const id = randomBytes(3).toString('hex');
 const NAMESPACE = `gitsync-vap-${id}`;
 
-/** For one rule: an object it must admit and one it must refuse (namespaced objects are created in the throwaway namespace). */
+/**
+ * For one rule: an object it must admit and those it must refuse (namespaced
+ * objects are created in the throwaway namespace). With `existing`, that
+ * object is created first and the cases are merge patches of it (an UPDATE).
+ */
 interface RuleCases {
+  existing?: Obj;
+  /** Text the refusal must contain: this rule's message, not another's. */
+  says?: string;
   admit: Obj;
-  refuse: Obj;
+  refuse: Obj[];
 }
 
-/** Policy name → one entry per rule, in the order of spec.validations. Empty until the manifests ship a policy. */
-const CASES: Record<string, RuleCases[]> = {};
+const WRITTEN = 'gitsync-injector-written-annotations';
+const STATUS = 'gitsync.dev/status';
+const KNOWN_HOSTS = 'gitsync.dev/known-hosts-data';
+const injectedPod = (name: string, annotations: Record<string, string>): Obj => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, annotations },
+  spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: PAUSE_IMAGE }] },
+});
+const annotate = (annotations: Record<string, string | null>): Obj => ({ metadata: { annotations } });
+/** What the injector writes: a status, and the policy's known_hosts lines. */
+const INJECTED = { 'gitsync.dev/repo': 'git@github.com:acme/dags.git', [STATUS]: '{"version":"0.1.0","mode":"sidecar"}', [KNOWN_HOSTS]: 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n' };
+
+/** Policy name → one entry per rule, in the order of spec.validations. */
+const CASES: Record<string, RuleCases[]> = {
+  [WRITTEN]: [
+    // The annotations the injector wrote cannot be changed or removed; the pod's other annotations can.
+    {
+      existing: injectedPod('injected', INJECTED),
+      says: 'cannot change or remove',
+      admit: annotate({ 'example.com/note': 'edited', 'gitsync.dev/repo': 'git@github.com:acme/other.git', [STATUS]: INJECTED[STATUS] }),
+      refuse: [
+        annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n' }),
+        annotate({ [STATUS]: '{}' }),
+        annotate({ [KNOWN_HOSTS]: null }),
+        annotate({ [STATUS]: null }),
+      ],
+    },
+    // They cannot be added to a pod that was created without them; other gitsync.dev/ annotations can.
+    {
+      existing: injectedPod('plain', { 'example.com/team': 'data' }),
+      says: 'to an existing pod: only gitsync-injector writes them',
+      admit: annotate({ 'gitsync.dev/ref': 'main', 'example.com/team': 'web' }),
+      refuse: [annotate({ [STATUS]: '{"version":"0.1.0"}' }), annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-rsa AAAA\n' })],
+    },
+  ],
+};
 
 describe.skipIf(!enabled)('the ValidatingAdmissionPolicies in manifests/, on the API server in KUBECONFIG', () => {
   const cfg = config as E2EConfig;
@@ -53,7 +94,7 @@ describe.skipIf(!enabled)('the ValidatingAdmissionPolicies in manifests/, on the
 
   afterAll(() => cleanup.run());
 
-  test('every shipped policy has an admitted and a refused case for each of its rules (none is shipped yet: the hardening issue adds them)', () => {
+  test('every shipped policy has an admitted and a refused case for each of its rules', () => {
     expect([...policies.keys()].sort()).toEqual(Object.keys(CASES).sort());
     for (const [name, policy] of policies) expect(CASES[name], name).toHaveLength((policy.spec.validations ?? []).length);
   });
@@ -90,13 +131,30 @@ describe.skipIf(!enabled)('the ValidatingAdmissionPolicies in manifests/, on the
         cleanup.add(`validatingadmissionpolicybinding ${bindingName}`, () => kubectl.must(['delete', 'validatingadmissionpolicybinding', bindingName, '--ignore-not-found']), { first: true });
         await kubectl.must(['create', '-f', '-'], { input: JSON.stringify(limited) });
       }
-      const dryRun = (object: Obj) => kubectl.run(['create', '--dry-run=server', '-n', NAMESPACE, '-f', '-'], { input: JSON.stringify(object) });
       for (const [i, rule] of cases.entries()) {
-        // A new policy takes a moment to be enforced: wait for the refusal, then check the admission.
-        await eventually(`${name} rule ${i} refusing its bad case`, cfg.timeoutMs, async () => {
-          const result = await dryRun(rule.refuse);
-          return result.code !== 0 && result.stderr.includes(policyName) ? true : undefined;
-        });
+        const existing: Obj | undefined = rule.existing && { ...rule.existing, metadata: { ...rule.existing.metadata, name: `${rule.existing.metadata.name}-${id}-${i}` } };
+        if (existing) {
+          // Created for real, so that there is something to update; a new namespace's ServiceAccount comes a moment later.
+          await eventually(`${name} rule ${i}: creating ${existing.kind} ${existing.metadata.name}`, cfg.timeoutMs, async () => {
+            const created = await kubectl.run(['create', '-n', NAMESPACE, '-f', '-'], { input: JSON.stringify(existing) });
+            return created.code === 0 || created.stderr.includes('AlreadyExists') ? true : undefined;
+          });
+        }
+        const dryRun = (object: Obj) =>
+          existing
+            ? kubectl.run(['patch', '--dry-run=server', '-n', NAMESPACE, existing.kind.toLowerCase(), existing.metadata.name, '--type=merge', '-p', JSON.stringify(object)])
+            : kubectl.run(['create', '--dry-run=server', '-n', NAMESPACE, '-f', '-'], { input: JSON.stringify(object) });
+        for (const [j, refuse] of rule.refuse.entries()) {
+          // A new policy takes a moment to be enforced: wait for the first refusal, then check the rest and the admission.
+          const refused = await eventually(`${name} rule ${i} refusing its bad case ${j}`, cfg.timeoutMs, async () => {
+            const result = await dryRun(refuse);
+            return result.code !== 0 && result.stderr.includes(policyName) ? result : undefined;
+          });
+          // The message the rule gives, not another rule's: it names the annotation the case touches.
+          const touched = Object.keys(refuse.metadata?.annotations ?? {});
+          for (const key of touched) expect(refused.stderr, `${name} rule ${i} case ${j}`).toContain(key);
+          if (rule.says) expect(refused.stderr, `${name} rule ${i} case ${j}`).toContain(rule.says);
+        }
         const admitted = await dryRun(rule.admit);
         expect(admitted.code, `${name} rule ${i}: ${admitted.stderr}`).toBe(0);
       }

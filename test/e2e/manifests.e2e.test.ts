@@ -65,8 +65,8 @@ describe.skipIf(!enabled)('the manifests pass the API server’s dry run', () =>
 
   afterAll(() => cleanup.run());
 
-  test('every kustomization folder is rendered: base, both overlays, examples', () => {
-    expect(renders.map((r) => r.folder)).toEqual(['base', 'examples', 'overlays/cert-manager', 'overlays/self-signed']);
+  test('every kustomization folder is rendered: the admission policy, base, both overlays, examples', () => {
+    expect(renders.map((r) => r.folder)).toEqual(['admission-policy', 'base', 'examples', 'overlays/cert-manager', 'overlays/self-signed']);
   });
 
   test('only objects whose kind this cluster does not serve are left out, and they are cert-manager’s', async () => {
@@ -76,7 +76,7 @@ describe.skipIf(!enabled)('the manifests pass the API server’s dry run', () =>
     expect(leftOut.sort()).toEqual(certManager ? [] : CERT_MANAGER_OBJECTS.map((o) => `cert-manager.io/v1 ${o}`));
   });
 
-  test.each(['base', 'examples', 'overlays/cert-manager', 'overlays/self-signed'])('%s: kubectl apply --dry-run=server accepts every object, without warnings', async (folder) => {
+  test.each(['admission-policy', 'base', 'examples', 'overlays/cert-manager', 'overlays/self-signed'])('%s: kubectl apply --dry-run=server accepts every object, without warnings', async (folder) => {
     const render = renders.find((r) => r.folder === folder);
     expect(render, `no render of ${folder}`).toBeDefined();
     const checkable: Obj[] = [];

@@ -18,7 +18,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { certsOptions, generateCertificates } from '../../src/cli/certs.ts';
 import { serveConfig } from '../../src/app/index.ts';
-import { injectPod } from '../../src/engine/index.ts';
+import { injectPod, WRITTEN_ANNOTATIONS } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
 import { loadPolicyText } from '../../src/policy/load.ts';
@@ -287,6 +287,35 @@ describe.skipIf(!available)(`kustomize renders${skipReason}`, () => {
     });
   });
 
+  describe('the ValidatingAdmissionPolicy for the annotations the injector writes', () => {
+    const NAME = 'gitsync-injector-written-annotations';
+    const overlays = (): [string, Obj[]][] => renders().filter(([name]) => name !== 'base');
+
+    test('both overlays install it and its binding, cluster-scoped (no namespace written into them), denying', () => {
+      for (const [name, objects] of overlays()) {
+        const policy = one(objects, 'ValidatingAdmissionPolicy', NAME);
+        const binding = one(objects, 'ValidatingAdmissionPolicyBinding', NAME);
+        expect(policy.apiVersion, name).toBe('admissionregistration.k8s.io/v1');
+        expect(policy.metadata.namespace, name).toBeUndefined();
+        expect(binding.metadata.namespace, name).toBeUndefined();
+        expect(binding.spec).toEqual({ policyName: NAME, validationActions: ['Deny'] });
+        expect(policy.spec.failurePolicy).toBe('Fail');
+        // Pod UPDATEs only: creation is the injector's, and it writes these annotations then.
+        expect(policy.spec.matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods'] }]);
+        // Every rule speaks for itself.
+        for (const v of policy.spec.validations) expect(v.messageExpression, name).toContain('metadata.annotations');
+      }
+    });
+
+    test("protects exactly the injector's WRITTEN_ANNOTATIONS under the built-in prefix (both change together)", () => {
+      const policy = one(certManager, 'ValidatingAdmissionPolicy', NAME);
+      const variable = (n: string): string => (policy.spec.variables as Obj[]).find((v) => v.name === n)!.expression;
+      const literals = (expression: string): string[] => [...expression.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
+      expect(literals(variable('prefix'))).toEqual([BUILTIN_POLICY.annotationPrefix]);
+      expect(literals(variable('written')).sort()).toEqual(Object.values(WRITTEN_ANNOTATIONS).sort());
+    });
+  });
+
   describe('RBAC', () => {
     test('exactly read access to namespaces, nodes and the policy ConfigMap: nothing on Secrets, no wildcards, no writes', () => {
       for (const [name, objects] of renders()) {
@@ -398,7 +427,7 @@ describe.skipIf(!available)(`kustomize renders${skipReason}`, () => {
     test('every namespaced object is in the webhook namespace, which the render creates', () => {
       for (const [name, objects] of renders()) {
         one(objects, 'Namespace', NAMESPACE);
-        const cluster = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
+        const cluster = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
         for (const o of objects.filter((o) => !cluster.has(o.kind))) expect(o.metadata.namespace, `${name}: ${o.kind} ${o.metadata.name}`).toBe(NAMESPACE);
       }
     });

@@ -55,7 +55,7 @@ describe('loadPolicyFile', () => {
       excludedNamespaces: ['kube-system', 'monitoring'],
       onInvalidAnnotations: 'admit',
       nativeSidecars: 'disabled',
-      gitSync: { root: '/data/git', link: 'current', httpPort: 8081, maxFailures: -1, user: 1000, group: 2000 },
+      gitSync: { root: '/data/git', link: 'current', httpPort: 8081, maxFailures: -1, user: 1000, group: 2000, rootSizeLimit: '4Gi' },
       resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
       securityContext: {
         runAsNonRoot: true,

@@ -128,7 +128,7 @@ describe('validatePolicyDocument: problems', () => {
     expect(only({ gitSync: ['root'] })).toEqual({
       code: 'POLICY_TYPE_INVALID',
       field: 'gitSync',
-      message: 'a list is not a map; use a map with root, link, httpPort, maxFailures, user, group',
+      message: 'a list is not a map; use a map with root, link, httpPort, maxFailures, user, group, rootSizeLimit',
     });
     expect(only({ defaults: { depth: 1 } })).toEqual({
       code: 'POLICY_TYPE_INVALID',
@@ -279,6 +279,17 @@ describe('validatePolicyDocument: problems', () => {
       field: 'resources.limits.memory',
       value: '256MB',
       message: '"256MB" is not a Kubernetes quantity; use a number with an optional suffix, such as 100m, 64Mi or 1Gi',
+    });
+  });
+
+  it('takes gitSync.rootSizeLimit as a quantity, not set by default', () => {
+    expect(BUILTIN_POLICY.gitSync.rootSizeLimit).toBeUndefined();
+    expect(validatePolicyDocument({ gitSync: { rootSizeLimit: '2Gi' } }).compiled?.engine.gitSync.rootSizeLimit).toBe('2Gi');
+    expect(only({ gitSync: { rootSizeLimit: '2GB' } })).toEqual({
+      code: 'POLICY_VALUE_INVALID',
+      field: 'gitSync.rootSizeLimit',
+      value: '2GB',
+      message: '"2GB" is not a Kubernetes quantity; use a number with an optional suffix, such as 100m, 64Mi or 1Gi',
     });
   });
 

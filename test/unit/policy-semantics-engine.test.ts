@@ -281,3 +281,33 @@ describe('the admission status code of a denial', () => {
     expect(admitWith(policy, { 'gitsync.dev/period': '5x', 'gitsync.dev/repo': 'https://github.com/other/x.git' }).review.response.status?.code).toBe(403);
   });
 });
+
+describe('resources and the root volume, for namespaces with a ResourceQuota', () => {
+  // A quota on limits.cpu or limits.ephemeral-storage refuses a pod with any container that does not set it.
+  const QUOTA_FRIENDLY = {
+    resources: {
+      requests: { cpu: '10m', memory: '64Mi', 'ephemeral-storage': '64Mi' },
+      limits: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '1Gi' },
+    },
+    gitSync: { rootSizeLimit: '2Gi' },
+  };
+  const REPO = { 'gitsync.dev/repo': 'https://github.com/acme/site.git' };
+
+  it.each([['sidecar'], ['native'], ['init-only']])('mode %s: every injected container gets the CPU limit and the ephemeral-storage request and limit', (mode) => {
+    const result = run(policyOf(QUOTA_FRIENDLY), { annotations: { ...REPO, 'gitsync.dev/mode': mode } });
+    expect(result.outcome).toBe('injected');
+    const spec = (result.pod as { spec: { initContainers?: { name: string; resources: unknown }[]; containers: { name: string; resources: unknown }[] } }).spec;
+    const injected = [...(spec.initContainers ?? []), ...spec.containers].filter((c) => c.name.startsWith('git-sync'));
+    expect(injected.length).toBeGreaterThan(0);
+    for (const c of injected) expect(c.resources, c.name).toEqual(QUOTA_FRIENDLY.resources);
+  });
+
+  it("gitSync.rootSizeLimit becomes the root emptyDir's sizeLimit; not set, the emptyDir has none", () => {
+    const volume = (policy: EnginePolicy) => {
+      const pod = run(policy, { annotations: REPO }).pod as { spec: { volumes: { name: string; emptyDir?: unknown }[] } };
+      return pod.spec.volumes.find((v) => v.name === 'git-sync-root');
+    };
+    expect(volume(policyOf(QUOTA_FRIENDLY))).toEqual({ name: 'git-sync-root', emptyDir: { sizeLimit: '2Gi' } });
+    expect(volume(policyOf({}))).toEqual({ name: 'git-sync-root', emptyDir: {} });
+  });
+});
