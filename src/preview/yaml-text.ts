@@ -7,7 +7,7 @@
  * `.inf`. A plain (unquoted) string is written only when all of them read it
  * back as that very string; anything else is quoted.
  */
-import { Document, parse, visit, type Node, type SchemaOptions } from 'yaml';
+import { Document, visit, type Node, type SchemaOptions } from 'yaml';
 import type { YamlStyle } from './yaml-patch.ts';
 
 /** How added content is written: block YAML, flow YAML (inside `{}`/`[]`), or JSON (inside a document written as JSON). */
@@ -24,18 +24,19 @@ export type Layout = 'block' | 'flow' | 'json';
 const PLAIN_FLOW = /^[A-Za-z0-9_/][A-Za-z0-9_./-]*$/;
 const PLAIN_BLOCK = /^[A-Za-z0-9_/][A-Za-z0-9_./:@+=~-]*$/;
 
-const READERS = [{ version: '1.1' as const }, { version: '1.2' as const }];
+/**
+ * How YAML 1.1 (with timestamps, base-60 numbers and merge keys, as PyYAML
+ * reads it) and YAML 1.2 (core schema) resolve a plain scalar: every tag's
+ * test but the string's. A string that none of them matches is read as that
+ * string by all. Tests, not a parse per string: the preview writes answers of
+ * megabytes with this.
+ */
+const RESOLVERS: readonly RegExp[] = (['1.1', '1.2'] as const).flatMap((version) =>
+  new Document(null, { version }).schema.tags.flatMap((t) => (t.tag !== 'tag:yaml.org,2002:str' && t.test ? [t.test] : [])),
+);
 
 /** Whether every reader reads `text`, written plain, as the string `text`. */
-function readsAsItself(text: string): boolean {
-  return READERS.every((options) => {
-    try {
-      return parse(text, options) === text;
-    } catch {
-      return false;
-    }
-  });
-}
+const readsAsItself = (text: string): boolean => !RESOLVERS.some((test) => test.test(text));
 
 /** Whether `text` may be written as a plain scalar in the given context. */
 export function plainIsSafe(text: string, context: 'block' | 'flow'): boolean {
