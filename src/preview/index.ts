@@ -23,4 +23,5 @@ export { renderJson, renderPatches, renderYaml, type EvaluatedSource, type Patch
 export { checkLine, label, location, refusal, warningLines } from './report.ts';
 export { readInputs, SourceError, STDIN_NAME, type InputText } from './sources.ts';
 export { detectStyle, patchYamlDocument, YamlPatchError, type YamlStyle } from './yaml-patch.ts';
-export { yamlText } from './yaml-text.ts';
+export { spliceYamlDocument, writtenAsJson } from './yaml-splice.ts';
+export { flowText, plainIsSafe, yamlText } from './yaml-text.ts';

@@ -1,12 +1,14 @@
 /**
  * Applying the engine's JSON Patch to a YAML syntax tree instead of to plain
  * data, so that what `inject` writes keeps the author's comments, key order
- * and quoting everywhere it did not add something. Values are built with the
- * document's own schema (YAML 1.1), so a string such as "on" or "yes" comes
- * out quoted and Kubernetes reads it back as the same string.
+ * and quoting. Writing the tree re-creates every line, though (a comment's
+ * spacing, a list's indentation), so `inject` uses it only for documents the
+ * text splice (yaml-splice.ts) cannot take. Added strings are quoted for
+ * every reader (yaml-text.ts), so "on", "12:30" or ":1234" come out quoted.
  */
 import type { Operation } from 'fast-json-patch';
-import { Document, isAlias, isMap, isScalar, isSeq, visit, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { quoteForReaders } from './yaml-text.ts';
 
 /** An operation the tree cannot take; the caller falls back to writing the document from its data. */
 export class YamlPatchError extends Error {}
@@ -14,35 +16,17 @@ export class YamlPatchError extends Error {}
 // The engine's values never share objects, but anchors in output would be surprising if they ever did.
 const CREATE = { aliasDuplicateObjects: false } as const;
 
-/**
- * Plain strings that Kubernetes reads as strings but other YAML 1.1 readers
- * (PyYAML, older go-yaml) read as timestamps or base-60 numbers: `2024-01-01`,
- * `12:30`. The document's schema is Kubernetes' and would leave them plain;
- * added values are quoted so that every tool in a pipeline reads them alike.
- */
-const MISREAD = new Document(null, { version: '1.1' }).schema.tags
-  .filter((t) => t.tag === 'tag:yaml.org,2002:timestamp' || t.format === 'TIME')
-  .flatMap((t) => (t.test ? [t.test] : []));
-
-function quoteMisreadable(node: Node): void {
-  visit(node, {
-    Scalar(_, scalar) {
-      if (typeof scalar.value === 'string' && MISREAD.some((re) => re.test(scalar.value as string))) scalar.type = 'QUOTE_DOUBLE';
-    },
-  });
-}
-
 const unescape = (segment: string): string => segment.replaceAll('~1', '/').replaceAll('~0', '~');
 
-function segments(path: string): string[] {
+export function segments(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw new YamlPatchError(`${JSON.stringify(path)} is not a JSON Pointer`);
   return path.slice(1).split('/').map(unescape);
 }
 
-const keyName = (key: unknown): string | undefined => (isScalar(key) ? String(key.value) : undefined);
+export const keyName = (key: unknown): string | undefined => (isScalar(key) ? String(key.value) : undefined);
 
-const INDEX = /^(?:0|[1-9]\d*)$/;
+export const INDEX = /^(?:0|[1-9]\d*)$/;
 
 /**
  * An alias on the way to a change is replaced by a copy of what it points
@@ -74,7 +58,7 @@ function child(doc: Document, parent: unknown, segment: string, path: string): u
 function add(doc: Document, op: Operation): void {
   const path = segments(op.path);
   const value = doc.createNode((op as { value?: unknown }).value, CREATE) as Node;
-  quoteMisreadable(value);
+  quoteForReaders(value);
   if (path.length === 0) {
     doc.contents = value;
     return;

@@ -84,7 +84,8 @@ describe('inject: YAML out', () => {
     const head = input.slice(0, input.indexOf('    spec:'));
     expect(run.stdout.startsWith(head)).toBe(true);
     expect(run.stdout).toContain('        args: ["scheduler"]\n');
-    expect(run.stdout).toContain('          value: "False" # a string, as Airflow expects\n');
+    // Untouched lines are byte for byte the input's, down to the two spaces before this comment.
+    expect(run.stdout).toContain('          value: "False"  # a string, as Airflow expects\n');
     // YAML 1.1 words that must stay strings are quoted, so Kubernetes reads them as strings.
     expect(run.stdout).toContain('          value: "off"\n');
     expect(run.stdout).toContain('          value: "true"\n');

@@ -123,3 +123,36 @@ export function kubectlPatch(doc: unknown, ops: readonly Operation[]): unknown {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The objects kubectl reads from a manifest stream (YAML, or JSON when it
+ * starts with `{`), offline. `kubectl patch --local` with an empty merge
+ * patch reads files with the reader `kubectl apply -f` uses (the resource
+ * builder's stream decoder); `apply --dry-run=client` itself needs an API
+ * server to map kinds. Throws KubectlPatchError with kubectl's message when
+ * it cannot read the text.
+ */
+export function kubectlRead(text: string): unknown[] {
+  const dir = mkdtempSync(join(tmpdir(), 'kubectl-read-'));
+  try {
+    const file = join(dir, 'manifests.yaml');
+    writeFileSync(file, text);
+    let out: string;
+    try {
+      out = execFileSync(KUBECTL, ['patch', '--local', '-f', file, '--type=merge', '-p', '{}', '-o', 'json'], {
+        env: ENV,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 30_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } catch (err) {
+      const stderr = (err as { stderr?: unknown }).stderr;
+      throw new KubectlPatchError(typeof stderr === 'string' && stderr ? stderr : String(err));
+    }
+    // Several objects come out as JSON texts one after the other, each opening and closing at column 0.
+    return JSON.parse(`[${out.replaceAll(/^}\n\{$/gm, '},\n{')}]`) as unknown[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

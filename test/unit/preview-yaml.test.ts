@@ -11,17 +11,20 @@ import type { AdmissionDeps } from '../../src/admission/index.ts';
 import {
   detectStyle,
   evaluateSource,
+  flowText,
   parseSource,
   patchYamlDocument,
   renderJson,
   renderPatches,
   renderYaml,
   YamlPatchError,
+  yamlText,
   KUBERNETES_YAML,
   type EvaluatedSource,
   type InputFormat,
 } from '../../src/preview/index.ts';
 import { applyPatchToCopy } from '../support/apply.ts';
+import { kubectlAvailable, kubectlRead } from '../support/kubectl.ts';
 import { engineContext } from '../support/server.ts';
 
 const deps: AdmissionDeps = { ctx: engineContext(), namespaceAnnotations: () => undefined };
@@ -86,6 +89,58 @@ describe('patchYamlDocument', () => {
   });
 });
 
+describe('quoting for every reader', () => {
+  // Strings that some reader takes for something else, or that break a plain scalar in block or flow context.
+  const WORDS = [
+    ':1234', 'on', 'off', 'yes', 'No', 'y', 'n', 'true', 'null', '~', '', '12:30', '1:20:30', '2024-01-01', '2024-01-01T10:00:00Z',
+    '0o17', '0x1F', '0755', '0b101', '.inf', '-.Inf', '.nan', '1e3', '1_000', '+1', '-1.5', '-', '- x', '? x', ': x', 'a, b', 'a: b',
+    'a:', 'x #y', '#x', '@x', '`x', '*x', '&x', '!x', '%x', '|', '>', '"q"', "'q'", '[x]', '{x}', 'a]', 'a}', 'a,b', 'tab\there',
+    'line\nbreak', ' lead', 'trail ', '=', '<<', 'x\u2028y', 'x\u0085y', 'https://github.com/acme/site.git', 'registry.k8s.io/git-sync:v4@sha256:ab',
+  ];
+  const data = Object.fromEntries(WORDS.map((w, i) => [`k${i}`, w]));
+  const annotations = Object.fromEntries(WORDS.filter((w) => w !== '').map((w) => [w, w]));
+  const object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'words', annotations }, data };
+  const texts = {
+    block: yamlText(object),
+    // Not at the top: kubectl reads a stream that starts with `{` as JSON.
+    flow: `apiVersion: v1\nkind: ConfigMap\nmetadata: ${flowText(object.metadata, 'flow', 0, 2)}\ndata: ${flowText(data, 'flow', 0, 2)}\n`,
+    json: `${flowText(object, 'json', 0, 2)}\n`,
+  };
+  const readers = { 'Kubernetes (YAML 1.1 without timestamps)': KUBERNETES_YAML, 'YAML 1.1': { version: '1.1' as const }, 'YAML 1.2': { version: '1.2' as const } };
+
+  test.each(Object.keys(texts))('%s: every YAML reader reads every string as itself', (layout) => {
+    const text = texts[layout as keyof typeof texts];
+    for (const options of Object.values(readers)) {
+      const doc = parseDocument(text, options);
+      expect(doc.errors).toEqual([]);
+      expect(doc.toJS()).toEqual(object);
+    }
+    if (layout === 'json') expect(JSON.parse(text)).toEqual(object);
+  });
+
+  test.skipIf(!kubectlAvailable()).each(Object.keys(texts))('%s: kubectl reads every string as itself', (layout) => {
+    expect(kubectlRead(texts[layout as keyof typeof texts])).toEqual([object]);
+  });
+
+  test('long flow collections are laid out one member per line, short ones stay on one', () => {
+    expect(flowText({ name: 'a', value: ':1234' }, 'flow', 0, 2)).toBe('{name: a, value: ":1234"}');
+    const text = flowText({ env: Array.from({ length: 4 }, (_, i) => ({ name: `GITSYNC_VARIABLE_${i}`, value: 'https://github.com/acme/site.git' })) }, 'flow', 2, 2);
+    expect(text.split('\n').every((line) => line.length <= 100)).toBe(true);
+    expect(text).toBe(
+      [
+        '{',
+        '    env: [',
+        '      {name: GITSYNC_VARIABLE_0, value: "https://github.com/acme/site.git"},',
+        '      {name: GITSYNC_VARIABLE_1, value: "https://github.com/acme/site.git"},',
+        '      {name: GITSYNC_VARIABLE_2, value: "https://github.com/acme/site.git"},',
+        '      {name: GITSYNC_VARIABLE_3, value: "https://github.com/acme/site.git"}',
+        '    ]',
+        '  }',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('detectStyle', () => {
   test.each([
     ['kubectl style', 'spec:\n  containers:\n  - name: c\n', { indent: 2, indentSeq: false }],
@@ -116,7 +171,7 @@ describe('renderYaml', () => {
     // The header comment, the ConfigMap, the webserver, the Service and the Job are untouched.
     for (const i of [0, 1, 3, 4, 5]) expect(outDocs[i]).toBe(inDocs[i]);
     const scheduler = outDocs[2]!;
-    expect(scheduler).toContain('  name: airflow-scheduler # injected below\n');
+    expect(scheduler).toContain('  name: airflow-scheduler   # injected below\n');
     expect(scheduler).toContain('  selector: {matchLabels: {component: scheduler}}\n');
     expect(scheduler).toContain('        gitsync.dev/repo: "https://github.com/acme/airflow-dags.git"\n');
     expect(scheduler).toContain('          args: [scheduler]\n');
@@ -169,15 +224,48 @@ describe('renderYaml', () => {
     expect(readAll(out)).toEqual([evaluated.documents[0]!.output]);
   });
 
-  test('sources are joined into one stream, JSON sources written as YAML', () => {
+  test('a change to an anchored node that an alias copies is not spliced, and written right, with a note', () => {
+    const text = [
+      'apiVersion: v1',
+      'kind: List',
+      'items:',
+      '- apiVersion: v1',
+      '  kind: Pod',
+      '  metadata: {name: a, annotations: {gitsync.dev/repo: "https://github.com/acme/site.git"}}',
+      '  spec:',
+      '    containers: &containers',
+      '    - name: web',
+      '      image: nginx',
+      '- apiVersion: v1',
+      '  kind: Pod',
+      '  metadata: {name: b}',
+      '  spec:',
+      '    containers: *containers',
+      '',
+    ].join('\n');
+    const evaluated = evaluate(text, 'anchored.yaml');
+    const { text: out, notes } = renderYaml([evaluated]);
+    // The tree would change the anchored original, and so the alias's copy: the data is written instead.
+    expect(notes).toEqual([expect.stringMatching(/^anchored\.yaml: document 1 was written from its data, without its comments \(.*&containers is copied by an alias/)]);
+    expect(readAll(out)).toEqual([evaluated.documents[0]!.output]);
+  });
+
+  test('sources are joined into one stream; a JSON source stays JSON, with the injected parts in JSON', () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { 'gitsync.dev/repo': 'https://github.com/acme/site.git' } }, spec: { containers: [{ name: 'c', image: 'x' }] } };
-    const json = evaluate(JSON.stringify(pod), 'pod.json', 'json');
+    const podJson = JSON.stringify(pod, null, 2);
+    const json = evaluate(podJson, 'pod.json', 'json');
     const plain = evaluate('kind: ConfigMap\nmetadata: {name: c}\ndata: {a: "on"}', 'cm.yaml');
     const marked = evaluate('---\nkind: Service\nmetadata: {name: s}\n', 'svc.yaml');
-    const { text } = renderYaml([plain, json, marked]);
-    expect(text.startsWith('kind: ConfigMap\nmetadata: {name: c}\ndata: {a: "on"}\n---\napiVersion: v1\nkind: Pod\n')).toBe(true);
+    const { text, notes } = renderYaml([plain, json, marked]);
+    expect(notes).toEqual([]);
+    expect(text.startsWith('kind: ConfigMap\nmetadata: {name: c}\ndata: {a: "on"}\n---\n{\n  "apiVersion": "v1",\n')).toBe(true);
     expect(text.endsWith('\n---\nkind: Service\nmetadata: {name: s}\n')).toBe(true);
-    expect(readAll(text)).toEqual([{ kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'on' } }, applyPatchToCopy(pod, json.documents[0]!.objects[0]!.patch), { kind: 'Service', metadata: { name: 's' } }]);
+    const injected = applyPatchToCopy(pod, json.documents[0]!.objects[0]!.patch);
+    expect(readAll(text)).toEqual([{ kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'on' } }, injected, { kind: 'Service', metadata: { name: 's' } }]);
+    const alone = renderYaml([json]).text;
+    expect(JSON.parse(alone)).toEqual(injected);
+    // kubectl reads a stream that starts with `{` as JSON, so a stream of several sources that starts with JSON starts with a marker.
+    expect(renderYaml([json, plain]).text.startsWith('---\n{\n')).toBe(true);
   });
 });
 
