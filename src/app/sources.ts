@@ -18,6 +18,7 @@ import {
   loadBuiltinPolicy,
   loadConfigMapWatcher,
   readPolicyFile,
+  POLICY_SETTLE_MS,
   PolicyFileWatcher,
   PolicyStore,
   type PolicyConfigMapWatcher,
@@ -33,7 +34,7 @@ export interface StartSourcesOptions {
   /** Retry timing against the API server (tests shorten it). */
   backoff?: BackoffOptions;
   /** Policy file re-read timing (tests shorten it). */
-  file?: { debounceMs?: number; pollMs?: number };
+  file?: { debounceMs?: number; pollMs?: number; settleMs?: number };
   /** How often the API server's version is asked again. */
   versionRefreshMs?: number;
   serviceAccountDir?: string;
@@ -67,11 +68,12 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   let fileWatcher: PolicyFileWatcher | undefined;
   if (config.policyFile !== undefined) {
     // The file as given at start must be readable and valid: serve exits 1 otherwise.
-    const { text, compiled } = await readPolicyFile(config.policyFile);
+    // Read once it has stopped changing, as every later read is: a file being written is not a policy yet.
+    const { text, compiled } = await readPolicyFile(config.policyFile, { settleMs: options.file?.settleMs ?? POLICY_SETTLE_MS });
     store = new PolicyStore({ compiled, source: config.policyFile }, logger);
     // Seeds the store with the text in force, so that re-reading an unchanged file changes nothing.
     store.apply(text, config.policyFile);
-    fileWatcher = new PolicyFileWatcher({ path: config.policyFile, store, logger, ...options.file });
+    fileWatcher = new PolicyFileWatcher({ path: config.policyFile, store, logger, text, ...options.file });
   } else {
     store = new PolicyStore(loadBuiltinPolicy(), logger);
   }
