@@ -49,6 +49,12 @@ export interface Sources {
   namespaces?: NamespaceCache;
   facts?: ClusterFactsCache;
   configMap?: PolicyConfigMapWatcher;
+  /**
+   * Why the policy in memory is not yet the one configured (the ConfigMap not
+   * read yet, or never valid since start), or undefined once it is. A file is
+   * read before serve starts and the built-in policy is there from the start.
+   */
+  policyPending(): string | undefined;
   /** Adds the policy, namespace and cluster checks and details to /readyz. */
   attach(readiness: Readiness): void;
   /** Stops every watcher; resolves when nothing of theirs is left running. */
@@ -126,6 +132,13 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   const sources: Sources = {
     deps,
     store,
+    policyPending() {
+      if (!configMap) return undefined;
+      const { state, watch } = configMap.status();
+      if (state === 'waiting') return `the policy from ${configMap.source} has not been read yet${watch.error ? ` (${watch.error})` : ''}`;
+      if (state === 'invalid') return `${configMap.source} has no valid policy yet (see policy.rejected on /readyz)`;
+      return undefined;
+    },
     attach(readiness) {
       readiness.detail('policy', () => {
         const { source, hash } = store.current;

@@ -84,13 +84,14 @@ export async function startApp(config: ServeConfig, options: StartOptions): Prom
     // Checked before anything starts: a pair the server cannot use fails at once, not after the watchers are up.
     const certificate = await readServingCertificate(config);
     sources = await startWatching(config, env, logger);
-    const { deps, store } = sources;
+    // policyPending reads only the sources' own state, never `this`: it can be handed on alone.
+    const { deps, store, policyPending } = sources;
     const { source, hash } = store.current;
     const metrics = createMetrics({ version: VERSION });
     metrics.observePolicy({ type: 'loaded', source, hash });
     store.onChange(metrics.observePolicy);
     try {
-      webhook = buildServer({ tls: certificate, deps, logger, onAdmission: metrics.observeAdmission, policy: store });
+      webhook = buildServer({ tls: certificate, deps, logger, onAdmission: metrics.observeAdmission, policy: store, policyPending });
     } catch (error) {
       throw unusableCertificate(config, error);
     }

@@ -11,6 +11,7 @@ export {
   type WebhookServer,
   type WebhookServerOptions,
 } from './webhook.ts';
+export { type PolicyPending } from './policy-gate.ts';
 export { buildHealthServer, type HealthServer, type HealthServerOptions } from './health.ts';
 export { Readiness, webhookReadiness, type Check, type CheckResult, type ReadinessReport } from './readiness.ts';
 export { BODY_LIMIT } from './errors.ts';

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { admit, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
 import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
 import { HttpError } from './http-errors.ts';
+import { refuseWhilePending, type PolicyPending } from './policy-gate.ts';
 import { registerPolicyRoute, type PolicyViewSource } from './policy-route.ts';
 import { registerPreview } from './preview.ts';
 
@@ -27,6 +28,8 @@ export interface WebhookServerOptions {
   onAdmission?(summary: AdmissionSummary, durationMs: number): void;
   /** The policy store behind `deps.ctx.policy`: when given, GET /policy shows it. */
   policy?: PolicyViewSource;
+  /** While it says why, /mutate answers 503 POLICY_NOT_LOADED instead of using the policy in memory. */
+  policyPending?: PolicyPending;
 }
 
 export type WebhookServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger> & {
@@ -151,6 +154,7 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
   });
 
   app.post('/mutate', (request, reply) => {
+    if (refuseWhilePending(options.policyPending, request, reply)) return;
     const admission = admit(request.body, deps);
     const durationMs = reply.elapsedTime;
     logAdmission(logger, admission, durationMs);

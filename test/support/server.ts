@@ -13,7 +13,7 @@ import type { EngineContext } from '../../src/engine/index.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
-import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, type Readiness, type WebhookServer } from '../../src/server/index.ts';
+import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, type Readiness, type WebhookServer, type WebhookServerOptions } from '../../src/server/index.ts';
 import { createCA, issueServingCertificate, type KeyPair } from '../../src/tls/index.ts';
 import { VERSION } from '../../src/version.ts';
 
@@ -91,11 +91,11 @@ export interface TestServers {
 }
 
 /** Starts the webhook and the health server on free ports of 127.0.0.1, as `serve` wires them. */
-export async function startServers(deps: Partial<AdmissionDeps> = {}): Promise<TestServers> {
+export async function startServers(deps: Partial<AdmissionDeps> = {}, options: Pick<WebhookServerOptions, 'policyPending'> = {}): Promise<TestServers> {
   const { ca, serving } = await testCertificates();
   const { logger, lines } = captureLogger();
   const fullDeps: AdmissionDeps = { ctx: engineContext(), namespaceAnnotations: () => undefined, ...deps };
-  const webhook = buildServer({ tls: serving, deps: fullDeps, logger });
+  const webhook = buildServer({ tls: serving, deps: fullDeps, logger, ...options });
   const readiness = webhookReadiness(webhook, fullDeps, 'built-in');
   const health = buildHealthServer({ readiness, logger });
   await webhook.listen({ host: '127.0.0.1', port: 0 });
