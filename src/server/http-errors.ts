@@ -59,7 +59,7 @@ export const HTTP_ERRORS = {
   // The injector's own state.
   POLICY_NOT_LOADED: {
     status: 503,
-    meaning: '/mutate: the policy source (the ConfigMap) has not been read yet, or has no valid policy yet; the failurePolicy decides.',
+    meaning: '/mutate, /preview: the policy source (the ConfigMap) has not been read yet, or has no valid policy yet; the failurePolicy decides.',
   },
   INTERNAL: { status: 500, meaning: "A bug in the injector; the message says only to see the logs, which have the details." },
 } as const satisfies Record<string, HttpErrorSpec>;

@@ -17,7 +17,7 @@ import { createMetrics } from '../../src/metrics/index.ts';
 import { loadBuiltinPolicy, PolicyError } from '../../src/policy/load.ts';
 import { PolicyFileWatcher } from '../../src/policy/sources/file.ts';
 import { PolicyStore } from '../../src/policy/store.ts';
-import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, type WebhookServer } from '../../src/server/index.ts';
+import { buildHealthServer, buildPreviewServer, buildServer, webhookReadiness, type HealthServer, type PreviewServer, type WebhookServer } from '../../src/server/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { captureLogger, decodePatch, postReview, reviewOf, samplePod, send, testCertificates } from '../support/server.ts';
 
@@ -31,8 +31,10 @@ interface Running {
   file: string;
   sources: Sources;
   webhook: WebhookServer;
+  preview: PreviewServer;
   health: HealthServer;
   port: number;
+  previewPort: number;
   healthPort: number;
   ca: string;
   metrics: ReturnType<typeof createMetrics>;
@@ -62,20 +64,24 @@ async function serveFile(file: string, dir: string): Promise<Running> {
   const metrics = createMetrics({ version: VERSION, processMetrics: false });
   sources.store.onChange(metrics.observePolicy);
   const { ca, serving } = await testCertificates();
-  const webhook = buildServer({ tls: serving, deps: sources.deps, logger, policy: sources.store });
+  const webhook = buildServer({ tls: serving, deps: sources.deps, logger });
+  const preview = buildPreviewServer({ tls: serving, deps: sources.deps, logger, policy: sources.store });
   const readiness = webhookReadiness(webhook, sources.deps, sources.store.current.source);
   sources.attach(readiness);
   const health = buildHealthServer({ readiness, logger, metrics });
   await webhook.listen({ host: '127.0.0.1', port: 0 });
+  await preview.listen({ host: '127.0.0.1', port: 0 });
   await health.listen({ host: '127.0.0.1', port: 0 });
-  cleanups.push(() => webhook.close(), () => health.close());
+  cleanups.push(() => webhook.close(), () => preview.close(), () => health.close());
   running = {
     dir,
     file,
     sources,
     webhook,
+    preview,
     health,
     port: (webhook.server.address() as AddressInfo).port,
+    previewPort: (preview.server.address() as AddressInfo).port,
     healthPort: (health.server.address() as AddressInfo).port,
     ca: ca.cert,
     metrics,
@@ -171,7 +177,7 @@ describe('policy file reload while admissions run', () => {
     expect(ready.status).toBe(200);
     expect(ready.json().policy).toEqual({ source: file, hash: good.hash, rejected: r.sources.store.rejected });
     // GET /policy says the same.
-    const view = (await send({ port: r.port, ca: r.ca, path: '/policy' })).json();
+    const view = (await send({ port: r.previewPort, ca: r.ca, path: '/policy' })).json();
     expect(view).toMatchObject({ source: file, hash: good.hash, policy: { image: image('three') }, rejected: { source: file, problems: r.sources.store.rejected!.problems } });
 
     // Repaired: in force, the rejection gone.

@@ -37,7 +37,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const serve = (args: string[], env: Record<string, string>): Promise<ServeProcess> => startServe(args, certs, env);
+// With the preview listener (off by default) for GET /policy.
+const serve = (args: string[], env: Record<string, string>): Promise<ServeProcess> => startServe(['--preview-port', '0', ...args], certs, env);
 
 async function kubeconfigFor(server: FakeApiServer): Promise<string> {
   const file = join(dir, `kubeconfig-${server.port}.yaml`);
@@ -46,7 +47,7 @@ async function kubeconfigFor(server: FakeApiServer): Promise<string> {
 }
 
 const readyz = async (s: ServeProcess) => send({ port: s.healthPort, path: '/readyz' });
-const getPolicy = async (s: ServeProcess) => (await send({ port: s.port, ca: caCert, path: '/policy' })).json();
+const getPolicy = async (s: ServeProcess) => (await send({ port: s.previewPort!, ca: caCert, path: '/policy' })).json();
 
 describe('serve in a cluster', () => {
   test('ConfigMap policy, namespace defaults and cluster facts reach admissions; edits apply live; SIGTERM stops everything', async () => {

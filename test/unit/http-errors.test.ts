@@ -163,7 +163,7 @@ const target = () => ({ port: servers.port, ca: servers.ca });
 const mutate = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   send({ port: servers.port, ca: servers.ca, path: '/mutate', method: 'POST', headers, body }).then(fromResponse);
 const preview = (body: string, headers: Record<string, string> = { 'content-type': 'text/plain' }, query = '') =>
-  send({ port: servers.port, ca: servers.ca, path: `/preview${query}`, method: 'POST', headers, body }).then(fromResponse);
+  send({ port: servers.previewPort, ca: servers.ca, path: `/preview${query}`, method: 'POST', headers, body }).then(fromResponse);
 
 async function previewThrough(deps: AdmissionDeps, worker: PreviewWorker): Promise<Answer> {
   const s = await previewServer(deps, worker);
@@ -198,6 +198,8 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
   NOT_FOUND: [
     ['an unknown path', async () => fromResponse(await send({ ...target(), path: '/nope' }))],
     ['an unknown path on the health port', async () => fromResponse(await send({ port: servers.healthPort, path: '/nope' }))],
+    ['/preview on the webhook port, which serves /mutate only', async () => fromResponse(await send({ ...target(), path: '/preview', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }))],
+    ['/mutate on the preview port', async () => fromResponse(await send({ port: servers.previewPort, ca: servers.ca, path: '/mutate', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }))],
   ],
   BAD_CONTENT_LENGTH: [
     // Node's parser frames bodies by Content-Length itself, so over a socket a short body is MALFORMED_REQUEST or a wait; fastify's inject reaches the check.
@@ -246,6 +248,14 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
         const s = await startServers({}, { policyPending: () => 'the policy from configmap ns/cm key policy.yaml has not been read yet' });
         closers.push(s.close);
         return fromResponse(await postReview(s, reviewOf(samplePod())));
+      },
+    ],
+    [
+      '/preview before the policy source has been read',
+      async () => {
+        const s = await startServers({}, { policyPending: () => 'the policy from configmap ns/cm key policy.yaml has not been read yet' });
+        closers.push(s.close);
+        return fromResponse(await send({ port: s.previewPort, ca: s.ca, path: '/preview', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(samplePod()) }));
       },
     ],
   ],
