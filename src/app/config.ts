@@ -29,10 +29,26 @@ export interface SourcesConfig {
   configMap: PolicyConfigMapConfig;
 }
 
+/**
+ * The listener for /preview and /policy, which are for people and pipelines,
+ * never for the API server: a port of its own, off unless asked for (on with
+ * --dev), and on loopback unless told otherwise, so that by default only
+ * `kubectl port-forward` (RBAC: pods/portforward in the webhook's namespace)
+ * reaches it. /mutate's listener serves admission only.
+ */
+export interface PreviewListenerConfig {
+  host: string;
+  port: number;
+}
+
+export const DEV_PREVIEW_PORT = 8444;
+
 export interface ServeConfig {
   host: string;
   port: number;
   healthPort: number;
+  /** The /preview and /policy listener; undefined when off. */
+  preview?: PreviewListenerConfig;
   tlsCert: string;
   tlsKey: string;
   /** Whether the TLS files come from certs/ and are generated when missing. */
@@ -52,6 +68,10 @@ export interface ServeConfig {
 export const SERVE_OPTIONS_USAGE = `  --host ADDR          address to bind              GITSYNC_INJECTOR_HOST         (default 0.0.0.0; 127.0.0.1 with --dev)
   --port N             webhook HTTPS port           GITSYNC_INJECTOR_PORT         (default 8443)
   --health-port N      health HTTP port             GITSYNC_INJECTOR_HEALTH_PORT  (default 8081)
+  --preview-port N|off HTTPS port for /preview and /policy, apart from /mutate's
+                                                    GITSYNC_INJECTOR_PREVIEW_PORT (default off; ${DEV_PREVIEW_PORT} with --dev)
+  --preview-host ADDR  its address; keep loopback unless a NetworkPolicy limits who reaches it
+                                                    GITSYNC_INJECTOR_PREVIEW_HOST (default 127.0.0.1)
   --tls-cert FILE      serving certificate (PEM)    GITSYNC_INJECTOR_TLS_CERT     (default ${DEFAULT_TLS_DIR}/tls.crt)
   --tls-key FILE       its private key (PEM)        GITSYNC_INJECTOR_TLS_KEY      (default ${DEFAULT_TLS_DIR}/tls.key)
   --policy FILE        policy YAML file, re-read when it changes
@@ -75,8 +95,9 @@ export const SERVE_OPTIONS_USAGE = `  --host ADDR          address to bind      
                                                     GITSYNC_INJECTOR_SHUTDOWN_DELAY    (default 0s)
   --shutdown-timeout D then wait at most this long for in-flight requests
                                                     GITSYNC_INJECTOR_SHUTDOWN_TIMEOUT  (default 20s)
-  --dev                development: bind 127.0.0.1 and use a certificate for
-                       localhost from certs/, generated on first start
+  --dev                development: bind 127.0.0.1, use a certificate for
+                       localhost from certs/, generated on first start, and
+                       serve /preview and /policy on port ${DEV_PREVIEW_PORT}
 `;
 
 /** The flags that choose where the policy and the cluster facts come from (node:util parseArgs options). */
@@ -125,12 +146,25 @@ function parseDurationSetting(s: Sourced<string>): number {
   return parsed.value;
 }
 
+/** The preview listener's settings: `off` (the default outside --dev) or a port, and its address. */
+function previewConfig(port: Sourced<string>, host: Sourced<string>, dev: boolean): PreviewListenerConfig | undefined {
+  const text = port.value.trim().toLowerCase();
+  if (text === 'off' || (text === '' && !dev)) {
+    if (host.explicit) throw new UsageError(`${host.source} is set but the preview listener is off; set --preview-port (or GITSYNC_INJECTOR_PREVIEW_PORT) too`);
+    return undefined;
+  }
+  if (host.value.trim() === '') throw new UsageError(`${host.source}: the address is empty`);
+  return { host: host.value, port: text === '' ? DEV_PREVIEW_PORT : parsePort(port) };
+}
+
 /** Reads the flags and environment into a configuration; throws UsageError naming the bad flag or variable. */
 export function serveConfig(args: string[], env: Env): ServeConfig {
   const flags = parseFlags(args, {
     host: { type: 'string' },
     port: { type: 'string' },
     'health-port': { type: 'string' },
+    'preview-port': { type: 'string' },
+    'preview-host': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     policy: { type: 'string' },
@@ -170,5 +204,15 @@ export function serveConfig(args: string[], env: Env): ServeConfig {
   };
   if (policy.value !== '') config.policy = policy.value;
   if (config.port !== 0 && config.port === config.healthPort) throw new UsageError(`--port and --health-port are both ${config.port}; they need different ports`);
+  const preview = previewConfig(
+    setting('preview-port', flags['preview-port'], 'GITSYNC_INJECTOR_PREVIEW_PORT', env, ''),
+    setting('preview-host', flags['preview-host'], 'GITSYNC_INJECTOR_PREVIEW_HOST', env, '127.0.0.1'),
+    dev,
+  );
+  if (preview) {
+    const taken = [['--port', config.port], ['--health-port', config.healthPort]].find(([, port]) => port !== 0 && port === preview.port);
+    if (taken) throw new UsageError(`--preview-port and ${taken[0]} are both ${preview.port}; they need different ports`);
+    config.preview = preview;
+  }
   return config;
 }

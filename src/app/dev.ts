@@ -1,8 +1,8 @@
 /**
  * What `serve --dev` adds for a developer's laptop: a serving certificate
  * for localhost kept in the repository's certs/ folder (generated on first
- * start, then reused so a CA the developer trusts stays valid), and a
- * ready-to-paste request to try the webhook with.
+ * start, then reused so a CA the developer trusts stays valid), and
+ * ready-to-paste requests to try the webhook and the preview with.
  */
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.ts';
@@ -38,4 +38,9 @@ export function devCurl(port: number): string {
     },
   };
   return `curl --cacert ${caCert} -H 'Content-Type: application/json' https://localhost:${port}/mutate -d '${JSON.stringify(review)}'`;
+}
+
+/** For --dev: the sample manifests in test/fixtures through /preview, on the preview listener. */
+export function devPreviewCurl(port: number): string {
+  return `curl --cacert ${DEV_CERTS_DIR}ca.crt --data-binary @test/fixtures/manifests/mixed.yaml https://localhost:${port}/preview`;
 }

@@ -3,26 +3,27 @@
  * admission: on a signal it turns unready, keeps serving for the shutdown
  * delay while the endpoints stop routing here, then drains in-flight
  * requests within the shutdown timeout and closes everything in order
- * (certificate watcher, webhook, health server, the sources' watchers).
+ * (certificate watcher, webhook and preview listener, health server, the
+ * sources' watchers).
  */
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
-import type { WebhookServer } from '../server/index.ts';
 import type { App } from './start.ts';
 
 /**
- * Closes the webhook: stops listening, lets requests in flight finish and
- * closes idle connections. Connections still busy after `timeoutMs` (a client
- * trickling a body) are cut, so shutdown always ends within the bound.
+ * Closes an HTTPS server (the webhook, the preview listener): stops
+ * listening, lets requests in flight finish and closes idle connections.
+ * Connections still busy after `timeoutMs` (a client trickling a body) are
+ * cut, so shutdown always ends within the bound.
  */
-async function closeWithin(webhook: WebhookServer, timeoutMs: number, logger: Logger): Promise<void> {
+async function closeWithin(closing: { close(): PromiseLike<unknown>; server: { closeAllConnections(): void } }, timeoutMs: number, logger: Logger): Promise<void> {
   const timer = setTimeout(() => {
     logger.warn({ timeoutMs }, 'requests still in flight at the shutdown timeout; closing their connections');
-    webhook.server.closeAllConnections();
+    closing.server.closeAllConnections();
   }, timeoutMs);
   try {
-    await webhook.close();
+    await closing.close();
   } finally {
     clearTimeout(timer);
   }
@@ -35,7 +36,7 @@ async function closeWithin(webhook: WebhookServer, timeoutMs: number, logger: Lo
  * routing here; SIGINT (a person at a terminal) drains at once.
  */
 function stopOnSignal(app: App): Promise<number> {
-  const { config, logger, webhook, health, readiness, certificates } = app;
+  const { config, logger, webhook, preview, health, readiness, certificates } = app;
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -56,7 +57,7 @@ function stopOnSignal(app: App): Promise<number> {
           }
           logger.info({ signal }, 'shutting down: draining in-flight admissions');
           certificates.close();
-          await closeWithin(webhook, config.shutdownTimeoutMs, logger);
+          await Promise.all([closeWithin(webhook, config.shutdownTimeoutMs, logger), preview && closeWithin(preview, config.shutdownTimeoutMs, logger)]);
           await health.close();
           logger.info('stopped');
           return 0;

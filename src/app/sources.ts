@@ -18,6 +18,7 @@ import {
   loadBuiltinPolicy,
   loadConfigMapWatcher,
   readPolicyFile,
+  POLICY_SETTLE_MS,
   PolicyFileWatcher,
   PolicyStore,
   type PolicyConfigMapWatcher,
@@ -33,7 +34,7 @@ export interface StartSourcesOptions {
   /** Retry timing against the API server (tests shorten it). */
   backoff?: BackoffOptions;
   /** Policy file re-read timing (tests shorten it). */
-  file?: { debounceMs?: number; pollMs?: number };
+  file?: { debounceMs?: number; pollMs?: number; settleMs?: number };
   /** How often the API server's version is asked again. */
   versionRefreshMs?: number;
   serviceAccountDir?: string;
@@ -48,6 +49,12 @@ export interface Sources {
   namespaces?: NamespaceCache;
   facts?: ClusterFactsCache;
   configMap?: PolicyConfigMapWatcher;
+  /**
+   * Why the policy in memory is not yet the one configured (the ConfigMap not
+   * read yet, or never valid since start), or undefined once it is. A file is
+   * read before serve starts and the built-in policy is there from the start.
+   */
+  policyPending(): string | undefined;
   /** Adds the policy, namespace and cluster checks and details to /readyz. */
   attach(readiness: Readiness): void;
   /** Stops every watcher; resolves when nothing of theirs is left running. */
@@ -67,11 +74,12 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   let fileWatcher: PolicyFileWatcher | undefined;
   if (config.policyFile !== undefined) {
     // The file as given at start must be readable and valid: serve exits 1 otherwise.
-    const { text, compiled } = await readPolicyFile(config.policyFile);
+    // Read once it has stopped changing, as every later read is: a file being written is not a policy yet.
+    const { text, compiled } = await readPolicyFile(config.policyFile, { settleMs: options.file?.settleMs ?? POLICY_SETTLE_MS });
     store = new PolicyStore({ compiled, source: config.policyFile }, logger);
     // Seeds the store with the text in force, so that re-reading an unchanged file changes nothing.
     store.apply(text, config.policyFile);
-    fileWatcher = new PolicyFileWatcher({ path: config.policyFile, store, logger, ...options.file });
+    fileWatcher = new PolicyFileWatcher({ path: config.policyFile, store, logger, text, ...options.file });
   } else {
     store = new PolicyStore(loadBuiltinPolicy(), logger);
   }
@@ -124,6 +132,13 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
   const sources: Sources = {
     deps,
     store,
+    policyPending() {
+      if (!configMap) return undefined;
+      const { state, watch } = configMap.status();
+      if (state === 'waiting') return `the policy from ${configMap.source} has not been read yet${watch.error ? ` (${watch.error})` : ''}`;
+      if (state === 'invalid') return `${configMap.source} has no valid policy yet (see policy.rejected on /readyz)`;
+      return undefined;
+    },
     attach(readiness) {
       readiness.detail('policy', () => {
         const { source, hash } = store.current;

@@ -9,11 +9,21 @@ import type { AddressInfo } from 'node:net';
 import type { Env } from '../args.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from '../metrics/index.ts';
-import { buildHealthServer, buildServer, secureContextOptions, webhookReadiness, type HealthServer, type Readiness, type WebhookServer } from '../server/index.ts';
+import {
+  buildHealthServer,
+  buildPreviewServer,
+  buildServer,
+  secureContextOptions,
+  webhookReadiness,
+  type HealthServer,
+  type PreviewServer,
+  type Readiness,
+  type WebhookServer,
+} from '../server/index.ts';
 import { CertificateError, CertificateReadError, readCertificatePair, watchCertificate, type CertificateWatcher, type CheckedCertificate } from '../tls/index.ts';
 import { VERSION } from '../version.ts';
 import type { ServeConfig } from './config.ts';
-import { devCurl, prepareDevCertificates } from './dev.ts';
+import { devCurl, devPreviewCurl, prepareDevCertificates } from './dev.ts';
 import { startSources, type Sources } from './sources.ts';
 
 /** The running application: what lifecycle drains and closes, in order, on a signal. */
@@ -21,6 +31,8 @@ export interface App {
   config: ServeConfig;
   logger: Logger;
   webhook: WebhookServer;
+  /** The /preview and /policy listener, when it is on. */
+  preview?: PreviewServer;
   health: HealthServer;
   readiness: Readiness;
   certificates: CertificateWatcher;
@@ -63,7 +75,7 @@ async function startWatching(config: ServeConfig, env: Env, logger: Logger): Pro
   }
 }
 
-function url(scheme: string, server: WebhookServer | HealthServer): string {
+function url(scheme: string, server: WebhookServer | PreviewServer | HealthServer): string {
   const address = server.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `${scheme}://${host}:${address.port}`;
@@ -78,19 +90,22 @@ export async function startApp(config: ServeConfig, options: StartOptions): Prom
   const { env, logger } = options;
   let webhook: WebhookServer | undefined;
   let health: HealthServer | undefined;
+  let preview: PreviewServer | undefined;
   let sources: Sources | undefined;
   try {
     if (config.devCertificates) await prepareDevCertificates(logger);
     // Checked before anything starts: a pair the server cannot use fails at once, not after the watchers are up.
     const certificate = await readServingCertificate(config);
     sources = await startWatching(config, env, logger);
-    const { deps, store } = sources;
+    // policyPending reads only the sources' own state, never `this`: it can be handed on alone.
+    const { deps, store, policyPending } = sources;
     const { source, hash } = store.current;
     const metrics = createMetrics({ version: VERSION });
     metrics.observePolicy({ type: 'loaded', source, hash });
     store.onChange(metrics.observePolicy);
     try {
-      webhook = buildServer({ tls: certificate, deps, logger, onAdmission: metrics.observeAdmission, policy: store });
+      webhook = buildServer({ tls: certificate, deps, logger, onAdmission: metrics.observeAdmission, policyPending });
+      if (config.preview) preview = buildPreviewServer({ tls: certificate, deps, logger, policy: store, policyPending });
     } catch (error) {
       throw unusableCertificate(config, error);
     }
@@ -100,11 +115,15 @@ export async function startApp(config: ServeConfig, options: StartOptions): Prom
     metrics.certificateInUse(certificate.notAfter);
     await webhook.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `webhook listening at ${address}` });
     await health.listen({ host: config.host, port: config.healthPort, listenTextResolver: (address) => `health server listening at ${address}` });
+    if (preview && config.preview) {
+      await preview.listen({ ...config.preview, listenTextResolver: (address) => `preview listening at ${address} (/preview, /policy)` });
+    }
     logger.info(
       {
         version: VERSION,
         webhook: `${url('https', webhook)}/mutate`,
         health: url('http', health),
+        preview: preview ? url('https', preview) : 'off',
         policy: { source, hash },
         certificate: { file: config.tlsCert, notAfter: certificate.notAfter, subjectAltName: certificate.subjectAltName },
       },
@@ -112,22 +131,27 @@ export async function startApp(config: ServeConfig, options: StartOptions): Prom
     );
     if (config.devCertificates) {
       const port = (webhook.server.address() as AddressInfo).port;
-      process.stderr.write(`\nTry it:\n\n${devCurl(port)}\n\n`);
+      const previewPort = preview ? (preview.server.address() as AddressInfo).port : undefined;
+      process.stderr.write(`\nTry it:\n\n${devCurl(port)}\n\n${previewPort === undefined ? '' : `Preview a manifest:\n\n${devPreviewCurl(previewPort)}\n\n`}`);
     }
     // cert-manager and the kubelet replace the files in place; new handshakes get the new pair.
-    const server = webhook.server;
+    const servers = [webhook.server, ...(preview ? [preview.server] : [])];
     const certificates = watchCertificate({
       files: { cert: config.tlsCert, key: config.tlsKey },
       current: certificate,
       logger,
-      apply: (pair) => server.setSecureContext(secureContextOptions(pair)),
+      apply: (pair) => {
+        for (const server of servers) server.setSecureContext(secureContextOptions(pair));
+      },
       onReload: metrics.observeCertificate,
     });
-    return { config, logger, webhook, health, readiness, certificates, sources };
+    const app: App = { config, logger, webhook, health, readiness, certificates, sources };
+    if (preview) app.preview = preview;
+    return app;
   } catch (error) {
     if (error instanceof StartupError) logger.fatal(error.message);
     else logger.fatal({ err: error }, `startup failed: ${(error as Error).message}`);
-    await Promise.allSettled([webhook?.close(), health?.close(), sources?.stop()]);
+    await Promise.allSettled([webhook?.close(), preview?.close(), health?.close(), sources?.stop()]);
     return undefined;
   }
 }

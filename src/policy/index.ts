@@ -20,7 +20,9 @@ export {
   loadPolicyFile,
   loadPolicyText,
   parsePolicyYaml,
+  POLICY_SETTLE_MS,
   readPolicyFile,
+  readSettled,
   type LoadedPolicy,
   type ParsedPolicyYaml,
 } from './load.ts';

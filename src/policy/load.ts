@@ -5,6 +5,7 @@
  * start-up (a file) and live reload (a ConfigMap's text).
  */
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { BUILTIN_POLICY } from './builtin.ts';
 import { mustCompile, type CompiledPolicy } from './compile.ts';
@@ -85,10 +86,22 @@ export function parsePolicyYaml(text: string, source: string): ParsedPolicyYaml 
   }
 }
 
+/**
+ * Why a text without a single field is refused. A file truncated and not yet
+ * written again reads exactly like this, and taking it as "nothing set" once
+ * put the built-in policy (no allowedRepos) in force; asking for the built-in
+ * policy takes a document that says so.
+ */
+export const EMPTY_POLICY_MESSAGE =
+  'the policy is empty (nothing but whitespace or comments), as a file caught in the middle of being written is; ' +
+  'write {} to use the built-in policy (a document that sets any field takes the built-in values for the rest)';
+
 /** Validates and compiles a policy text; problems are in the order of the text. */
 export function loadPolicyText(text: string, source: string): LoadedPolicy {
   const parsed = parsePolicyYaml(text, source);
   if (parsed.problems.length > 0) return { problems: parsed.problems, source };
+  // null: empty, comments only, `---` alone, or an explicit null. `{}` is a map, and means the built-in policy.
+  if (parsed.document === null || parsed.document === undefined) return { problems: [{ code: 'POLICY_EMPTY', field: '', message: EMPTY_POLICY_MESSAGE }], source };
   const result = validatePolicyDocument(parsed.document);
   const problems = parsed.locate(result.problems).map((p, i) => ({ p, i }));
   // Stable: problems without a position (in a built-in value) come last, in their order.
@@ -119,15 +132,41 @@ export function loadBuiltinPolicy(): { compiled: CompiledPolicy; source: string 
 }
 
 /**
- * A policy file, read and compiled, with the text it was compiled from (a
- * store seeded with it knows an unchanged file when it reads it again).
- * Throws PolicyError listing every problem; a file that cannot be read
- * throws the file system's error, with the path in the message.
+ * How long a policy file's bytes must stay the same before they are used.
+ * A file rewritten in place is empty, then half written, for as long as the
+ * writer takes (150 ms was enough to inject thousands of pods under the wrong
+ * policy); the TLS reload waits the same way (tls/reload.ts).
  */
-export async function readPolicyFile(path: string): Promise<{ compiled: CompiledPolicy; text: string }> {
+export const POLICY_SETTLE_MS = 1_000;
+
+/**
+ * Reads a file until two reads `settleMs` apart give the same bytes: a file
+ * is used only once it has stopped changing. `known` is a text already
+ * judged: reading it again needs no wait, since nothing new would be used.
+ * Throws the file system's error, or an AbortError when `signal` aborts.
+ */
+export async function readSettled(path: string, settleMs: number, options: { signal?: AbortSignal; known?: string } = {}): Promise<string> {
+  let text = await readFile(path, { encoding: 'utf8', signal: options.signal });
+  if (text === options.known) return text;
+  for (;;) {
+    await sleep(settleMs, undefined, { signal: options.signal });
+    const again = await readFile(path, { encoding: 'utf8', signal: options.signal });
+    if (again === text) return text;
+    text = again;
+  }
+}
+
+/**
+ * A policy file, read once it has stopped changing (see readSettled; a
+ * `settleMs` of 0 reads it once) and compiled, with the text it was compiled
+ * from (a store seeded with it knows an unchanged file when it reads it
+ * again). Throws PolicyError listing every problem; a file that cannot be
+ * read throws the file system's error, with the path in the message.
+ */
+export async function readPolicyFile(path: string, options: { settleMs?: number } = {}): Promise<{ compiled: CompiledPolicy; text: string }> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = options.settleMs ? await readSettled(path, options.settleMs) : await readFile(path, 'utf8');
   } catch (e) {
     throw new Error(`cannot read policy file ${path}: ${(e as Error).message}`, { cause: e });
   }

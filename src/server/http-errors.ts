@@ -16,8 +16,8 @@
 
 /** One row of the catalogue. */
 interface HttpErrorSpec {
-  /** The HTTP status; only INTERNAL is a 5xx, every other reason is a client mistake. */
-  readonly status: 400 | 404 | 408 | 413 | 415 | 429 | 431 | 500;
+  /** The HTTP status; only INTERNAL and POLICY_NOT_LOADED are 5xx, every other reason is a client mistake. */
+  readonly status: 400 | 404 | 408 | 413 | 415 | 429 | 431 | 500 | 503;
   /** One sentence for the docs: when the server sends it. */
   readonly meaning: string;
 }
@@ -56,7 +56,11 @@ export const HTTP_ERRORS = {
   BODY_TOO_COMPLEX: { status: 413, meaning: '/preview: reading the body or writing the answer took longer or needed more memory than a preview may use.' },
   BUSY: { status: 429, meaning: '/preview: too many previews are waiting already; retry after the seconds the Retry-After header gives.' },
 
-  // The injector's own failure.
+  // The injector's own state.
+  POLICY_NOT_LOADED: {
+    status: 503,
+    meaning: '/mutate, /preview: the policy source (the ConfigMap) has not been read yet, or has no valid policy yet; the failurePolicy decides.',
+  },
   INTERNAL: { status: 500, meaning: "A bug in the injector; the message says only to see the logs, which have the details." },
 } as const satisfies Record<string, HttpErrorSpec>;
 

@@ -1,4 +1,4 @@
-/** The HTTP edges: the webhook's HTTPS server and the probes' plain-HTTP server. */
+/** The HTTP edges: the webhook's HTTPS server, the preview listener and the probes' plain-HTTP server. */
 export {
   buildServer,
   CONNECTION_TIMEOUT_MS,
@@ -11,6 +11,8 @@ export {
   type WebhookServer,
   type WebhookServerOptions,
 } from './webhook.ts';
+export { type PolicyPending } from './policy-gate.ts';
+export { buildPreviewServer, type PreviewServer, type PreviewServerOptions } from './preview-server.ts';
 export { buildHealthServer, type HealthServer, type HealthServerOptions } from './health.ts';
 export { Readiness, webhookReadiness, type Check, type CheckResult, type ReadinessReport } from './readiness.ts';
 export { BODY_LIMIT } from './errors.ts';

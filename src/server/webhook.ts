@@ -1,7 +1,9 @@
 /**
  * The webhook's HTTPS server: POST /mutate answers AdmissionReviews through
- * the adapter. Everything around it is tuned for one client, the API
- * server: its body limit, its keep-alive habits, its timeouts.
+ * the adapter, and nothing else is served here (/preview and /policy have a
+ * listener of their own, preview-server.ts). Everything around it is tuned
+ * for one client, the API server: its body limit, its keep-alive habits,
+ * its timeouts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
@@ -10,8 +12,7 @@ import type { Logger } from 'pino';
 import { admit, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
 import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
 import { HttpError } from './http-errors.ts';
-import { registerPolicyRoute, type PolicyViewSource } from './policy-route.ts';
-import { registerPreview } from './preview.ts';
+import { refuseWhilePending, type PolicyPending } from './policy-gate.ts';
 
 export interface TlsFiles {
   key: string | Buffer;
@@ -25,8 +26,8 @@ export interface WebhookServerOptions {
   logger: Logger;
   /** Called once per answered admission, with what the log line says (metrics count these). */
   onAdmission?(summary: AdmissionSummary, durationMs: number): void;
-  /** The policy store behind `deps.ctx.policy`: when given, GET /policy shows it. */
-  policy?: PolicyViewSource;
+  /** While it says why, /mutate answers 503 POLICY_NOT_LOADED instead of using the policy in memory. */
+  policyPending?: PolicyPending;
 }
 
 export type WebhookServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger> & {
@@ -151,6 +152,7 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
   });
 
   app.post('/mutate', (request, reply) => {
+    if (refuseWhilePending(options.policyPending, request, reply)) return;
     const admission = admit(request.body, deps);
     const durationMs = reply.elapsedTime;
     logAdmission(logger, admission, durationMs);
@@ -158,8 +160,5 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
     if (draining) reply.header('connection', 'close');
     void reply.code(admission.statusCode).send(admission.review);
   });
-  // Same deps as /mutate: one policy, one set of namespace defaults, so a preview is the webhook's answer.
-  registerPreview(app, deps);
-  if (options.policy) registerPolicyRoute(app, options.policy);
   return Object.assign(app, { startDraining });
 }

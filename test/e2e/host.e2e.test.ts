@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import type { AdmissionDeps } from '../../src/admission/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
-import { buildServer, type WebhookServer } from '../../src/server/index.ts';
+import { buildPreviewServer, buildServer, type WebhookServer } from '../../src/server/index.ts';
 import { createCA, issueServingCertificate } from '../../src/tls/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { captureLogger } from '../support/server.ts';
@@ -60,6 +60,11 @@ describe.skipIf(!enabled)(`host mode: the webhook on this host, called by the cl
     await server.listen({ host: cfg.listenHost, port: cfg.webhookPort });
     cleanup.add('the webhook server', () => server.close());
     const { port } = server.server.address() as AddressInfo;
+    // /preview has a listener of its own, on loopback: only this process reads it.
+    const preview = buildPreviewServer({ tls: serving, deps, logger });
+    await preview.listen({ host: '127.0.0.1', port: 0 });
+    cleanup.add('the preview server', () => preview.close());
+    const previewPort = (preview.server.address() as AddressInfo).port;
 
     await kubectl.must(['create', 'namespace', name]);
     if (!cfg.keepNamespace) cleanup.add(`namespace ${name}`, () => kubectl.must(['delete', 'namespace', name, '--ignore-not-found', '--wait=false']));
@@ -67,13 +72,12 @@ describe.skipIf(!enabled)(`host mode: the webhook on this host, called by the cl
     const url = webhookUrl(cfg.webhookHost, port);
     await kubectl.must(['create', '-f', '-'], { input: JSON.stringify(hostWebhookConfiguration({ name, namespace: name, url, caCert: ca.cert })) });
 
-    // The test process reaches the server directly; the cluster reaches it at `url`.
-    const local = cfg.listenHost === '0.0.0.0' || cfg.listenHost === '::' ? '127.0.0.1' : cfg.listenHost;
+    // The cluster reaches the webhook at `url`; the test process reads the preview on loopback.
     target = {
       kubectl,
       namespace: name,
       webhookName: hostWebhookName(name),
-      preview: previewClient({ host: local, port, ca: ca.cert, servername: 'localhost', namespace: name }),
+      preview: previewClient({ host: '127.0.0.1', port: previewPort, ca: ca.cert, servername: 'localhost', namespace: name }),
       statusAnnotation: `${POLICY.prefix}status`,
       admissionLines: () => lines,
       timeoutMs: cfg.timeoutMs,

@@ -3,7 +3,9 @@
  * a platform team installs it (overlay self-signed, certificates from the
  * `certs` command, the image in GITSYNC_E2E_IMAGE), then the same checks as
  * the host mode (support/checks.ts) in a throwaway namespace, against the
- * installed webhook's /preview reached through `kubectl port-forward`.
+ * installed webhook's /preview, turned on as docs/install.md says (its
+ * preview listener, off as shipped, on the pod's loopback) and reached
+ * through `kubectl port-forward`.
  *
  * It installs into the namespace gitsync-injector and registers the shipped
  * webhook configuration for the whole cluster, so it is meant for kind or
@@ -39,9 +41,12 @@ const MANIFESTS = join(import.meta.dirname, '..', '..', 'manifests');
 /** Files the certs command writes into the self-signed overlay: never copied from a developer's working tree. */
 const CERT_FILES = /overlays[/\\]self-signed[/\\](ca\.crt|ca\.key|tls\.crt|tls\.key|ca-bundle)$/;
 
-/** Starts `kubectl port-forward` to the webhook's Service and resolves with the local port. */
+/** The preview listener's port, turned on by the patch docs/install.md gives. */
+const PREVIEW_PORT = 8444;
+
+/** Starts `kubectl port-forward` to the webhook's preview port and resolves with the local port. */
 function portForward(cfg: E2EConfig, cleanup: Cleanup): Promise<number> {
-  const child = spawn('kubectl', ['port-forward', '-n', INSTALL, `svc/${INSTALL}`, '--address', '127.0.0.1', ':443'], {
+  const child = spawn('kubectl', ['port-forward', '-n', INSTALL, `deployment/${INSTALL}`, '--address', '127.0.0.1', `:${PREVIEW_PORT}`], {
     env: { ...process.env, KUBECONFIG: cfg.kubeconfig },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -91,6 +96,17 @@ describe.skipIf(!enabled)(`in-cluster mode: gitsync-injector installed from mani
     const certs = await generateCertificates({ service: INSTALL, namespace: INSTALL, out: overlay, clusterDomain: 'cluster.local', days: 1, renew: false, force: false });
     const kustomization = parseDocument(readFileSync(join(overlay, 'kustomization.yaml'), 'utf8'));
     kustomization.set('images', [kustomizeImage(INSTALL, cfg.image!)]);
+    kustomization.set('patches', [
+      {
+        target: { kind: 'Deployment', name: INSTALL },
+        patch: JSON.stringify({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: INSTALL },
+          spec: { template: { spec: { containers: [{ name: 'webhook', env: [{ name: 'GITSYNC_INJECTOR_PREVIEW_PORT', value: String(PREVIEW_PORT) }] }] } } },
+        }),
+      },
+    ]);
     writeFileSync(join(overlay, 'kustomization.yaml'), kustomization.toString());
 
     cleanup.add('the installation', () => kubectl.must(['delete', '-k', overlay, '--ignore-not-found', `--timeout=${Math.round(cfg.timeoutMs / 1000)}s`]));

@@ -6,17 +6,18 @@
  * place, saved by an editor (a new file renamed over the old), and swapped
  * by the kubelet in a ConfigMap volume (the `..data` symlink).
  */
-import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { startSources, type Sources } from '../../src/app/index.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
 import { loadBuiltinPolicy, PolicyError } from '../../src/policy/load.ts';
 import { PolicyFileWatcher } from '../../src/policy/sources/file.ts';
 import { PolicyStore } from '../../src/policy/store.ts';
-import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, type WebhookServer } from '../../src/server/index.ts';
+import { buildHealthServer, buildPreviewServer, buildServer, webhookReadiness, type HealthServer, type PreviewServer, type WebhookServer } from '../../src/server/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { captureLogger, decodePatch, postReview, reviewOf, samplePod, send, testCertificates } from '../support/server.ts';
 
@@ -30,8 +31,10 @@ interface Running {
   file: string;
   sources: Sources;
   webhook: WebhookServer;
+  preview: PreviewServer;
   health: HealthServer;
   port: number;
+  previewPort: number;
   healthPort: number;
   ca: string;
   metrics: ReturnType<typeof createMetrics>;
@@ -61,20 +64,24 @@ async function serveFile(file: string, dir: string): Promise<Running> {
   const metrics = createMetrics({ version: VERSION, processMetrics: false });
   sources.store.onChange(metrics.observePolicy);
   const { ca, serving } = await testCertificates();
-  const webhook = buildServer({ tls: serving, deps: sources.deps, logger, policy: sources.store });
+  const webhook = buildServer({ tls: serving, deps: sources.deps, logger });
+  const preview = buildPreviewServer({ tls: serving, deps: sources.deps, logger, policy: sources.store });
   const readiness = webhookReadiness(webhook, sources.deps, sources.store.current.source);
   sources.attach(readiness);
   const health = buildHealthServer({ readiness, logger, metrics });
   await webhook.listen({ host: '127.0.0.1', port: 0 });
+  await preview.listen({ host: '127.0.0.1', port: 0 });
   await health.listen({ host: '127.0.0.1', port: 0 });
-  cleanups.push(() => webhook.close(), () => health.close());
+  cleanups.push(() => webhook.close(), () => preview.close(), () => health.close());
   running = {
     dir,
     file,
     sources,
     webhook,
+    preview,
     health,
     port: (webhook.server.address() as AddressInfo).port,
+    previewPort: (preview.server.address() as AddressInfo).port,
     healthPort: (health.server.address() as AddressInfo).port,
     ca: ca.cert,
     metrics,
@@ -170,7 +177,7 @@ describe('policy file reload while admissions run', () => {
     expect(ready.status).toBe(200);
     expect(ready.json().policy).toEqual({ source: file, hash: good.hash, rejected: r.sources.store.rejected });
     // GET /policy says the same.
-    const view = (await send({ port: r.port, ca: r.ca, path: '/policy' })).json();
+    const view = (await send({ port: r.previewPort, ca: r.ca, path: '/policy' })).json();
     expect(view).toMatchObject({ source: file, hash: good.hash, policy: { image: image('three') }, rejected: { source: file, problems: r.sources.store.rejected!.problems } });
 
     // Repaired: in force, the rejection gone.
@@ -178,6 +185,36 @@ describe('policy file reload while admissions run', () => {
     await vi.waitFor(async () => expect(await admitOnce(r)).toBe(image('four')), eventually);
     expect(r.sources.store.rejected).toBeUndefined();
     expect((await send({ port: r.healthPort, path: '/readyz' })).json().policy).toEqual({ source: file, hash: r.sources.store.current.hash });
+  });
+
+  test('rewritten in place with a pause (truncated, then written; half written, then the rest): no admission sees anything but the old or the new policy', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'policy.yaml');
+    await writeFile(file, policyWithImage('one'));
+    const r = await serveFile(file, dir);
+    const load = admissionsInFlight(r);
+    await vi.waitFor(() => expect(load.latest().every((l) => l === image('one'))).toBe(true), eventually);
+
+    // Truncated, and written 150 ms later: the empty file in between is no policy at all.
+    await truncate(file, 0);
+    await sleep(150);
+    await writeFile(file, policyWithImage('two'));
+    await vi.waitFor(() => expect(load.latest().every((l) => l === image('two'))).toBe(true), eventually);
+
+    // Half written, the rest 150 ms later. The first half is a valid policy on its own (the built-in image).
+    const next = `defaults:\n  period: 3m\n${policyWithImage('three')}`;
+    const half = next.indexOf('image:');
+    const handle = await open(file, 'w');
+    await handle.write(next.slice(0, half));
+    await handle.sync();
+    await sleep(150);
+    await handle.write(next.slice(half));
+    await handle.close();
+    await vi.waitFor(() => expect(load.latest().every((l) => l === image('three'))).toBe(true), eventually);
+
+    expectMonotonic(await load.stop(), [image('one'), image('two'), image('three')]);
+    // The states in between were never even judged: nothing was rejected, two policies were loaded.
+    expect(r.sources.store.counts).toEqual({ loaded: 2, rejected: 0 });
   });
 
   test('a ConfigMap volume: the kubelet swaps the ..data symlink, and the new policy comes into force', async () => {

@@ -1,24 +1,24 @@
-/** GET /policy on the webhook's HTTPS server: the policy in force, its source and hash, and a pending rejection. */
+/** GET /policy on the preview listener: the policy in force, its source and hash, and a pending rejection. */
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { loadBuiltinPolicy, loadPolicyText } from '../../src/policy/load.ts';
 import { PolicyStore } from '../../src/policy/store.ts';
-import { buildServer, type WebhookServer } from '../../src/server/index.ts';
+import { buildPreviewServer, type PreviewServer } from '../../src/server/index.ts';
 import { captureLogger, engineContext, send, testCertificates } from '../support/server.ts';
 
-let webhook: WebhookServer | undefined;
+let preview: PreviewServer | undefined;
 afterEach(async () => {
-  await webhook?.close();
-  webhook = undefined;
+  await preview?.close();
+  preview = undefined;
 });
 
 async function serveStore(store?: PolicyStore) {
   const { ca, serving } = await testCertificates();
   const deps = { ctx: engineContext(), namespaceAnnotations: () => undefined };
-  webhook = buildServer({ tls: serving, deps, logger: captureLogger().logger, ...(store ? { policy: store } : {}) });
-  await webhook.listen({ host: '127.0.0.1', port: 0 });
-  const port = (webhook.server.address() as AddressInfo).port;
+  preview = buildPreviewServer({ tls: serving, deps, logger: captureLogger().logger, ...(store ? { policy: store } : {}) });
+  await preview.listen({ host: '127.0.0.1', port: 0 });
+  const port = (preview.server.address() as AddressInfo).port;
   return (headers: Record<string, string> = {}, method = 'GET') => send({ port, ca: ca.cert, path: '/policy', headers, method });
 }
 

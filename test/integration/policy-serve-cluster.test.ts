@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vite
 import type { CertificatePaths } from '../../src/tls/index.ts';
 import { killServes, localhostCertificates, runCli, type ServeProcess, startServe } from '../support/cli.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
-import { decodePatch, postReview, reviewOf, send } from '../support/server.ts';
+import { decodePatch, postReview, reviewOf, samplePod, send } from '../support/server.ts';
 
 const eventually = { timeout: 15_000, interval: 25 };
 const NS = 'gitsync-injector';
@@ -37,7 +37,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const serve = (args: string[], env: Record<string, string>): Promise<ServeProcess> => startServe(args, certs, env);
+// With the preview listener (off by default) for GET /policy.
+const serve = (args: string[], env: Record<string, string>): Promise<ServeProcess> => startServe(['--preview-port', '0', ...args], certs, env);
 
 async function kubeconfigFor(server: FakeApiServer): Promise<string> {
   const file = join(dir, `kubeconfig-${server.port}.yaml`);
@@ -46,7 +47,7 @@ async function kubeconfigFor(server: FakeApiServer): Promise<string> {
 }
 
 const readyz = async (s: ServeProcess) => send({ port: s.healthPort, path: '/readyz' });
-const getPolicy = async (s: ServeProcess) => (await send({ port: s.port, ca: caCert, path: '/policy' })).json();
+const getPolicy = async (s: ServeProcess) => (await send({ port: s.previewPort!, ca: caCert, path: '/policy' })).json();
 
 describe('serve in a cluster', () => {
   test('ConfigMap policy, namespace defaults and cluster facts reach admissions; edits apply live; SIGTERM stops everything', async () => {
@@ -106,6 +107,54 @@ describe('serve in a cluster', () => {
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(0);
     await vi.waitFor(() => expect(api!.activeWatches()).toBe(0), eventually);
+  });
+
+  test('until the ConfigMap has been read, /mutate answers 503 POLICY_NOT_LOADED and never injects with the built-in policy', async () => {
+    api = await FakeApiServer.start();
+    const image = 'registry.example.com/mirror/git-sync:v4.7.1';
+    api.configMap(NS, CM, { 'policy.yaml': `image: ${image}\n` });
+    // The first list of the ConfigMap is slow to come back.
+    const release = api.holdLists('configmaps');
+    const s = await serve([], { KUBECONFIG: await kubeconfigFor(api), POD_NAMESPACE: NS });
+    await vi.waitFor(() => expect(api!.count('configmaps', 'list')).toBeGreaterThan(0), eventually);
+
+    const early = await postReview({ port: s.port, ca: caCert }, reviewOf(samplePod()));
+    expect(early.status).toBe(503);
+    expect(early.headers['retry-after']).toBe('1');
+    expect(early.json()).toEqual({
+      error: {
+        code: 503,
+        reason: 'POLICY_NOT_LOADED',
+        message: `the policy from ${SOURCE} has not been read yet; no request is answered with a policy the platform did not choose, retry in a moment`,
+      },
+    });
+    const unready = await readyz(s);
+    expect(unready.status).toBe(503);
+    expect(unready.json().checks.policy).toEqual({ ok: false, message: `waiting for the first read of configmap ${NS}/${CM}` });
+
+    release();
+    await vi.waitFor(async () => expect((await readyz(s)).status).toBe(200), eventually);
+    const answer = (await postReview({ port: s.port, ca: caCert }, reviewOf(samplePod()))).json().response;
+    expect(answer.allowed).toBe(true);
+    expect(JSON.stringify(decodePatch(answer))).toContain(`"image":"${image}"`);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+  });
+
+  test('a ConfigMap that has never held a valid policy since start: /mutate answers 503 POLICY_NOT_LOADED until it does', async () => {
+    api = await FakeApiServer.start();
+    api.configMap(NS, CM, { 'policy.yaml': 'defaults:\n  period: 5x\n' });
+    const s = await serve([], { KUBECONFIG: await kubeconfigFor(api), POD_NAMESPACE: NS });
+    await vi.waitFor(async () => expect((await postReview({ port: s.port, ca: caCert }, reviewOf(samplePod()))).json()).toEqual({
+      error: { code: 503, reason: 'POLICY_NOT_LOADED', message: expect.stringMatching(new RegExp(`^${SOURCE} has no valid policy yet \\(see policy.rejected on /readyz\\)`)) },
+    }), eventually);
+    api.configMap(NS, CM, { 'policy.yaml': 'defaults:\n  period: 2m\n' });
+    await vi.waitFor(async () => {
+      const answer = (await postReview({ port: s.port, ca: caCert }, reviewOf(samplePod()))).json().response;
+      expect(JSON.stringify(decodePatch(answer))).toContain('"name":"GITSYNC_PERIOD","value":"2m"');
+    }, eventually);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
   });
 
   test('not ready until the API server has answered; ready when it does', async () => {

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 function preview(body: string | Buffer, headers: Record<string, string> = {}, query = ''): Promise<Response> {
-  return send({ port: servers.port, ca: servers.ca, path: `/preview${query}`, method: 'POST', headers, body });
+  return send({ port: servers.previewPort, ca: servers.ca, path: `/preview${query}`, method: 'POST', headers, body });
 }
 
 interface Entry {

@@ -121,6 +121,17 @@ describe('policy ConfigMap', () => {
     expect(period(store)).toBe('2m');
   });
 
+  test('an empty or whitespace-only key is rejected, saying how to ask for the built-in policy; {} asks for it', async () => {
+    const { api, store } = await watch({ before: (api) => api.configMap(REF.namespace, REF.name, { 'policy.yaml': policyText('2m') }) });
+    await vi.waitFor(() => expect(period(store)).toBe('2m'), eventually);
+    api.configMap(REF.namespace, REF.name, { 'policy.yaml': ' \n' });
+    await vi.waitFor(() => expect(store.rejected?.problems).toEqual([expect.stringMatching(/^policy\.yaml: the policy is empty .*write \{\} to use the built-in policy.* \[POLICY_EMPTY\]$/)]), eventually);
+    expect(period(store)).toBe('2m');
+    api.configMap(REF.namespace, REF.name, { 'policy.yaml': '{}\n' });
+    await vi.waitFor(() => expect(store.rejected).toBeUndefined(), eventually);
+    expect(store.current).toMatchObject({ source: SOURCE, hash: loadBuiltinPolicy().compiled.engine.hash });
+  });
+
   test('a policy under binaryData is refused, saying where it must be', async () => {
     const { api, store } = await watch();
     api.apply('configmaps', { metadata: { name: REF.name, namespace: REF.namespace }, binaryData: { 'policy.yaml': Buffer.from(policyText('3m')).toString('base64') } });

@@ -45,6 +45,8 @@ export interface ServeProcess {
   lines: Record<string, unknown>[];
   port: number;
   healthPort: number;
+  /** The /preview and /policy listener's port; undefined when it is off (give `--preview-port 0` to have one). */
+  previewPort?: number;
   exit: Promise<number | null>;
   exited(): boolean;
 }
@@ -81,7 +83,8 @@ export function startServe(args: string[], tls: { cert: string; key: string }, e
         if (line.msg === 'gitsync-injector started') {
           const port = Number(new URL(line.webhook as string).port);
           const healthPort = Number(new URL(line.health as string).port);
-          resolve({ child, lines, port, healthPort, exit, exited: () => done });
+          const previewPort = line.preview === 'off' ? undefined : Number(new URL(line.preview as string).port);
+          resolve({ child, lines, port, healthPort, previewPort, exit, exited: () => done });
         }
       }
     });

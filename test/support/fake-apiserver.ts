@@ -11,9 +11,10 @@
  * - a resourceVersion older than the history kept is "too old": an ERROR
  *   event with a 410 Expired Status (or, with `expiredAs: 'status'`, an HTTP
  *   410 answer), after which the client must list again;
- * - it can refuse a resource with 403, close every watch as if they timed
- *   out, forget its history, and stop and start again on the same port with
- *   its objects intact: the API server going away and coming back.
+ * - it can refuse a resource with 403, hold its lists until released (an
+ *   API server slow to answer), close every watch as if they timed out,
+ *   forget its history, and stop and start again on the same port with its
+ *   objects intact: the API server going away and coming back.
  *
  * It also creates, replaces, reads and deletes single namespaces and
  * ConfigMaps, enough for a client that edits them as a person would.
@@ -109,6 +110,8 @@ export class FakeApiServer {
   readonly #watchers = new Set<Watcher>();
   readonly #sockets = new Set<Socket>();
   readonly #forbidden = new Set<Resource | 'version'>();
+  /** Lists of these resources wait here until released: an API server slow to answer the first list. */
+  readonly #held = new Map<Resource, Array<() => void>>();
   #server: Server | undefined;
   #port = 0;
   gitVersion: string;
@@ -170,6 +173,20 @@ export class FakeApiServer {
       'current-context: fake',
       '',
     ].join('\n');
+  }
+
+  /**
+   * Holds every list of a resource until the returned function is called,
+   * which answers the held lists (with the objects as they are then) and
+   * lets later ones through. Watches are not held.
+   */
+  holdLists(resource: Resource): () => void {
+    const waiting: Array<() => void> = [];
+    this.#held.set(resource, waiting);
+    return () => {
+      if (this.#held.get(resource) === waiting) this.#held.delete(resource);
+      for (const answer of waiting.splice(0)) answer();
+    };
   }
 
   // ---- the objects ----
@@ -345,7 +362,9 @@ export class FakeApiServer {
       name = m[1];
     }
     const selection = { resource: target.resource, namespace: target.namespace, name };
+    const held = this.#held.get(target.resource);
     if (watch) this.#watch(selection, query, res);
+    else if (held) held.push(() => this.#list(selection, query, res));
     else this.#list(selection, query, res);
   }
 

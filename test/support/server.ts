@@ -13,7 +13,7 @@ import type { EngineContext } from '../../src/engine/index.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
-import { buildHealthServer, buildServer, webhookReadiness, type HealthServer, type Readiness, type WebhookServer } from '../../src/server/index.ts';
+import { buildHealthServer, buildPreviewServer, buildServer, webhookReadiness, type HealthServer, type Readiness, type PreviewServer, type PreviewServerOptions, type WebhookServer } from '../../src/server/index.ts';
 import { createCA, issueServingCertificate, type KeyPair } from '../../src/tls/index.ts';
 import { VERSION } from '../../src/version.ts';
 
@@ -78,11 +78,14 @@ export function testCertificates(): Promise<{ ca: KeyPair; serving: KeyPair }> {
 
 export interface TestServers {
   webhook: WebhookServer;
+  preview: PreviewServer;
   health: HealthServer;
   readiness: Readiness;
   deps: AdmissionDeps;
-  /** The webhook's port on 127.0.0.1. */
+  /** The webhook's port on 127.0.0.1: /mutate only. */
   port: number;
+  /** The preview listener's port on 127.0.0.1: /preview and /policy. */
+  previewPort: number;
   healthPort: number;
   /** PEM of the CA that signed the webhook's certificate. */
   ca: string;
@@ -90,27 +93,36 @@ export interface TestServers {
   close(): Promise<void>;
 }
 
-/** Starts the webhook and the health server on free ports of 127.0.0.1, as `serve` wires them. */
-export async function startServers(deps: Partial<AdmissionDeps> = {}): Promise<TestServers> {
+/**
+ * Starts the webhook, the preview listener (/preview, /policy when a policy
+ * store is given) and the health server on free ports of 127.0.0.1, as
+ * `serve` wires them.
+ */
+export async function startServers(deps: Partial<AdmissionDeps> = {}, options: Pick<PreviewServerOptions, 'policyPending' | 'policy'> = {}): Promise<TestServers> {
   const { ca, serving } = await testCertificates();
   const { logger, lines } = captureLogger();
   const fullDeps: AdmissionDeps = { ctx: engineContext(), namespaceAnnotations: () => undefined, ...deps };
-  const webhook = buildServer({ tls: serving, deps: fullDeps, logger });
+  const webhook = buildServer({ tls: serving, deps: fullDeps, logger, policyPending: options.policyPending });
+  const preview = buildPreviewServer({ tls: serving, deps: fullDeps, logger, ...options });
   const readiness = webhookReadiness(webhook, fullDeps, 'built-in');
   const health = buildHealthServer({ readiness, logger });
   await webhook.listen({ host: '127.0.0.1', port: 0 });
+  await preview.listen({ host: '127.0.0.1', port: 0 });
   await health.listen({ host: '127.0.0.1', port: 0 });
   return {
     webhook,
+    preview,
     health,
     readiness,
     deps: fullDeps,
     port: (webhook.server.address() as AddressInfo).port,
+    previewPort: (preview.server.address() as AddressInfo).port,
     healthPort: (health.server.address() as AddressInfo).port,
     ca: ca.cert,
     lines,
     close: async () => {
       await webhook.close();
+      await preview.close();
       await health.close();
     },
   };

@@ -25,7 +25,7 @@ import { clientErrorHandler, errorResponder, installErrorHandling } from '../../
 import { BODY_LIMIT, HTTP_ERRORS, httpErrorTable, HttpError, type HttpErrorReason } from '../../src/server/index.ts';
 import { MAX_PREVIEW_OBJECTS, registerPreview } from '../../src/server/preview.ts';
 import { rawExchange, requestHead, type RawExchange } from '../support/raw-client.ts';
-import { captureLogger, engineContext, samplePod, send, startServers, testCertificates, type Response, type TestServers } from '../support/server.ts';
+import { captureLogger, engineContext, postReview, reviewOf, samplePod, send, startServers, testCertificates, type Response, type TestServers } from '../support/server.ts';
 
 const REASONS = Object.keys(HTTP_ERRORS) as HttpErrorReason[];
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
@@ -76,8 +76,9 @@ describe('the catalogue', () => {
   test('every reason is a stable UPPER_SNAKE code with one status and one sentence', () => {
     for (const [reason, { status, meaning }] of Object.entries(HTTP_ERRORS)) {
       expect(reason).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
-      // Only the injector's own failure is a 5xx; everything else is the client's to fix.
+      // Only the injector's own failure or state is a 5xx; everything else is the client's to fix.
       if (reason === 'INTERNAL') expect(status).toBe(500);
+      else if (reason === 'POLICY_NOT_LOADED') expect(status).toBe(503);
       else expect(status, reason).toBeGreaterThanOrEqual(400), expect(status, reason).toBeLessThan(500);
       expect(meaning, reason).toMatch(/^[A-Z/"].*\.$/);
       expect(meaning.length, reason).toBeLessThan(200);
@@ -148,19 +149,21 @@ async function previewServer(deps: AdmissionDeps, worker: PreviewWorker): Promis
 
 let servers: TestServers;
 const extra: App[] = [];
+const closers: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   servers = await startServers();
 });
 afterAll(async () => {
   await servers.close();
   for (const app of extra) await app.close();
+  for (const close of closers) await close();
 });
 
 const target = () => ({ port: servers.port, ca: servers.ca });
 const mutate = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   send({ port: servers.port, ca: servers.ca, path: '/mutate', method: 'POST', headers, body }).then(fromResponse);
 const preview = (body: string, headers: Record<string, string> = { 'content-type': 'text/plain' }, query = '') =>
-  send({ port: servers.port, ca: servers.ca, path: `/preview${query}`, method: 'POST', headers, body }).then(fromResponse);
+  send({ port: servers.previewPort, ca: servers.ca, path: `/preview${query}`, method: 'POST', headers, body }).then(fromResponse);
 
 async function previewThrough(deps: AdmissionDeps, worker: PreviewWorker): Promise<Answer> {
   const s = await previewServer(deps, worker);
@@ -195,6 +198,8 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
   NOT_FOUND: [
     ['an unknown path', async () => fromResponse(await send({ ...target(), path: '/nope' }))],
     ['an unknown path on the health port', async () => fromResponse(await send({ port: servers.healthPort, path: '/nope' }))],
+    ['/preview on the webhook port, which serves /mutate only', async () => fromResponse(await send({ ...target(), path: '/preview', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }))],
+    ['/mutate on the preview port', async () => fromResponse(await send({ port: servers.previewPort, ca: servers.ca, path: '/mutate', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }))],
   ],
   BAD_CONTENT_LENGTH: [
     // Node's parser frames bodies by Content-Length itself, so over a socket a short body is MALFORMED_REQUEST or a wait; fastify's inject reaches the check.
@@ -236,6 +241,24 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
   TOO_MANY_OBJECTS: [['/preview', () => preview(JSON.stringify({ kind: 'List', items: Array.from({ length: MAX_PREVIEW_OBJECTS + 1 }, () => ({})) }))]],
   BODY_TOO_COMPLEX: [['/preview with a worker allowed 1 ms', () => previewThrough(okDeps(), new PreviewWorker({ timeoutMs: 1 }))]],
   BUSY: [['/preview with no room in the queue', () => previewThrough(okDeps(), new PreviewWorker({ maxQueued: 0 }))]],
+  POLICY_NOT_LOADED: [
+    [
+      '/mutate before the policy source has been read',
+      async () => {
+        const s = await startServers({}, { policyPending: () => 'the policy from configmap ns/cm key policy.yaml has not been read yet' });
+        closers.push(s.close);
+        return fromResponse(await postReview(s, reviewOf(samplePod())));
+      },
+    ],
+    [
+      '/preview before the policy source has been read',
+      async () => {
+        const s = await startServers({}, { policyPending: () => 'the policy from configmap ns/cm key policy.yaml has not been read yet' });
+        closers.push(s.close);
+        return fromResponse(await send({ port: s.previewPort, ca: s.ca, path: '/preview', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(samplePod()) }));
+      },
+    ],
+  ],
   INTERNAL: [
     [
       '/preview whose policy cannot be read (a bug)',

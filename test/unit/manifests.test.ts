@@ -396,6 +396,17 @@ describe.skipIf(!available)(`kustomize renders${skipReason}`, () => {
       expect(config).toMatchObject({ host: '0.0.0.0', port: 8443, healthPort: 8081, tlsCert: '/etc/gitsync-injector/tls/tls.crt', tlsKey: '/etc/gitsync-injector/tls/tls.key', devCertificates: false });
       expect(config.shutdownDelayMs).toBe(5_000);
       expect(config.shutdownTimeoutMs).toBe(20_000);
+      // /preview and /policy are off as shipped: nothing but admission on the port the cluster reaches.
+      expect(container.env).toContainEqual({ name: 'GITSYNC_INJECTOR_PREVIEW_PORT', value: 'off' });
+      expect(config.preview).toBeUndefined();
+    });
+
+    test('the Service exposes the webhook and the health ports only, never a preview port', () => {
+      for (const [name, objects] of renders()) {
+        const service = one(objects, 'Service', 'gitsync-injector');
+        expect(service.spec.ports.map((p: Obj) => p.targetPort).sort(), name).toEqual(['health', 'https']);
+        expect(find(objects, 'Service').map((o) => o.metadata.name), name).toEqual(['gitsync-injector']);
+      }
     });
 
     test('meets the restricted Pod Security Standard, which its namespace enforces', () => {

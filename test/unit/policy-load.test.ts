@@ -95,8 +95,27 @@ describe('loadPolicyFile', () => {
     expect([...excludedNamespaces].sort()).toEqual(['kube-system', 'monitoring']);
   });
 
-  it('takes an empty document as the built-in policy', async () => {
-    expect((await loadPolicyFile(fixture('empty.yaml'))).document).toEqual(BUILTIN_POLICY);
+  it('refuses a file with no field in it (comments only), which is what a file caught halfway through a write looks like', async () => {
+    const path = fixture('empty.yaml');
+    const error = await refused(path);
+    expect(error.problems).toEqual([{ code: 'POLICY_EMPTY', field: '', message: expect.stringContaining('write {} to use the built-in policy') }]);
+    expect(error.message).toBe(`invalid policy in ${path} (1 problem):\n${path}: ${error.problems[0]!.message} [POLICY_EMPTY]`);
+  });
+
+  it.each([
+    ['nothing', ''],
+    ['whitespace', '  \n\t\n'],
+    ['comments', '# a policy\n# image: x\n'],
+    ['a document marker alone', '---\n'],
+    ['an explicit null', '~\n'],
+  ])('refuses a text with %s as empty', (_what, text) => {
+    expect(loadPolicyText(text, 'policy.yaml')).toEqual({ problems: [expect.objectContaining({ code: 'POLICY_EMPTY' })], source: 'policy.yaml' });
+  });
+
+  it('takes an explicit {} as the built-in policy, and any field set as the built-in values for the rest', () => {
+    expect(loadPolicyText('{}\n', 'policy.yaml').compiled?.document).toEqual(BUILTIN_POLICY);
+    expect(loadPolicyText('# the built-in policy\n{}\n', 'policy.yaml').compiled?.engine.hash).toBe(loadPolicyText('{}', 'x').compiled?.engine.hash);
+    expect(loadPolicyText('defaults:\n  period: 2m\n', 'policy.yaml').compiled?.document).toEqual({ ...BUILTIN_POLICY, defaults: { period: '2m' } });
   });
 
   it('refuses a YAML syntax error with its line and column', async () => {

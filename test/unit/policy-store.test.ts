@@ -129,6 +129,30 @@ describe('PolicyStore', () => {
   });
 });
 
+describe('an empty text', () => {
+  test.each([
+    ['a truncated file', ''],
+    ['whitespace', '\n  \n'],
+    ['comments only', '# policy.yaml\n'],
+  ])('%s is rejected, names the way to the built-in policy, and the last good policy stays', (_what, text) => {
+    const { store, lines } = newStore();
+    store.apply(VALID, 'policy.yaml');
+    const good = store.current;
+    expect(store.apply(text, 'policy.yaml')).toBe(false);
+    expect(store.current).toBe(good);
+    expect(store.rejected?.problems).toEqual([expect.stringMatching(/^policy\.yaml: the policy is empty .*write \{\} to use the built-in policy.* \[POLICY_EMPTY\]$/)]);
+    expect(lines.find((l) => l.level === 'error')?.msg).toContain('rejected (1 problem); the policy in force stays');
+  });
+
+  test('{} is the built-in policy, asked for explicitly', () => {
+    const { store } = newStore();
+    store.apply(VALID, 'policy.yaml');
+    expect(store.apply('{}\n', 'policy.yaml')).toBe(true);
+    expect(store.current.hash).toBe(loadBuiltinPolicy().compiled.engine.hash);
+    expect(store.current.source).toBe('policy.yaml');
+  });
+});
+
 describe('policy views', () => {
   test('view() holds the policy, its source and hash, and a pending rejection', () => {
     const { store } = newStore();

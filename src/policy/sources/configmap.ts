@@ -8,8 +8,8 @@
  *   force. An edit that does not validate is rejected; the last good stays.
  * - The key is missing, or the ConfigMap is deleted: rejected the same way;
  *   the last good policy stays (deleting the ConfigMap by mistake must not
- *   drop the platform's rules). To return to the built-in policy, put an
- *   empty document in the key.
+ *   drop the platform's rules). An empty or whitespace-only key is rejected
+ *   too (POLICY_EMPTY); to return to the built-in policy, put `{}` in the key.
  * - The ConfigMap does not exist when the webhook starts: the fallback (the
  *   built-in policy) is in force, and the ConfigMap is used once created.
  *

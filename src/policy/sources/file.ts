@@ -7,6 +7,12 @@
  * quiet period; the store ignores a text it has already judged, so unrelated
  * events cost one small read.
  *
+ * A new text is used only once it has stopped changing: the same bytes read
+ * again after the settle period (1 s). A file rewritten in place is empty,
+ * then half written, for as long as the writer takes; a half that happens to
+ * be valid YAML is a valid policy (the first half of an allowedRepos list),
+ * so waiting for quiet events alone is not enough.
+ *
  * A slow poll is the safety net for file systems without change events
  * (some network and overlay mounts) and for a directory that is removed and
  * created again: it only looks at the file's identity, size and time, and a
@@ -15,9 +21,10 @@
  * once per distinct error, and the policy in force stays.
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../log.ts';
+import { POLICY_SETTLE_MS, readSettled } from '../load.ts';
 import type { PolicyStore } from '../store.ts';
 
 export interface PolicyFileWatcherOptions {
@@ -27,6 +34,10 @@ export interface PolicyFileWatcherOptions {
   debounceMs?: number;
   /** Interval of the safety-net re-read (default 10 s). */
   pollMs?: number;
+  /** How long a new text must stay the same before it is applied (default 1 s). */
+  settleMs?: number;
+  /** The text already in force (read at start): finding it again needs no settle period. */
+  text?: string;
   logger?: Logger;
 }
 
@@ -45,9 +56,14 @@ export class PolicyFileWatcher {
   #started = false;
   /** Set by stop(): nothing read after it reaches the store. */
   #stopped = false;
+  /** Cuts a settle period short on stop(). */
+  readonly #abort = new AbortController();
+  /** The last text handed to the store. */
+  #applied: string | undefined;
 
   constructor(options: PolicyFileWatcherOptions) {
     this.#options = options;
+    this.#applied = options.text;
   }
 
   start(): void {
@@ -63,6 +79,7 @@ export class PolicyFileWatcher {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort();
     this.#watcher?.close();
     this.#watcher = undefined;
     clearTimeout(this.#debounce);
@@ -106,16 +123,20 @@ export class PolicyFileWatcher {
     let text: string;
     try {
       this.#lastSeen = await this.#identity();
-      text = await readFile(path, 'utf8');
+      text = await readSettled(path, this.#options.settleMs ?? POLICY_SETTLE_MS, { signal: this.#abort.signal, known: this.#applied });
     } catch (error) {
+      if (this.#stopped) return;
       this.#lastSeen = undefined;
+      this.#applied = undefined;
       const message = `${path}: cannot read the policy file: ${(error as Error).message} [POLICY_SOURCE_UNAVAILABLE]`;
-      if (message !== this.#lastError && !this.#stopped) store.reject(path, [message]);
+      if (message !== this.#lastError) store.reject(path, [message]);
       this.#lastError = message;
       return;
     }
     this.#lastError = undefined;
-    if (!this.#stopped) store.apply(text, path);
+    if (this.#stopped) return;
+    this.#applied = text;
+    store.apply(text, path);
   }
 
   #schedule(): void {
