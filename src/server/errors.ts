@@ -4,7 +4,7 @@
  * catalogue in http-errors.ts. Only a bug in the injector answers 5xx, and
  * that is logged with its stack.
  */
-import { STATUS_CODES, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -77,10 +77,53 @@ export function errorResponder(logger: Logger): ErrorResponder {
     // The framework's own code, for an operator to look up; never sent, since it is not a stable reason.
     else if (reason === 'BAD_REQUEST' && 'code' in error) logger.warn({ ...fields, code: error.code }, 'request rejected');
     else logger.warn(fields, 'request rejected');
-    // The client may still be sending a body that will not be read; do not keep the connection for it.
-    if (status === 413 || status === 415) reply.header('connection', 'close');
-    void reply.code(status).send(errorBody(reason, message));
+    const send = (): void => void reply.code(status).send(errorBody(reason, message));
+    // The client may still be sending a body that will not be used; do not keep the connection for it.
+    if (status === 413 || status === 415) {
+      reply.header('connection', 'close');
+      drainThen(request.raw, send);
+    } else send();
   };
+}
+
+/**
+ * How much of an unwanted body is read and thrown away before answering, at
+ * most, beyond what was already read. Closing a connection with unread data
+ * makes the kernel reset it, and clients that send the whole body before
+ * reading (Python's http.client, many others) then see a reset instead of
+ * the 413. Beyond this the answer is sent and the connection closed anyway.
+ */
+export const DRAIN_LIMIT = 8 * 1024 * 1024;
+/** And for at most this long: a client that trickles its body is not waited for. */
+export const DRAIN_TIMEOUT_MS = 5_000;
+
+/**
+ * Reads what remains of a request's body (up to DRAIN_LIMIT bytes and
+ * DRAIN_TIMEOUT_MS) and discards it, then calls `answer`. A Content-Length
+ * above the limit is not waited for at all.
+ */
+export function drainThen(raw: IncomingMessage, answer: () => void): void {
+  const declared = Number(raw.headers['content-length']);
+  if (raw.readableEnded || raw.destroyed || (Number.isFinite(declared) && declared > DRAIN_LIMIT)) {
+    answer();
+    return;
+  }
+  let read = 0;
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    raw.off('data', onData).off('end', finish).off('error', finish).off('close', finish);
+    answer();
+  };
+  const onData = (chunk: Buffer): void => {
+    read += chunk.length;
+    if (read > DRAIN_LIMIT) finish();
+  };
+  const timer = setTimeout(finish, DRAIN_TIMEOUT_MS);
+  raw.on('data', onData).once('end', finish).once('error', finish).once('close', finish);
+  raw.resume();
 }
 
 /** Routes every error and unknown route of `app` through `respond`. */
