@@ -7,6 +7,7 @@
  * messages can point at a line.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
+import { MAX_NESTING, nestingBeyond } from '../admission/index.ts';
 import { isObject } from '../engine/index.ts';
 
 export type InputFormat = 'json' | 'yaml';
@@ -29,9 +30,10 @@ export const KUBERNETES_YAML: DocumentOptions & SchemaOptions = {
 
 /**
  * Deeper than any real manifest (CRD schemas reach a few dozen levels), and
- * far below the depth at which serialising the answer would exhaust the stack.
+ * far below the depth at which serialising the answer would exhaust the stack;
+ * the same limit as /mutate's.
  */
-export const MAX_DEPTH = 256;
+export const MAX_DEPTH = MAX_NESTING;
 /** Aliases a document may expand, as the yaml library counts them; guards against "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
 
@@ -233,6 +235,12 @@ function parseYaml(name: string, text: string): ParsedSource {
 export function parseSource(name: string, text: string, format: InputFormat | 'auto'): ParsedSource {
   // A byte-order mark is not content; editors on some systems add one.
   const clean = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  // Before parsing: both parsers build every level of a deeply nested text (YAML recursively) before a check on the value could refuse it.
+  const deep = nestingBeyond(clean, MAX_DEPTH);
+  if (deep >= 0) {
+    const { line, column } = linePos(clean, deep);
+    throw new InputError(name, 'TOO_DEEP', line, column, `the input nests more than ${MAX_DEPTH} brackets deep here, which no Kubernetes manifest does`);
+  }
   if (format === 'yaml') return parseYaml(name, clean);
   if (format === 'json') return parseJson(name, clean);
   if (sniffFormat(clean) === 'yaml') return parseYaml(name, clean);
