@@ -57,6 +57,45 @@ export interface AdmissionRequest {
 }
 
 
+/**
+ * Deeper than any Kubernetes object nests (a pod with its managed fields
+ * reaches about twenty levels, CRD schemas a few dozen), and shallow enough
+ * that building and walking the value costs nothing worth mentioning.
+ */
+export const MAX_NESTING = 256;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Where the text first nests deeper than `max` brackets and braces (outside
+ * double-quoted strings), or -1. A scan of the characters, run before
+ * JSON.parse: a 3 MiB body of nested arrays is 1.5 million levels, which
+ * JSON.parse would build (hundreds of MiB) before any check on the value
+ * could refuse it. YAML flow collections nest the same way; since only
+ * double quotes are understood, for YAML the count is an estimate, and the
+ * limit is far above what any manifest nests.
+ */
+export function nestingBeyond(text: string, max = MAX_NESTING): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > max) return i;
+    } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) depth--;
+  }
+  return -1;
+}
+
 /** What kind of JSON value something is, for messages: "missing", "null", "an array", "a string", "an object". */
 export function typeOf(value: unknown): string {
   if (value === undefined) return 'missing';

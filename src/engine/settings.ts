@@ -64,6 +64,14 @@ const SYNONYMS: Record<string, AnnotationKey> = {
 const SUGGESTIBLE = [...ANNOTATION_KEYS, ...Object.keys(SYNONYMS)];
 const DEFAULTED_KEYS = ANNOTATION_KEYS.filter((k): k is DefaultedKey => 'default' in ANNOTATIONS[k]);
 
+const WRITTEN_KEYS = new Set<string>(Object.values(WRITTEN_ANNOTATIONS));
+/**
+ * Unknown annotations named one by one, per object; the rest are counted in
+ * one more warning. A typo is among the first few, and a pod with thousands
+ * of them must not cost a suggestion each (nor thousands of warnings).
+ */
+export const MAX_UNKNOWN_REPORTED = 10;
+
 function unknownAnnotation(prefix: string, key: string, field: string): Problem {
   const near = closest(key.toLowerCase(), SUGGESTIBLE);
   const hint = near === undefined ? 'see the annotation table in the README' : `did you mean ${prefix}${SYNONYMS[near] ?? near}?`;
@@ -88,7 +96,7 @@ function readAnnotations(
 ): Map<AnnotationKey, RawEntry> {
   const entries = new Map<AnnotationKey, RawEntry>();
   if (!annotations) return entries;
-  const written: string[] = Object.values(WRITTEN_ANNOTATIONS);
+  let unknown = 0;
   for (const [fullKey, value] of Object.entries(annotations)) {
     if (!fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
@@ -97,7 +105,16 @@ function readAnnotations(
       const raw = String(value).trim();
       entries.set(key, { raw, shown: shownValue(key, raw), field, source });
     }
-    else if (!written.includes(key)) warnings.push(unknownAnnotation(prefix, key, field));
+    else if (!WRITTEN_KEYS.has(key) && ++unknown <= MAX_UNKNOWN_REPORTED) warnings.push(unknownAnnotation(prefix, key, field));
+  }
+  if (unknown > MAX_UNKNOWN_REPORTED) {
+    const more = unknown - MAX_UNKNOWN_REPORTED;
+    warnings.push({
+      code: 'UNKNOWN_ANNOTATION',
+      field: `${prefix}*${label}`,
+      value: String(more),
+      message: `${more} more annotation${more === 1 ? '' : 's'} with this prefix ${more === 1 ? 'is' : 'are'} not known to the injector and ignored (${unknown} in all; the first ${MAX_UNKNOWN_REPORTED} are named above)`,
+    });
   }
   return entries;
 }

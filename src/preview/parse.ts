@@ -6,7 +6,8 @@
  * text, so that output can copy untouched documents byte for byte and
  * messages can point at a line.
  */
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
+import { MAX_NESTING, nestingBeyond } from '../admission/index.ts';
 import { isObject } from '../engine/index.ts';
 
 export type InputFormat = 'json' | 'yaml';
@@ -29,11 +30,22 @@ export const KUBERNETES_YAML: DocumentOptions & SchemaOptions = {
 
 /**
  * Deeper than any real manifest (CRD schemas reach a few dozen levels), and
- * far below the depth at which serialising the answer would exhaust the stack.
+ * far below the depth at which serialising the answer would exhaust the stack;
+ * the same limit as /mutate's.
  */
-export const MAX_DEPTH = 256;
+export const MAX_DEPTH = MAX_NESTING;
 /** Aliases a document may expand, as the yaml library counts them; guards against "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
+/**
+ * Nodes that aliases may add to the input, all aliases together, nested
+ * ones multiplied out. The library's count is per anchor, so a body with
+ * many anchors, each aliased up to its limit, expanded a 0.1 MiB text a
+ * hundredfold into an answer of many megabytes. Real manifests alias a few
+ * shared blocks (env, resources) a few times: a few hundred nodes.
+ */
+export const MAX_ALIAS_NODES = 10_000;
+/** Aliases in the input: the library resolves each by scanning every anchor and alias before it. */
+export const MAX_ALIASES = 1_000;
 
 export interface SourceDocument {
   /** 1-based position among the documents of its source, counting empty ones. */
@@ -148,6 +160,48 @@ function duplicateKey(root: unknown): Node | undefined {
   return undefined;
 }
 
+/**
+ * What the aliases of a document would add once expanded, counted on the
+ * syntax tree before anything is expanded: the number of aliases, and the
+ * nodes they copy in (an alias inside an anchored node counts each time that
+ * node is copied). Stops counting past the limits.
+ */
+function aliasCost(doc: Document.Parsed): { aliases: number; nodes: number } {
+  // Each alias refers to the last anchor of its name before it, as the library resolves it.
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Node, Node | undefined>();
+  visit(doc, {
+    Node: (_key, node) => {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  const sizes = new Map<Node, number>();
+  // Memoised, so shared anchors cost once; the depth of the tree was checked by the bytes before parsing.
+  const size = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = targets.get(node);
+      return target === undefined ? 1 : size(target);
+    }
+    if (!isMap(node) && !isSeq(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let total = 1;
+    for (const item of node.items) {
+      total += isMap(node) ? size((item as { key: unknown }).key) + size((item as { value: unknown }).value) : size(item);
+      if (total > MAX_ALIAS_NODES) break;
+    }
+    sizes.set(node, total);
+    return total;
+  };
+  let nodes = 0;
+  for (const alias of targets.keys()) {
+    nodes += size(alias);
+    if (nodes > MAX_ALIAS_NODES) break;
+  }
+  return { aliases: targets.size, nodes };
+}
+
 function checkDepth(name: string, doc: SourceDocument): void {
   if (tooDeep(doc.value, MAX_DEPTH)) {
     throw new InputError(name, 'TOO_DEEP', doc.line, 1, `document ${doc.index} nests more than ${MAX_DEPTH} levels deep, which no Kubernetes manifest does`);
@@ -199,11 +253,21 @@ function parseYaml(name: string, text: string): ParsedSource {
       throw new InputError(name, 'INVALID_YAML', line, column, `invalid YAML: ${error.message}`);
     }
   }
+  // The alias limits hold for the whole input, not per document: a stream of small documents must not multiply them.
+  let aliases = 0;
+  let aliasNodes = 0;
   const documents = docs.map((doc, i): SourceDocument => {
     // The spans tile the text: each document ends where its own range ends, the last one at the end of the text.
     const start = i === 0 ? 0 : docs[i - 1]!.range[2];
     const end = i === docs.length - 1 ? text.length : doc.range[2];
     const line = at(doc.contents?.range[0] ?? doc.range[0]).line;
+    const cost = aliasCost(doc);
+    aliases += cost.aliases;
+    aliasNodes += cost.nodes;
+    if (aliases > MAX_ALIASES || aliasNodes > MAX_ALIAS_NODES) {
+      const what = aliases > MAX_ALIASES ? `more than ${MAX_ALIASES} aliases` : `aliases that expand to more than ${MAX_ALIAS_NODES} nodes`;
+      throw new InputError(name, 'INVALID_YAML', line, 1, `the input has ${what} (counted up to document ${i + 1}), which no Kubernetes manifest needs; write the repeated parts out`);
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -233,6 +297,12 @@ function parseYaml(name: string, text: string): ParsedSource {
 export function parseSource(name: string, text: string, format: InputFormat | 'auto'): ParsedSource {
   // A byte-order mark is not content; editors on some systems add one.
   const clean = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  // Before parsing: both parsers build every level of a deeply nested text (YAML recursively) before a check on the value could refuse it.
+  const deep = nestingBeyond(clean, MAX_DEPTH);
+  if (deep >= 0) {
+    const { line, column } = linePos(clean, deep);
+    throw new InputError(name, 'TOO_DEEP', line, column, `the input nests more than ${MAX_DEPTH} brackets deep here, which no Kubernetes manifest does`);
+  }
   if (format === 'yaml') return parseYaml(name, clean);
   if (format === 'json') return parseJson(name, clean);
   if (sniffFormat(clean) === 'yaml') return parseYaml(name, clean);

@@ -77,10 +77,67 @@ export function errorResponder(logger: Logger): ErrorResponder {
     // The framework's own code, for an operator to look up; never sent, since it is not a stable reason.
     else if (reason === 'BAD_REQUEST' && 'code' in error) logger.warn({ ...fields, code: error.code }, 'request rejected');
     else logger.warn(fields, 'request rejected');
-    // The client may still be sending a body that will not be read; do not keep the connection for it.
-    if (status === 413 || status === 415) reply.header('connection', 'close');
-    void reply.code(status).send(errorBody(reason, message));
+    const body = errorBody(reason, message);
+    // The client may still be sending a body that will not be used: answer at once, then
+    // read and discard what remains (bounded) before closing, so the answer is not lost to a reset.
+    if ((status === 413 || status === 415) && !request.raw.complete) answerThenDrain(reply, status, JSON.stringify(body));
+    else void reply.code(status).send(body);
   };
+}
+
+/**
+ * How much of an unwanted body is read and thrown away before the connection
+ * is closed, at most. Closing a connection with unread data makes the kernel
+ * reset it, and clients that send the whole body before reading (Python's
+ * http.client, many others) then see the reset instead of the 413.
+ */
+export const DRAIN_LIMIT = 8 * 1024 * 1024;
+/** And for at most this long: a client that trickles its body is not waited for. */
+export const DRAIN_TIMEOUT_MS = 5_000;
+
+/** A whole HTTP/1.1 response that closes the connection, as text. */
+function closingResponse(status: number, json: string): string {
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`
+  );
+}
+
+/**
+ * Writes the answer on the socket itself (Node would destroy the socket as
+ * soon as a Connection: close response is sent, unread data and all), then
+ * reads and discards the rest of the body, up to DRAIN_LIMIT bytes and
+ * DRAIN_TIMEOUT_MS, and only then ends the connection. A Content-Length
+ * above the limit is not waited for.
+ */
+function answerThenDrain(reply: FastifyReply, status: number, json: string): void {
+  const raw = reply.request.raw;
+  const socket = raw.socket;
+  reply.hijack();
+  socket.write(closingResponse(status, json));
+  const declared = Number(raw.headers['content-length']);
+  if (raw.destroyed || (Number.isFinite(declared) && declared > DRAIN_LIMIT)) {
+    socket.end();
+    return;
+  }
+  let read = 0;
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    raw.off('data', onData).off('end', finish).off('error', finish).off('close', finish);
+    // Past the limit the client is not waited for: it may see a reset.
+    if (read > DRAIN_LIMIT || !raw.complete) socket.destroy();
+    else socket.end();
+  };
+  const onData = (chunk: Buffer): void => {
+    read += chunk.length;
+    if (read > DRAIN_LIMIT) finish();
+  };
+  const timer = setTimeout(finish, DRAIN_TIMEOUT_MS);
+  raw.on('data', onData).once('end', finish).once('error', finish).once('close', finish);
+  raw.resume();
 }
 
 /** Routes every error and unknown route of `app` through `respond`. */
@@ -116,9 +173,5 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
   }
   const { reason, message } = describeClientError(error);
   const status = statusOf(reason);
-  const body = JSON.stringify(errorBody(reason, message));
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.end(closingResponse(status, JSON.stringify(errorBody(reason, message))));
 }

@@ -47,7 +47,7 @@ export const HTTP_ERRORS = {
   EMPTY_BODY: { status: 400, meaning: 'The body is empty or only whitespace.' },
   INVALID_JSON: { status: 400, meaning: 'The body is not valid JSON; /preview also gives the line and column.' },
   INVALID_YAML: { status: 400, meaning: '/preview: the body is not valid YAML (syntax, duplicate keys, too many aliases); with the line and column.' },
-  TOO_DEEP: { status: 400, meaning: '/preview: a document nests deeper than any Kubernetes manifest does; with the line and column.' },
+  TOO_DEEP: { status: 400, meaning: 'The body nests deeper than any Kubernetes object does (refused before it is parsed); /preview also gives the line and column.' },
   FORBIDDEN_JSON_KEY: { status: 400, meaning: '/mutate: the body has a "__proto__" or "constructor.prototype" key, which is refused for safety.' },
 
   // /preview's parameters and limits.

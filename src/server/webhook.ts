@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { admit, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
+import { admit, MAX_NESTING, nestingBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
 import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
 import { HttpError } from './http-errors.ts';
 import { refuseWhilePending, type PolicyPending } from './policy-gate.ts';
@@ -130,6 +130,9 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
   app.removeAllContentTypeParsers();
   const parseJson = app.getDefaultJsonParser('error', 'error') as JsonCallbackParser;
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Before parsing: JSON.parse would build every level of a hostile body first.
+    const deep = nestingBeyond(body as string);
+    if (deep >= 0) return done(new HttpError('TOO_DEEP', `the body nests more than ${MAX_NESTING} levels deep (at character ${deep + 1}), which no Kubernetes object does`));
     parseJson(request, body as string, (error, value) => (error ? done(explainJsonError(body as string)) : done(null, value)));
   });
 

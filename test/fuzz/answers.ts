@@ -17,6 +17,7 @@
 import { expect } from 'vitest';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { HTTP_ERRORS } from '../../src/server/index.ts';
+import { MAX_NESTING } from '../../src/admission/index.ts';
 import { GIT_SYNC_ENV, LINE_BREAKING, podInvariantProblems } from '../support/invariants.ts';
 import type { Response } from '../support/server.ts';
 
@@ -41,6 +42,19 @@ export function sentBytes(bytes: string | Buffer): Sent {
   } catch {
     return {};
   }
+}
+
+/** How many arrays and objects deep a value nests, counted without recursion. */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    max = Math.max(max, depth + 1);
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return max;
 }
 
 export interface PolicyView {
@@ -83,6 +97,8 @@ export function expectWellFormedAnswer(res: Response, sent: Sent, policy: Policy
     // A body the server could read gets a review back; only unreadable ones get an error body.
     const { reason } = (json as { error: { reason: string } }).error;
     if (reason === 'FORBIDDEN_JSON_KEY') expect(JSON.stringify(sent.body)).toMatch(/__proto__|constructor/);
+    // Refused before parsing, for nesting deeper than any Kubernetes object.
+    else if (reason === 'TOO_DEEP' && sent.body !== undefined) expect(depthOf(sent.body)).toBeGreaterThan(MAX_NESTING);
     else expect(sent.body, `${reason} for a body that parses: ${res.text.slice(0, 300)}`).toBeUndefined();
     return undefined;
   }

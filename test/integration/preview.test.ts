@@ -215,7 +215,7 @@ describe('input that cannot be read gets a 4xx that says where, never a 500', ()
 
   test.each([
     ['a deeply nested JSON document', `${'['.repeat(5000)}${']'.repeat(5000)}`, 'TOO_DEEP'],
-    ['a deeply nested YAML document', `a: ${'['.repeat(5000)}${']'.repeat(5000)}`, 'INVALID_YAML'],
+    ['a deeply nested YAML document', `a: ${'['.repeat(5000)}${']'.repeat(5000)}`, 'TOO_DEEP'],
     ['a billion laughs', billionLaughs(), 'INVALID_YAML'],
     ['a duplicate key', 'kind: Pod\nkind: Service\n', 'INVALID_YAML'],
     ['a tab-indented document', 'kind: Pod\nmetadata:\n\tname: x\n', 'INVALID_YAML'],

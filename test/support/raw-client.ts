@@ -20,6 +20,11 @@ export interface RawOptions {
   waitMs?: number;
   /** Pause between the chunks written, to look like a slow client. */
   gapMs?: number;
+  /**
+   * Read nothing until every chunk is written and flushed, as clients that
+   * send the whole request before reading the answer do (Python's http.client).
+   */
+  readAfterWrite?: boolean;
 }
 
 export interface RawExchange {
@@ -51,11 +56,14 @@ export async function rawExchange(target: Target, chunks: readonly (string | Buf
   // A reset after the server answered and closed is how some closes look from here; the answer is what counts.
   socket.on('error', () => {});
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  if (options.readAfterWrite) socket.pause();
   for (const [i, chunk] of chunks.entries()) {
     if (socket.destroyed) break;
     if (i > 0 && options.gapMs) await delay(options.gapMs);
-    socket.write(chunk);
+    const written = new Promise<void>((resolve) => socket.write(chunk, () => resolve()));
+    if (options.readAfterWrite) await Promise.race([written, closed]);
   }
+  if (options.readAfterWrite) socket.resume();
   if (options.end && !socket.destroyed) socket.end();
   const waited = await Promise.race([closed.then(() => 'closed' as const), delay(options.waitMs ?? 3000).then(() => 'timeout' as const)]);
   closedByServer = waited === 'closed';

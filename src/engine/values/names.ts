@@ -47,15 +47,33 @@ export function parseEnvName(raw: string): Parsed<string> {
   return ok(raw);
 }
 
+/**
+ * Names a containers list may hold. No pod needs more (leaving the annotation
+ * out mounts into every app container), and each name is matched against
+ * every container of the pod, so the list's length must not be the client's
+ * to choose.
+ */
+export const MAX_CONTAINER_NAMES = 64;
+/** Invalid names quoted in a message; the rest are counted. */
+const BAD_NAMES_SHOWN = 5;
+
 /** A comma-separated list of container names (DNS-1123 labels), without duplicates. */
 export function parseContainerList(raw: string): Parsed<string[]> {
-  const names = raw.split(',').map((s) => s.trim());
-  const bad = names.filter((n) => !isDnsLabel(n));
-  if (bad.length > 0 || names.length === 0) {
+  const names = [...new Set(raw.split(',').map((s) => s.trim()))];
+  if (names.length > MAX_CONTAINER_NAMES) {
     return fail(
-      'NAME_INVALID',
-      `${quote(raw)} is not a comma-separated list of container names; ${bad.map((b) => quote(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not valid (use lower-case letters, digits and '-')`,
+      'VALUE_NOT_ALLOWED',
+      `${quote(raw)} names ${names.length} containers; name at most ${MAX_CONTAINER_NAMES}, or leave the annotation out to mount into every app container`,
     );
   }
-  return ok([...new Set(names)]);
+  const bad = names.filter((n) => !isDnsLabel(n));
+  if (bad.length > 0) {
+    const shown = bad.slice(0, BAD_NAMES_SHOWN).map((b) => quote(b)).join(', ');
+    const rest = bad.length > BAD_NAMES_SHOWN ? ` and ${bad.length - BAD_NAMES_SHOWN} more` : '';
+    return fail(
+      'NAME_INVALID',
+      `${quote(raw)} is not a comma-separated list of container names; ${shown}${rest} ${bad.length === 1 ? 'is' : 'are'} not valid (use lower-case letters, digits and '-')`,
+    );
+  }
+  return ok(names);
 }
