@@ -15,6 +15,7 @@ import {
   isAnnotationKey,
   parseDuration,
   parseValue,
+  shownValue,
   type AnnotationKey,
   type EnginePolicy,
   type Setting,
@@ -57,7 +58,7 @@ function parseLayer(
       continue;
     }
     const parsed = parseValue(key, String(raw));
-    if (!parsed.ok) problems.push({ code: parsed.code, field, value: String(raw), message: parsed.message });
+    if (!parsed.ok) problems.push({ code: parsed.code, field, value: shownValue(key, String(raw)), message: parsed.message });
     else layer.set(key, { value: parsed.value, raw: String(raw), field: label(key), source });
   }
   return layer;

@@ -66,12 +66,13 @@ afterAll(async () => {
 
 describe('peak memory of a serve process under four concurrent deeply nested bodies per endpoint', () => {
   test('every body is refused as TOO_DEEP and the peak stays below the Deployment memory limit', async () => {
-    serve = await startServe([], certs);
+    // /preview has a listener of its own (off unless asked for).
+    serve = await startServe(['--preview-port', '0'], certs);
     const pid = serve.child.pid!;
     for (const [path, type, make] of BODIES) {
       const body = make();
       const answers = await Promise.all(
-        Array.from({ length: 4 }, () => send({ port: serve.port, ca: caCert, path, method: 'POST', headers: { 'content-type': type }, body })),
+        Array.from({ length: 4 }, () => send({ port: path === '/preview' ? serve.previewPort! : serve.port, ca: caCert, path, method: 'POST', headers: { 'content-type': type }, body })),
       );
       for (const answer of answers) expect(answer.json(), `${path} ${type}`).toMatchObject({ error: { code: 400, reason: 'TOO_DEEP' } });
     }
