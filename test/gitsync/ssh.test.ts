@@ -49,10 +49,10 @@ describe.skipIf(skip)('git-sync over SSH', () => {
     });
     expect(exit.code, `${exit.output}\n${server.output()}`).toBe(0);
     expect(readFileSync(join(appFolder(sandbox, result), DAG_FILE), 'utf8')).toBe(dagSource(1));
-    // What the kubelet wrote: the policy's line from the pod annotation, and the key with the Secret volume's mode.
+    // What the kubelet wrote: the policy's line from the pod annotation, and the key with the Secret volume's mode (0444, no fsGroup: issue 15 item 8).
     const gitSync = pod.spec!.initContainers![0]!.name;
     expect(readFileSync(sandbox.hostPath(gitSync, '/etc/git-known-hosts/known_hosts')!, 'utf8').trim()).toBe(server.knownHostsLine);
-    expect(statSync(sandbox.hostPath(gitSync, '/etc/git-secret/gitSshKey')!).mode & 0o777).toBe(0o440);
+    expect(statSync(sandbox.hostPath(gitSync, '/etc/git-secret/gitSshKey')!).mode & 0o777).toBe(0o444);
   });
 
   test('known-hosts: secret (host keys from the Secret)', async () => {
