@@ -105,22 +105,26 @@ export function kubectlPatch(doc: unknown, ops: readonly Operation[]): unknown {
       writeFileSync(patchFile, patch);
       patchArgs = ['--patch-file', patchFile];
     }
-    let out: string;
-    try {
-      out = execFileSync(KUBECTL, ['patch', '--local', '-f', file, '--type=json', ...patchArgs, '-o', 'json'], {
-        env: ENV,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 30_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    } catch (err) {
-      const stderr = (err as { stderr?: unknown }).stderr;
-      throw new KubectlPatchError(typeof stderr === 'string' && stderr ? stderr : String(err));
-    }
+    const out = kubectlPatchLocal(['-f', file, '--type=json', ...patchArgs]);
     return normaliseKubectlOutput(doc, JSON.parse(out));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `kubectl patch --local … -o json`: its output, or KubectlPatchError with kubectl's message. */
+function kubectlPatchLocal(args: string[]): string {
+  try {
+    return execFileSync(KUBECTL, ['patch', '--local', ...args, '-o', 'json'], {
+      env: ENV,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    const stderr = (err as { stderr?: unknown }).stderr;
+    throw new KubectlPatchError(typeof stderr === 'string' && stderr ? stderr : String(err));
   }
 }
 
@@ -137,19 +141,7 @@ export function kubectlRead(text: string): unknown[] {
   try {
     const file = join(dir, 'manifests.yaml');
     writeFileSync(file, text);
-    let out: string;
-    try {
-      out = execFileSync(KUBECTL, ['patch', '--local', '-f', file, '--type=merge', '-p', '{}', '-o', 'json'], {
-        env: ENV,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 30_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    } catch (err) {
-      const stderr = (err as { stderr?: unknown }).stderr;
-      throw new KubectlPatchError(typeof stderr === 'string' && stderr ? stderr : String(err));
-    }
+    const out = kubectlPatchLocal(['-f', file, '--type=merge', '-p', '{}']);
     // Several objects come out as JSON texts one after the other, each opening and closing at column 0.
     return JSON.parse(`[${out.replaceAll(/^}\n\{$/gm, '},\n{')}]`) as unknown[];
   } finally {
