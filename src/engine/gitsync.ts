@@ -6,7 +6,7 @@
  * variable.
  */
 import type { V1Container, V1EnvVar, V1Probe, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
-import { cloneJson } from './json.ts';
+import { cloneJson, deepFreeze } from './json.ts';
 import type { Dialect, EnvPair } from './dialect.ts';
 import type { Mode } from './mode.ts';
 import type { GitSyncContainerPolicy } from './context.ts';
@@ -72,7 +72,7 @@ function probes(port: number): Pick<V1Container, 'startupProbe' | 'livenessProbe
  * may legally contain '$'. Doubling every '$' makes the value reach the
  * process exactly as written.
  */
-export const literalEnvValue = (value: string): string => value.replaceAll('$', () => '$$');
+export const literalEnvValue = (value: string): string => (value.includes('$') ? value.replaceAll('$', () => '$$') : value);
 
 /**
  * Every setting is written, including those whose value is git-sync's own
@@ -93,20 +93,40 @@ function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dia
   if (role === 'once') pairs.push([n.oneTime, 'true']);
   else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
   const vars = pairs.map(([name, value]): V1EnvVar => ({ name, value: literalEnvValue(value) }));
-  return [...vars, ...cloneJson(config.credentialEnv)];
+  return [...vars, ...config.credentialEnv];
+}
+
+/** The parts of a git-sync container that only the policy decides. */
+interface PolicyParts {
+  resources: GitSyncContainerPolicy['resources'];
+  securityContext: V1SecurityContext;
+}
+
+/**
+ * Built once per policy (the compiled policy is one object per load, and
+ * this is keyed by it) and frozen: every injected pod shares them, so no
+ * one can edit one pod's copy into another's. Nothing here depends on a pod.
+ */
+const policyParts = new WeakMap<GitSyncContainerPolicy, PolicyParts>();
+function partsOf(policy: GitSyncContainerPolicy): PolicyParts {
+  let parts = policyParts.get(policy);
+  if (parts === undefined) {
+    parts = deepFreeze({ resources: cloneJson(policy.resources), securityContext: hardenedSecurityContext(policy) });
+    policyParts.set(policy, parts);
+  }
+  return parts;
 }
 
 function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: 'once' | 'continuous'): V1Container {
+  const { resources, securityContext } = partsOf(policy);
   const c: V1Container = {
     name,
     image: policy.image,
     imagePullPolicy: policy.imagePullPolicy,
     env: env(config, policy, dialect, role),
-    resources: cloneJson(policy.resources),
-    securityContext: hardenedSecurityContext(policy),
-    // Each container owns its objects: nothing in the result is shared, so
-    // whoever edits one container of the mutated pod cannot change another.
-    volumeMounts: cloneJson(config.mounts),
+    resources,
+    securityContext,
+    volumeMounts: config.mounts,
   };
   if (role === 'continuous' && config.hostNetwork) c.ports = [{ containerPort: config.httpPort, hostPort: config.httpPort, protocol: 'TCP' }];
   if (role === 'continuous') Object.assign(c, probes(config.httpPort));
