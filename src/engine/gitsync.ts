@@ -57,13 +57,39 @@ export function hardenedSecurityContext(policy: GitSyncContainerPolicy): V1Secur
   };
 }
 
-// git-sync answers 503 on / until the first sync succeeds, then 200. The startup
-// probe allows five minutes for a first clone; liveness then only checks that
-// git-sync still answers.
-function probes(port: number): Pick<V1Container, 'startupProbe' | 'livenessProbe'> {
+/**
+ * What a git-sync container is for: `once` syncs and exits (an init
+ * container); `after-init` keeps syncing after an init container already
+ * synced (classic sidecar); `first-sync` keeps syncing and is also the
+ * pod's first sync, holding the app containers back until it is done
+ * (native sidecar).
+ */
+type Role = 'once' | 'after-init' | 'first-sync';
+
+/**
+ * git-sync answers 503 on / until its first sync succeeds, then 200.
+ *
+ * The kubelet runs a probe on a ticker of periodSeconds from when the probe's
+ * worker starts (pkg/kubelet/prober/worker.go); a startup probe is never run
+ * early, so a first sync that ends between ticks waits for the next one:
+ * half the period on average. periodSeconds 1 (the minimum) keeps that wait
+ * to 0.5 s; failureThreshold 300 still allows five minutes for a first clone,
+ * as before (2 s × 150).
+ *
+ * Only the native sidecar gets a startup probe: it is what holds the app
+ * containers back until the first sync (the kubelet starts the next
+ * container once a restartable init container's startup probe passed). A
+ * classic sidecar starts after the init container synced, so the files are
+ * there already: a startup probe would only keep the pod unready for the
+ * sidecar's own first fetch and a tick. Without one it is ready once running
+ * (it has no readiness probe), and liveness still restarts a git-sync that
+ * stops answering, or never syncs, within 90 s.
+ */
+function probes(port: number, role: Exclude<Role, 'once'>): Pick<V1Container, 'startupProbe' | 'livenessProbe'> {
   const httpGet = { path: '/', port };
-  const startupProbe: V1Probe = { httpGet, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 150 };
   const livenessProbe: V1Probe = { httpGet, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 };
+  if (role === 'after-init') return { livenessProbe };
+  const startupProbe: V1Probe = { httpGet, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 300 };
   return { startupProbe, livenessProbe };
 }
 
@@ -79,7 +105,7 @@ export const literalEnvValue = (value: string): string => (value.includes('$') ?
  * default: the defaults differ between versions (v3: root /tmp/git, full
  * history, branch master), and the pod should say what it does.
  */
-function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: 'once' | 'continuous'): V1EnvVar[] {
+function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: Role): V1EnvVar[] {
   const n = dialect.names;
   const pairs: EnvPair[] = [
     [n.repo, config.repo],
@@ -117,7 +143,7 @@ function partsOf(policy: GitSyncContainerPolicy): PolicyParts {
   return parts;
 }
 
-function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: 'once' | 'continuous'): V1Container {
+function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: Role): V1Container {
   const { resources, securityContext } = partsOf(policy);
   const c: V1Container = {
     name,
@@ -128,8 +154,8 @@ function container(name: string, config: GitSyncConfig, policy: GitSyncContainer
     securityContext,
     volumeMounts: config.mounts,
   };
-  if (role === 'continuous' && config.hostNetwork) c.ports = [{ containerPort: config.httpPort, hostPort: config.httpPort, protocol: 'TCP' }];
-  if (role === 'continuous') Object.assign(c, probes(config.httpPort));
+  if (role !== 'once' && config.hostNetwork) c.ports = [{ containerPort: config.httpPort, hostPort: config.httpPort, protocol: 'TCP' }];
+  if (role !== 'once') Object.assign(c, probes(config.httpPort, role));
   return c;
 }
 
@@ -141,15 +167,15 @@ export function gitSyncContainers(
   policy: GitSyncContainerPolicy,
   dialect: Dialect,
 ): { init: V1Container[]; app: V1Container[] } {
-  const make = (name: string, role: 'once' | 'continuous'): V1Container => container(name, config, policy, dialect, role);
+  const make = (name: string, role: Role): V1Container => container(name, config, policy, dialect, role);
   switch (mode) {
     case 'init-only':
       return { init: [make(names.init, 'once')], app: [] };
     case 'sidecar':
-      return { init: [make(names.init, 'once')], app: [make(names.sidecar, 'continuous')] };
+      return { init: [make(names.init, 'once')], app: [make(names.sidecar, 'after-init')] };
     case 'native':
       // One init container that keeps running: the startup probe holds the app
       // containers back until the first sync, so no separate one-shot sync is needed.
-      return { init: [{ ...make(names.sidecar, 'continuous'), restartPolicy: 'Always' }], app: [] };
+      return { init: [{ ...make(names.sidecar, 'first-sync'), restartPolicy: 'Always' }], app: [] };
   }
 }
