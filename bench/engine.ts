@@ -10,7 +10,11 @@
  */
 import { admit, type AdmissionDeps } from '../src/admission/index.ts';
 import { injectPod } from '../src/engine/index.ts';
-import type { BenchReview } from './reviews.ts';
+import { growthReview, type BenchReview } from './reviews.ts';
+import type { GrowthShape } from './pods.ts';
+
+/** What the server does per request beyond fastify: parse the body, admit, and the answer's bytes. */
+const admitBytes = (body: string, deps: AdmissionDeps): string => JSON.stringify(admit(JSON.parse(body), deps).review);
 
 export interface EngineRow {
   name: string;
@@ -62,7 +66,7 @@ export function measureEngine(reviews: readonly BenchReview[], deps: AdmissionDe
     return {
       name: r.name,
       engine: () => injectPod({ pod: request.object, namespace: request.namespace }, deps.ctx),
-      admission: () => JSON.stringify(admit(JSON.parse(r.body), deps).review),
+      admission: () => admitBytes(r.body, deps),
     };
   });
   // Warm the whole mix up first, so the first pod measured is not the one that pays for the compiler.
@@ -79,4 +83,38 @@ export function measureEngine(reviews: readonly BenchReview[], deps: AdmissionDe
   const cycle = (pick: (c: (typeof cases)[number]) => () => unknown) => () => pick(cases[next++ % cases.length]!)();
   rows.push(row('mix', cycle((c) => c.engine), cycle((c) => c.admission)));
   return rows;
+}
+
+/** One row of the cost-growth table: a pod shape and what admitting it costs. */
+export interface GrowthRow {
+  /** Which size this row grows: its series, and its value in that series. */
+  series: 'containers' | 'env entries' | 'annotations';
+  size: number;
+  requestBytes: number;
+  /** CPU microseconds of one parse + admit + serialise. */
+  admissionUs: number;
+}
+
+/**
+ * Each size grown on its own from the smallest pod (1 container of 10 env
+ * entries, 1 annotation): the cost of an admission should grow no faster
+ * than the pod.
+ */
+export const GROWTH: readonly { series: GrowthRow['series']; shape: GrowthShape; size: number }[] = [
+  { series: 'containers', size: 1, shape: { containers: 1, env: 10, annotations: 1 } },
+  { series: 'containers', size: 10, shape: { containers: 10, env: 10, annotations: 1 } },
+  { series: 'containers', size: 100, shape: { containers: 100, env: 10, annotations: 1 } },
+  { series: 'env entries', size: 10, shape: { containers: 1, env: 10, annotations: 1 } },
+  { series: 'env entries', size: 1000, shape: { containers: 1, env: 1000, annotations: 1 } },
+  { series: 'annotations', size: 1, shape: { containers: 1, env: 10, annotations: 1 } },
+  { series: 'annotations', size: 20, shape: { containers: 1, env: 10, annotations: 20 } },
+];
+
+export function measureGrowth(deps: AdmissionDeps, budgetMs: number): GrowthRow[] {
+  return GROWTH.map(({ series, size, shape }) => {
+    const r = growthReview(shape);
+    const outcome = admit(JSON.parse(r.body), deps).summary.outcome;
+    if (outcome !== 'injected') throw new Error(`the cost-growth pod ${r.name} is ${outcome}, not injected: the table would not measure an injection`);
+    return { series, size, requestBytes: Buffer.byteLength(r.body), admissionUs: cpuPerCall(() => admitBytes(r.body, deps), budgetMs) };
+  });
 }

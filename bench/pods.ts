@@ -294,3 +294,83 @@ export function largePod(annotations: Record<string, string>, envCount: number, 
     },
   };
 }
+
+/**
+ * The issue's single review: an Airflow scheduler as small as the chart can
+ * make it (one container, no chart env), about 1.5 KB on the wire with its
+ * AdmissionReview envelope.
+ */
+export function compactSchedulerPod(annotations: Record<string, string>): Json {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: 'airflow-scheduler-7d9f8b6c5-',
+      namespace: 'airflow',
+      labels: airflowLabels('scheduler'),
+      annotations,
+    },
+    spec: {
+      restartPolicy: 'Always',
+      serviceAccountName: 'airflow-scheduler',
+      securityContext: { runAsUser: 50000, fsGroup: 0 },
+      containers: [
+        {
+          ...containerDefaults,
+          name: 'scheduler',
+          image: 'apache/airflow:3.1.3',
+          args: ['bash', '-c', 'exec airflow scheduler'],
+          env: [{ name: 'AIRFLOW__CORE__EXECUTOR', value: 'KubernetesExecutor' }],
+          resources: { requests: { cpu: '500m', memory: '1Gi' } },
+          volumeMounts: [{ name: 'logs', mountPath: '/opt/airflow/logs' }],
+        },
+      ],
+      volumes: [{ name: 'logs', emptyDir: {} }],
+    },
+  };
+}
+
+/** The shape of a pod in the cost-growth table: how many containers, env entries per container and annotations. */
+export interface GrowthShape {
+  containers: number;
+  env: number;
+  annotations: number;
+}
+
+/**
+ * A pod that opts in with `annotations` annotations (the repository, then
+ * settings, then annotations of other tools) and has `containers` containers
+ * of `env` environment variables each: the sizes the cost of an admission
+ * should grow with, no faster.
+ */
+export function growthPod(shape: GrowthShape): Json {
+  const settings: [string, string][] = [
+    ['gitsync.dev/repo', 'https://github.com/acme/airflow-dags.git'],
+    ['gitsync.dev/ref', 'main'],
+    ['gitsync.dev/period', '30s'],
+    ['gitsync.dev/depth', '1'],
+    ['gitsync.dev/sub-path', 'dags'],
+    ['gitsync.dev/mount-path', '/opt/dags'],
+    ['gitsync.dev/env', 'DAGS_FOLDER'],
+  ];
+  const annotations = Object.fromEntries(
+    Array.from({ length: shape.annotations }, (_, i) => settings[i] ?? [`example.com/note-${i}`, `a note from another tool, number ${i}`]),
+  );
+  const env = Array.from({ length: shape.env }, (_, i) => ({ name: `SETTING_${i}`, value: `value-${i}` }));
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { generateName: 'growth-', namespace: 'growth', annotations },
+    spec: {
+      restartPolicy: 'Always',
+      containers: Array.from({ length: shape.containers }, (_, i) => ({
+        ...containerDefaults,
+        name: `app-${i}`,
+        image: 'registry.example.com/app:1.0',
+        env,
+        volumeMounts: [{ name: 'data', mountPath: '/data' }],
+      })),
+      volumes: [{ name: 'data', emptyDir: {} }],
+    },
+  };
+}

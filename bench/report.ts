@@ -1,4 +1,5 @@
 /** The benchmark's results as the tables it prints (Markdown, so they can go into the README as they are). */
+import type { GrowthRow } from './engine.ts';
 import type { BenchResults, ServerResult } from './run.ts';
 
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -21,7 +22,6 @@ function serverRow(name: string, r: ServerResult): string[] {
     fixed(r.latencyMs.max, 1),
     `${r.non2xx} + ${r.errors}`,
     fixed(r.serverCpuUsPerRequest, 0),
-    fixed(r.peakRssMiB, 0),
     `${fixed(r.clientCpuPercent, 0)}%`,
   ];
 }
@@ -31,29 +31,30 @@ export function formatReport(results: BenchResults): string {
   const out: string[] = [];
   out.push(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node.js ${machine.node}, ${machine.platform}; pinned: ${machine.pinned}`);
   out.push(
-    `other processes used ${fixed(machine.otherCpuPercent, 0)}% of the machine's CPU during the measurement${machine.otherCpuPercent > 5 ? ': expect noisier latencies and req/s (CPU µs/req and the cost ratio move least)' : ''}`,
+    `other processes used ${fixed(machine.otherCpuPercent, 0)}% of the machine's CPU during the measurement${machine.otherCpuPercent > 5 ? ': expect noisier latencies and req/s (CPU µs/req and the ratios of the same run move least)' : ''}`,
   );
-  out.push(
-    `load: ${options.connections} keep-alive HTTPS connections, each cycling through the ${results.reviews.length} reviews below; ${options.duration} s per server in ${options.rounds} alternating rounds, after ${options.warmup} s of warm-up`,
-  );
-  out.push('');
-  out.push(
-    table(
-      ['server', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors (non-2xx + socket)', 'server CPU µs/req', 'peak RSS MiB', 'load generator CPU'],
-      [serverRow('bare fastify (baseline)', results.baseline), serverRow('gitsync-injector', results.ours)],
-    ),
-  );
-  out.push('');
-  out.push(`throughput ratio, gitsync-injector / baseline: ${fixed(results.ratio, 2)} (measured req/s)`);
-  out.push(
-    `cost ratio, baseline CPU per request / gitsync-injector's: ${fixed(results.cpuRatio, 2)} (the throughput ratio with a core each to themselves; steadier when other work shares the machine)`,
-  );
-  out.push(`log lines written by gitsync-injector: ${thousands(results.ours.logLines)} (one per admission, warm-up and checks included)`);
-  if (Math.max(results.baseline.clientCpuPercent, results.ours.clientCpuPercent) > 90) {
-    out.push('note: the load generator used most of a core; the figures may be its limit rather than the server\'s (use --pin on a machine with more cores)');
+  out.push(`load: ${options.duration} s per server and scenario in ${options.rounds} alternating rounds, after ${options.warmup} s of warm-up; keep-alive HTTPS`);
+  for (const s of results.scenarios) {
+    out.push('');
+    out.push(`scenario ${s.name}: ${s.description}, ${s.connections} connection${s.connections === 1 ? '' : 's'}`);
+    out.push('');
+    out.push(
+      table(
+        ['server', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors (non-2xx + socket)', 'server CPU µs/req', 'load generator CPU'],
+        [serverRow('bare fastify (baseline)', s.baseline), serverRow('gitsync-injector', s.ours)],
+      ),
+    );
+    out.push('');
+    out.push(`ratios, gitsync-injector / baseline: throughput ${fixed(s.ratio, 2)}, p99 ${fixed(s.p99Ratio, 2)}; cost (baseline CPU per request / ours) ${fixed(s.cpuRatio, 2)}`);
+    if (Math.max(s.baseline.clientCpuPercent, s.ours.clientCpuPercent) > 90) {
+      out.push("note: the load generator used most of a core; the figures may be its limit rather than the server's");
+    }
   }
   out.push('');
-  out.push('engine alone, in-process (CPU time per call; admission = JSON.parse + admit + JSON.stringify, no HTTP, no log):');
+  out.push(`peak RSS (VmHWM) over the whole run: baseline ${fixed(results.peakRssMiB.baseline, 0)} MiB, gitsync-injector ${fixed(results.peakRssMiB.ours, 0)} MiB`);
+  out.push(`log lines written by gitsync-injector: ${thousands(results.logLines)} (one per admission, warm-up and checks included)`);
+  out.push('');
+  out.push('engine alone, in-process (CPU time per call; admission = JSON.parse + admit + the answer\'s bytes, no HTTP, no log):');
   out.push('');
   const reviews = new Map(results.reviews.map((r) => [r.name, r]));
   out.push(
@@ -63,13 +64,27 @@ export function formatReport(results: BenchResults): string {
         const r = reviews.get(e.name);
         return [
           e.name,
-          r?.outcome ?? `all ${results.reviews.length} in turn`,
+          r?.outcome ?? `all ${results.reviews.length} above in turn`,
           r ? fixed(r.requestBytes / 1024, 1) : '',
           r ? fixed(r.responseBytes / 1024, 1) : '',
           fixed(e.engineUs, 1),
           fixed(e.admissionUs, 1),
           thousands(e.admissionsPerSecond),
         ];
+      }),
+    ),
+  );
+  out.push('');
+  out.push('cost growth, in-process (admission CPU per request; each size grown alone from 1 container of 10 env entries with 1 annotation):');
+  out.push('');
+  const first = new Map<string, GrowthRow>();
+  for (const g of results.growth) if (!first.has(g.series)) first.set(g.series, g);
+  out.push(
+    table(
+      ['grows', 'size', 'request KiB', 'admission µs', 'size ×', 'cost ×'],
+      results.growth.map((g) => {
+        const base = first.get(g.series)!;
+        return [g.series, String(g.size), fixed(g.requestBytes / 1024, 1), fixed(g.admissionUs, 1), fixed(g.size / base.size, 0), fixed(g.admissionUs / base.admissionUs, 1)];
       }),
     ),
   );

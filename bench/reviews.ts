@@ -10,7 +10,7 @@ import { BUILTIN_POLICY } from '../src/policy/builtin.ts';
 import { mustCompile } from '../src/policy/compile.ts';
 import type { Policy } from '../src/policy/types.ts';
 import { VERSION } from '../src/version.ts';
-import { executorTaskPod, largePod, schedulerPod, webPod } from './pods.ts';
+import { compactSchedulerPod, executorTaskPod, growthPod, largePod, schedulerPod, webPod, type GrowthShape } from './pods.ts';
 
 export const BENCH_POLICY: Policy = {
   ...BUILTIN_POLICY,
@@ -34,7 +34,7 @@ export interface BenchReview {
 const LARGE_ENV = 300;
 const LARGE_VOLUMES = 150;
 
-function reviewFor(uid: string, pod: Record<string, unknown>, username: string): Record<string, unknown> {
+export function reviewFor(uid: string, pod: Record<string, unknown>, username: string): Record<string, unknown> {
   const metadata = pod.metadata as { name?: string; namespace: string };
   return {
     apiVersion: 'admission.k8s.io/v1',
@@ -129,4 +129,26 @@ export function benchReviews(): BenchReview[] {
     },
   ];
   return reviews.map((r) => ({ ...r, body: JSON.stringify(r.review) }));
+}
+
+/**
+ * The issue's single review: a compact Airflow scheduler with the airflow
+ * preset, the chart's credential Secret and a sub-path (about 1.5 KB).
+ */
+export function airflowReview(): BenchReview {
+  const review = reviewFor('4b1f0c9e-0007-4a7e-9c3d-5e2f8a6b7c07', compactSchedulerPod({ ...airflowRepo }), REPLICASET_CONTROLLER);
+  return {
+    name: 'airflow',
+    description: 'compact Airflow scheduler (airflow preset, a Secret, a sub-path)',
+    expected: 'injected',
+    review,
+    body: JSON.stringify(review),
+  };
+}
+
+/** Reviews of the cost-growth table's pods, one per shape. */
+export function growthReview(shape: GrowthShape): BenchReview {
+  const review = reviewFor('4b1f0c9e-0008-4a7e-9c3d-5e2f8a6b7c08', growthPod(shape), REPLICASET_CONTROLLER);
+  const name = `${shape.containers} containers, ${shape.env} env, ${shape.annotations} annotations`;
+  return { name, description: name, expected: 'injected', review, body: JSON.stringify(review) };
 }

@@ -5,13 +5,15 @@
  *   node bench/run.ts [--duration S] [--warmup S] [--rounds N] [--connections N]
  *                     [--pin [--core N]] [--json FILE] [--cpu-prof DIR] [--engine-budget MS]
  *
- * 1. The engine alone, in this process: CPU time per admission, per pod.
+ * 1. The engine alone, in this process: CPU time per admission, per pod,
+ *    and how it grows with the pod (containers, env entries, annotations).
  * 2. The bare fastify baseline (baseline.ts) and the webhook (buildServer
  *    with the production log level), each in its own process (server.ts),
  *    optionally pinned to one core with taskset. Each is first checked to
- *    give the expected answer to every review and warmed up; then autocannon,
- *    in this process, drives them over keep-alive HTTPS connections in
- *    alternating stretches.
+ *    give the expected answer to every review; then, scenario by scenario
+ *    (the realistic mix, the single Airflow review, that review over one
+ *    connection), both are warmed up and autocannon, in this process,
+ *    drives them over keep-alive HTTPS connections in alternating stretches.
  *
  * The webhook's log lines go to a file in a temporary folder, a real write
  * per admission as in a container (whose stdout is a pipe or a file, never
@@ -27,16 +29,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { admit, type AdmissionDeps, type AdmissionReviewResponse } from '../src/admission/index.ts';
 import { certificatePaths, createCA, issueServingCertificate, writeCertificates } from '../src/tls/index.ts';
-import { measureEngine, type EngineRow } from './engine.ts';
+import { measureEngine, measureGrowth, type EngineRow, type GrowthRow } from './engine.ts';
 import { Tally, type LoadResult } from './load.ts';
 import { formatProfile, type CpuProfile } from './profile.ts';
 import { formatReport } from './report.ts';
-import { benchContext, benchReviews, type BenchReview } from './reviews.ts';
+import { airflowReview, benchContext, benchReviews, type BenchReview } from './reviews.ts';
 import type { ServerKind, ServerMessage } from './server.ts';
 
 const USAGE = `Usage: node bench/run.ts [options]
 
-  --duration S        seconds of measured load per server, all rounds together (default 12)
+  --duration S        seconds of measured load per server and scenario, all rounds together (default 9)
   --warmup S          seconds of load before measuring, per server (default 3)
   --rounds N          measure each server in N stretches, alternating with the other (default 3)
   --connections N     keep-alive connections (default 16)
@@ -76,7 +78,7 @@ function readOptions(args: string[]): BenchOptions | undefined {
   const { values } = parseArgs({
     args,
     options: {
-      duration: { type: 'string', default: '12' },
+      duration: { type: 'string', default: '9' },
       warmup: { type: 'string', default: '3' },
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '16' },
@@ -262,8 +264,28 @@ function expectedAnswers(reviews: readonly BenchReview[], deps: AdmissionDeps): 
   return answers;
 }
 
-export interface ServerResult extends LoadResult {
-  peakRssMiB: number;
+export type ServerResult = LoadResult;
+
+/** One way of loading both servers: a set of reviews, over a number of connections. */
+export interface Scenario {
+  name: string;
+  description: string;
+  reviews: readonly BenchReview[];
+  connections: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  connections: number;
+  baseline: ServerResult;
+  ours: ServerResult;
+  /** Our requests per second over the baseline's. */
+  ratio: number;
+  /** Our p99 over the baseline's. */
+  p99Ratio: number;
+  /** The baseline's CPU per request over ours: the throughput ratio of two servers each with a core to itself. */
+  cpuRatio: number;
 }
 
 export interface BenchResults {
@@ -272,12 +294,12 @@ export interface BenchResults {
   options: Omit<BenchOptions, 'json'>;
   reviews: { name: string; description: string; outcome: string; requestBytes: number; responseBytes: number }[];
   engine: EngineRow[];
-  baseline: ServerResult;
-  ours: ServerResult & { logLines: number };
-  /** Our requests per second over the baseline's. */
-  ratio: number;
-  /** The baseline's CPU per request over ours: the throughput ratio of two servers each with a core to itself. */
-  cpuRatio: number;
+  growth: GrowthRow[];
+  scenarios: ScenarioResult[];
+  /** The highest resident set size of each server over the whole run (VmHWM), in MiB. */
+  peakRssMiB: { baseline: number; ours: number };
+  /** Log lines the webhook wrote: one per admission, warm-up and checks included. */
+  logLines: number;
 }
 
 const countLines = (path: string): number => {
@@ -290,44 +312,59 @@ const countLines = (path: string): number => {
 interface Contender {
   kind: ServerKind;
   server: RunningServer;
-  tally: Tally;
   cpu: () => number;
 }
 
 /**
- * Both servers, checked and warmed up, then measured in alternating
- * stretches (baseline, ours, baseline, ours…): a burst of activity elsewhere
- * on the machine then falls on both rather than on whichever ran at the time.
+ * Both servers, checked and warmed up, then measured scenario by scenario
+ * in alternating stretches (baseline, ours, baseline, ours…): a burst of
+ * activity elsewhere on the machine then falls on both rather than on
+ * whichever ran at the time.
  */
-async function measureServers(dir: string, ca: string, reviews: readonly BenchReview[], expected: ReadonlyMap<string, AdmissionReviewResponse>, options: BenchOptions, logFd: number) {
+async function measureServers(dir: string, ca: string, scenarios: readonly Scenario[], expected: ReadonlyMap<string, AdmissionReviewResponse>, options: BenchOptions, logFd: number) {
   const contenders: Contender[] = [];
   try {
     for (const kind of ['baseline', 'ours'] as const) {
       const server = await startServer(kind, dir, kind === 'ours' ? logFd : 'ignore', options);
-      contenders.push({ kind, server, tally: new Tally(), cpu: cpuTimeOf(server.child.pid!) });
-      await preflight(kind, server.port, ca, reviews, expected);
+      contenders.push({ kind, server, cpu: cpuTimeOf(server.child.pid!) });
+      for (const s of scenarios) await preflight(kind, server.port, ca, s.reviews, expected);
     }
-    const load = (c: Contender, duration: number) => ({
-      url: `https://127.0.0.1:${c.server.port}/mutate`,
-      ca,
-      servername: 'localhost',
-      bodies: reviews.map((r) => r.body),
-      connections: options.connections,
-      duration,
-    });
-    for (const c of contenders) if (options.warmup > 0) await new Tally().run(load(c, options.warmup), c.cpu);
     // Everything this benchmark runs (servers, load generator), to tell it from what else the machine did meanwhile.
     const ownCpu = () => contenders.reduce((sum, c) => sum + c.cpu(), 0) + process.cpuUsage().user + process.cpuUsage().system;
     const [machineBefore, ownBefore] = [machineCpu(), ownCpu()];
-    for (let round = 1; round <= options.rounds; round++) {
-      process.stderr.write(`round ${round} of ${options.rounds}: ${contenders.map((c) => `${c.kind} ${options.duration / options.rounds} s`).join(', ')}\n`);
-      for (const c of contenders) await c.tally.run(load(c, options.duration / options.rounds), c.cpu);
+    const results: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+      const load = (c: Contender, duration: number) => ({
+        url: `https://127.0.0.1:${c.server.port}/mutate`,
+        ca,
+        servername: 'localhost',
+        bodies: scenario.reviews.map((r) => r.body),
+        connections: scenario.connections,
+        duration,
+      });
+      for (const c of contenders) if (options.warmup > 0) await new Tally().run(load(c, options.warmup), c.cpu);
+      const tallies = contenders.map(() => new Tally());
+      for (let round = 1; round <= options.rounds; round++) {
+        process.stderr.write(`${scenario.name}, round ${round} of ${options.rounds}: ${contenders.map((c) => `${c.kind} ${options.duration / options.rounds} s`).join(', ')}\n`);
+        for (const [i, c] of contenders.entries()) await tallies[i]!.run(load(c, options.duration / options.rounds), c.cpu);
+      }
+      const [baseline, ours] = tallies.map((t) => t.result()) as [ServerResult, ServerResult];
+      results.push({
+        name: scenario.name,
+        description: scenario.description,
+        connections: scenario.connections,
+        baseline,
+        ours,
+        ratio: ours.requestsPerSecond / baseline.requestsPerSecond,
+        p99Ratio: ours.latencyMs.p99 / baseline.latencyMs.p99,
+        cpuRatio: baseline.serverCpuUsPerRequest / ours.serverCpuUsPerRequest,
+      });
     }
     const [machineAfter, ownAfter] = [machineCpu(), ownCpu()];
     const otherUs = machineAfter.busyUs - machineBefore.busyUs - (ownAfter - ownBefore);
     const otherCpuPercent = Math.max(0, (100 * otherUs) / (machineAfter.totalUs - machineBefore.totalUs));
-    const [baseline, ours] = contenders.map((c): ServerResult => ({ ...c.tally.result(), peakRssMiB: peakRssMiB(c.server.child.pid!) }));
-    return { baseline: baseline!, ours: ours!, otherCpuPercent };
+    const [baselineRss, oursRss] = contenders.map((c) => peakRssMiB(c.server.child.pid!)) as [number, number];
+    return { scenarios: results, peakRssMiB: { baseline: baselineRss, ours: oursRss }, otherCpuPercent };
   } finally {
     for (const c of contenders) await stopServer(c.server);
   }
@@ -350,7 +387,14 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
     machine.pinned = `servers on core ${options.core}, load generator on ${otherCores(options.core)}`;
   }
 
-  const reviews = benchReviews();
+  const mix = benchReviews();
+  const airflow = airflowReview();
+  const reviews = [...mix, airflow];
+  const scenarios: Scenario[] = [
+    { name: 'mix', description: `the ${mix.length} reviews of the realistic mix in turn`, reviews: mix, connections: options.connections },
+    { name: 'airflow', description: `the single ${airflow.description}`, reviews: [airflow], connections: options.connections },
+    { name: 'airflow, 1 connection', description: 'the same review, one request at a time', reviews: [airflow], connections: 1 },
+  ];
   const deps: AdmissionDeps = { ctx: benchContext(), namespaceAnnotations: () => undefined };
   const expected = expectedAnswers(reviews, deps);
 
@@ -362,20 +406,22 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
 
     process.stderr.write('measuring the engine in-process…\n');
     const engine = measureEngine(reviews, deps, options.engineBudgetMs);
+    const growth = measureGrowth(deps, options.engineBudgetMs);
 
     const logPath = join(dir, 'webhook.log');
     const logFd = openSync(logPath, 'w');
     let servers: Awaited<ReturnType<typeof measureServers>>;
     try {
-      servers = await measureServers(dir, ca.cert, reviews, expected, options, logFd);
+      servers = await measureServers(dir, ca.cert, scenarios, expected, options, logFd);
     } finally {
       closeSync(logFd);
     }
 
     machine.otherCpuPercent = servers.otherCpuPercent;
     const logLines = countLines(logPath);
-    if (logLines < servers.ours.requests) {
-      throw new Error(`the webhook wrote ${logLines} log lines for ${servers.ours.requests} admissions: its logging was not measured`);
+    const measured = servers.scenarios.reduce((n, s) => n + s.ours.requests, 0);
+    if (logLines < measured) {
+      throw new Error(`the webhook wrote ${logLines} log lines for ${measured} admissions: its logging was not measured`);
     }
     const { duration, warmup, rounds, connections, pin, core, cpuProf, engineBudgetMs } = options;
     return {
@@ -390,10 +436,10 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
         responseBytes: Buffer.byteLength(JSON.stringify(expected.get(r.name))),
       })),
       engine,
-      baseline: servers.baseline,
-      ours: { ...servers.ours, logLines },
-      ratio: servers.ours.requestsPerSecond / servers.baseline.requestsPerSecond,
-      cpuRatio: servers.baseline.serverCpuUsPerRequest / servers.ours.serverCpuUsPerRequest,
+      growth,
+      scenarios: servers.scenarios,
+      peakRssMiB: servers.peakRssMiB,
+      logLines,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

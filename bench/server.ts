@@ -14,13 +14,13 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { admit, type AdmissionDeps, type AdmissionReviewResponse } from '../src/admission/index.ts';
+import { admit, type AdmissionDeps } from '../src/admission/index.ts';
 import { createLogger } from '../src/log.ts';
 import { createMetrics } from '../src/metrics/index.ts';
 import { buildServer, type TlsFiles } from '../src/server/index.ts';
 import { VERSION } from '../src/version.ts';
 import { buildBaselineServer } from './baseline.ts';
-import { benchContext, benchReviews } from './reviews.ts';
+import { airflowReview, benchContext, benchReviews } from './reviews.ts';
 
 export type ServerKind = 'ours' | 'baseline';
 
@@ -33,12 +33,12 @@ function start(kind: ServerKind, tls: TlsFiles) {
     const metrics = createMetrics({ version: VERSION });
     return buildServer({ tls, deps, logger: createLogger('info'), onAdmission: metrics.observeAdmission });
   }
-  const answers = new Map<string, AdmissionReviewResponse>();
-  for (const r of benchReviews()) {
+  const answers = new Map<string, Buffer>();
+  for (const r of [...benchReviews(), airflowReview()]) {
     const { uid } = (r.review as { request: { uid: string } }).request;
-    answers.set(uid, admit(JSON.parse(r.body), deps).review);
+    answers.set(uid, Buffer.from(JSON.stringify(admit(JSON.parse(r.body), deps).review)));
   }
-  return buildBaselineServer(tls, answers, admit({}, deps).review);
+  return buildBaselineServer(tls, answers, Buffer.from(JSON.stringify(admit({}, deps).review)));
 }
 
 async function main(): Promise<void> {

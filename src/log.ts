@@ -2,6 +2,13 @@
  * Structured logs, one JSON object per line on stdout, as log collectors in
  * a cluster expect them. Levels are written as names ("info"), not pino's
  * numbers, so queries and alerts read naturally.
+ *
+ * Stdout is written asynchronously: a line per admission written
+ * synchronously blocked the event loop on every request (a pipe or file
+ * write each time); asynchronously, lines logged while a write is under way
+ * go out together in the next one. Nothing is lost: `flushLogs` writes what
+ * is left at shutdown, and pino flushes synchronously if the process exits
+ * some other way (process.exit, a second signal).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
@@ -17,7 +24,11 @@ export function createLogger(level: LogLevel = 'info', destination?: Destination
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
 export type { Logger };
+
+/** Resolves once every line logged so far is written (to the destination; the OS has it). */
+export const flushLogs = (logger: Logger): Promise<void> =>
+  new Promise((resolve, reject) => logger.flush((error) => (error ? reject(error) : resolve())));

@@ -82,18 +82,30 @@ const CLOSE_BRACE = 0x7d;
  */
 export function nestingBeyond(text: string, max = MAX_NESTING): number {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
+    if (c === QUOTE) i = closingQuote(text, i);
     else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
       if (++depth > max) return i;
     } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) depth--;
   }
   return -1;
+}
+
+/**
+ * Where the string opened at `open` ends (its closing quote, or the end of
+ * the text). Most of a pod's characters are inside strings: indexOf skips
+ * them natively instead of one character at a time, which made the scan
+ * cost a third of the JSON parse itself. A quote preceded by an odd number
+ * of backslashes is escaped.
+ */
+function closingQuote(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); at >= 0; at = text.indexOf('"', at + 1)) {
+    let slashes = 0;
+    while (text.charCodeAt(at - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return at;
+  }
+  return text.length;
 }
 
 /** What kind of JSON value something is, for messages: "missing", "null", "an array", "a string", "an object". */

@@ -7,7 +7,7 @@
  */
 import { runUntilSignal, SERVE_OPTIONS_USAGE, serveConfig, startApp } from '../app/index.ts';
 import type { Env } from '../args.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, flushLogs } from '../log.ts';
 import type { Command } from './commands.ts';
 
 const USAGE = `Usage: gitsync-injector serve [options]
@@ -25,8 +25,13 @@ async function run(args: string[], env: Env): Promise<number> {
   const config = serveConfig(args, env);
   const logger = createLogger(config.logLevel);
   const app = await startApp(config, { env, logger });
-  if (!app) return 1;
-  return runUntilSignal(app);
+  try {
+    if (!app) return 1;
+    return await runUntilSignal(app);
+  } finally {
+    // Every admission's line is out before the process ends.
+    await flushLogs(logger);
+  }
 }
 
 export const serve: Command = {

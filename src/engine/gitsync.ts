@@ -6,7 +6,7 @@
  * variable.
  */
 import type { V1Container, V1EnvVar, V1Probe, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
-import { cloneJson } from './json.ts';
+import { cloneJson, deepFreeze } from './json.ts';
 import type { Dialect, EnvPair } from './dialect.ts';
 import type { Mode } from './mode.ts';
 import type { GitSyncContainerPolicy } from './context.ts';
@@ -57,13 +57,39 @@ export function hardenedSecurityContext(policy: GitSyncContainerPolicy): V1Secur
   };
 }
 
-// git-sync answers 503 on / until the first sync succeeds, then 200. The startup
-// probe allows five minutes for a first clone; liveness then only checks that
-// git-sync still answers.
-function probes(port: number): Pick<V1Container, 'startupProbe' | 'livenessProbe'> {
+/**
+ * What a git-sync container is for: `once` syncs and exits (an init
+ * container); `after-init` keeps syncing after an init container already
+ * synced (classic sidecar); `first-sync` keeps syncing and is also the
+ * pod's first sync, holding the app containers back until it is done
+ * (native sidecar).
+ */
+type Role = 'once' | 'after-init' | 'first-sync';
+
+/**
+ * git-sync answers 503 on / until its first sync succeeds, then 200.
+ *
+ * The kubelet runs a probe on a ticker of periodSeconds from when the probe's
+ * worker starts (pkg/kubelet/prober/worker.go); a startup probe is never run
+ * early, so a first sync that ends between ticks waits for the next one:
+ * half the period on average. periodSeconds 1 (the minimum) keeps that wait
+ * to 0.5 s; failureThreshold 300 still allows five minutes for a first clone,
+ * as before (2 s × 150).
+ *
+ * Only the native sidecar gets a startup probe: it is what holds the app
+ * containers back until the first sync (the kubelet starts the next
+ * container once a restartable init container's startup probe passed). A
+ * classic sidecar starts after the init container synced, so the files are
+ * there already: a startup probe would only keep the pod unready for the
+ * sidecar's own first fetch and a tick. Without one it is ready once running
+ * (it has no readiness probe), and liveness still restarts a git-sync that
+ * stops answering, or never syncs, within 90 s.
+ */
+function probes(port: number, role: Exclude<Role, 'once'>): Pick<V1Container, 'startupProbe' | 'livenessProbe'> {
   const httpGet = { path: '/', port };
-  const startupProbe: V1Probe = { httpGet, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 150 };
   const livenessProbe: V1Probe = { httpGet, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 };
+  if (role === 'after-init') return { livenessProbe };
+  const startupProbe: V1Probe = { httpGet, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 300 };
   return { startupProbe, livenessProbe };
 }
 
@@ -72,14 +98,14 @@ function probes(port: number): Pick<V1Container, 'startupProbe' | 'livenessProbe
  * may legally contain '$'. Doubling every '$' makes the value reach the
  * process exactly as written.
  */
-export const literalEnvValue = (value: string): string => value.replaceAll('$', () => '$$');
+export const literalEnvValue = (value: string): string => (value.includes('$') ? value.replaceAll('$', () => '$$') : value);
 
 /**
  * Every setting is written, including those whose value is git-sync's own
  * default: the defaults differ between versions (v3: root /tmp/git, full
  * history, branch master), and the pod should say what it does.
  */
-function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: 'once' | 'continuous'): V1EnvVar[] {
+function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: Role): V1EnvVar[] {
   const n = dialect.names;
   const pairs: EnvPair[] = [
     [n.repo, config.repo],
@@ -93,23 +119,43 @@ function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dia
   if (role === 'once') pairs.push([n.oneTime, 'true']);
   else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
   const vars = pairs.map(([name, value]): V1EnvVar => ({ name, value: literalEnvValue(value) }));
-  return [...vars, ...cloneJson(config.credentialEnv)];
+  return [...vars, ...config.credentialEnv];
 }
 
-function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: 'once' | 'continuous'): V1Container {
+/** The parts of a git-sync container that only the policy decides. */
+interface PolicyParts {
+  resources: GitSyncContainerPolicy['resources'];
+  securityContext: V1SecurityContext;
+}
+
+/**
+ * Built once per policy (the compiled policy is one object per load, and
+ * this is keyed by it) and frozen: every injected pod shares them, so no
+ * one can edit one pod's copy into another's. Nothing here depends on a pod.
+ */
+const policyParts = new WeakMap<GitSyncContainerPolicy, PolicyParts>();
+function partsOf(policy: GitSyncContainerPolicy): PolicyParts {
+  let parts = policyParts.get(policy);
+  if (parts === undefined) {
+    parts = deepFreeze({ resources: cloneJson(policy.resources), securityContext: hardenedSecurityContext(policy) });
+    policyParts.set(policy, parts);
+  }
+  return parts;
+}
+
+function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: Role): V1Container {
+  const { resources, securityContext } = partsOf(policy);
   const c: V1Container = {
     name,
     image: policy.image,
     imagePullPolicy: policy.imagePullPolicy,
     env: env(config, policy, dialect, role),
-    resources: cloneJson(policy.resources),
-    securityContext: hardenedSecurityContext(policy),
-    // Each container owns its objects: nothing in the result is shared, so
-    // whoever edits one container of the mutated pod cannot change another.
-    volumeMounts: cloneJson(config.mounts),
+    resources,
+    securityContext,
+    volumeMounts: config.mounts,
   };
-  if (role === 'continuous' && config.hostNetwork) c.ports = [{ containerPort: config.httpPort, hostPort: config.httpPort, protocol: 'TCP' }];
-  if (role === 'continuous') Object.assign(c, probes(config.httpPort));
+  if (role !== 'once' && config.hostNetwork) c.ports = [{ containerPort: config.httpPort, hostPort: config.httpPort, protocol: 'TCP' }];
+  if (role !== 'once') Object.assign(c, probes(config.httpPort, role));
   return c;
 }
 
@@ -121,15 +167,15 @@ export function gitSyncContainers(
   policy: GitSyncContainerPolicy,
   dialect: Dialect,
 ): { init: V1Container[]; app: V1Container[] } {
-  const make = (name: string, role: 'once' | 'continuous'): V1Container => container(name, config, policy, dialect, role);
+  const make = (name: string, role: Role): V1Container => container(name, config, policy, dialect, role);
   switch (mode) {
     case 'init-only':
       return { init: [make(names.init, 'once')], app: [] };
     case 'sidecar':
-      return { init: [make(names.init, 'once')], app: [make(names.sidecar, 'continuous')] };
+      return { init: [make(names.init, 'once')], app: [make(names.sidecar, 'after-init')] };
     case 'native':
       // One init container that keeps running: the startup probe holds the app
       // containers back until the first sync, so no separate one-shot sync is needed.
-      return { init: [{ ...make(names.sidecar, 'continuous'), restartPolicy: 'Always' }], app: [] };
+      return { init: [{ ...make(names.sidecar, 'first-sync'), restartPolicy: 'Always' }], app: [] };
   }
 }

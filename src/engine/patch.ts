@@ -15,9 +15,15 @@
  * - Object members are only added when absent; overwriting what a pod author
  *   wrote is a programming error here and throws.
  * - Keys are escaped as JSON Pointer requires (`~` → `~0`, `/` → `~1`).
+ * - An operation's value is the very object added to the draft, not a copy
+ *   (copying every value cost as much as building it). It stays what the
+ *   operation added: the recorder never writes to an object it did not copy
+ *   itself, so a later change below a value (an append into a list an
+ *   earlier operation created) copies that part of the draft first. Callers
+ *   hand over values they no longer change, and treat ops and draft as
+ *   read-only.
  */
 import type { AddOperation } from 'fast-json-patch';
-import { cloneJson } from './json.ts';
 
 type Json = unknown;
 type Container = Record<string, Json> | Json[];
@@ -44,7 +50,7 @@ export class AddOnlyPatch {
     const list = this.writable(path);
     if (Array.isArray(list)) {
       list.push(value);
-      this.ops.push({ op: 'add', path: `${pointer(path)}/-`, value: clone(value) });
+      this.ops.push({ op: 'add', path: `${pointer(path)}/-`, value });
     } else {
       this.create(path, [value]);
     }
@@ -56,7 +62,7 @@ export class AddOnlyPatch {
     if (isContainer(obj) && !Array.isArray(obj)) {
       if (obj[key] !== undefined && obj[key] !== null) throw new Error(`refusing to overwrite ${pointer([...path, key])}`);
       obj[key] = value;
-      this.ops.push({ op: 'add', path: pointer([...path, key]), value: clone(value) });
+      this.ops.push({ op: 'add', path: pointer([...path, key]), value });
     } else {
       this.create(path, { [key]: value });
     }
@@ -118,10 +124,6 @@ export class AddOnlyPatch {
     let nested = value;
     for (let i = path.length - 1; i > depth; i--) nested = { [path[i]!]: nested };
     (node as Record<string, Json>)[path[depth]!] = nested;
-    this.ops.push({ op: 'add', path: pointer(path.slice(0, depth + 1)), value: clone(nested) });
+    this.ops.push({ op: 'add', path: pointer(path.slice(0, depth + 1)), value: nested });
   }
 }
-
-// Operations keep their own copy: later appends to the draft must not show up
-// inside an earlier operation's value.
-const clone = cloneJson;

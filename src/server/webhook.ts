@@ -98,6 +98,8 @@ function explainJsonError(body: string): HttpError {
   return new HttpError('FORBIDDEN_JSON_KEY', 'the body contains a "__proto__" or "constructor.prototype" key, which is refused');
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 function logAdmission(logger: Logger, admission: Admission, durationMs: number): void {
   const fields = { ...admission.summary, durationMs: Math.round(durationMs * 1000) / 1000 };
   if (admission.error !== undefined) logger.error({ ...fields, err: admission.error }, 'admission');
@@ -161,7 +163,8 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
     logAdmission(logger, admission, durationMs);
     options.onAdmission?.(admission.summary, durationMs);
     if (draining) reply.header('connection', 'close');
-    void reply.code(admission.statusCode).send(admission.review);
+    // Ready text with its content type: fastify sends a string as it is instead of serialising the object again.
+    void reply.code(admission.statusCode).type(JSON_TYPE).send(JSON.stringify(admission.review));
   });
   return Object.assign(app, { startDraining });
 }

@@ -71,7 +71,9 @@ describe.skipIf(!enabled)(`injected hostNetwork pods on the API server in KUBECO
     const sidecar = (stored.spec[list] as Obj[]).find((c) => c.name === 'git-sync');
     expect(sidecar, JSON.stringify(stored.spec)).toBeDefined();
     expect(sidecar!.ports).toEqual([{ containerPort: port, hostPort: port, protocol: 'TCP' }]);
-    expect(sidecar!.startupProbe.httpGet.port).toBe(port);
+    // Only the native sidecar has a startup probe (it holds the app containers back); both have liveness.
+    if (mode === 'native') expect(sidecar!.startupProbe.httpGet.port).toBe(port);
+    else expect(sidecar!.startupProbe).toBeUndefined();
     expect(sidecar!.livenessProbe.httpGet.port).toBe(port);
     expect(sidecar!.env).toContainEqual({ name: 'GITSYNC_HTTP_BIND', value: `:${port}` });
     // The one-shot init container binds nothing, so it declares nothing.

@@ -67,11 +67,11 @@ describe.skipIf(skip)('git-sync in continuous mode', () => {
     const sidecarName = mode === 'native' ? result.injection!.initContainers[0]! : result.injection!.containers[0]!;
     const sidecar = sandbox.container(sidecarName);
     if (mode === 'native') expect(sidecar.restartPolicy).toBe('Always');
-    const port = sandbox.hostPort(sidecar.startupProbe!.httpGet!.port as number);
+    const port = sandbox.hostPort(sidecar.livenessProbe!.httpGet!.port as number);
     const proc = startGitSync(sandbox.process(sidecarName, image));
     const dag = join(appFolder(sandbox, result), DAG_FILE);
     await waitUntil(() => readOrNull(dag) === dagSource(1), 'first sync', proc);
-    await waitUntil(async () => (await probe(port)) === 200, 'HTTP 200 from the startup probe endpoint', proc);
+    await waitUntil(async () => (await probe(port)) === 200, 'HTTP 200 from the probes\' endpoint', proc);
 
     await repos[name]!.commit({ [DAG_FILE]: dagSource(2) }, 'second commit');
     await waitUntil(() => readOrNull(dag) === dagSource(2), 'the pushed commit under the app mount', proc);

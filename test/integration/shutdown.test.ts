@@ -139,6 +139,23 @@ describe('serve: SIGTERM under load', () => {
     expect(server.lines.filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
   });
 
+  test('N admissions then SIGTERM: exactly N admission lines, none lost in the asynchronous log', async () => {
+    const server = await serve([]);
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const n = 400;
+    // Eight at a time, so lines are logged while earlier writes are still under way.
+    const uids = Array.from({ length: n }, (_, i) => `flush-${i}`);
+    const answers: Omit<Outcome, 'afterSignal'>[] = [];
+    for (let i = 0; i < n; i += 8) answers.push(...(await Promise.all(uids.slice(i, i + 8).map((uid) => admit(server.port, uid, agent)))));
+    agent.destroy();
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(n);
+    // Signalled right after the last answer, with no pause for the log to catch up.
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+    expect(admissionUids(server.lines).sort()).toEqual([...uids].sort());
+    expect(server.lines.at(-1)?.msg).toBe('stopped');
+  });
+
   test('SIGINT (a person at a terminal) skips the shutdown delay', async () => {
     const server = await serve(['--shutdown-delay', '1h']);
     server.child.kill('SIGINT');

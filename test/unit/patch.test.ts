@@ -38,11 +38,23 @@ describe('AddOnlyPatch', () => {
     expect(() => p.put(['metadata', 'annotations'], 'k', 'ours')).toThrow(/refusing to overwrite/);
   });
 
-  test('operation values are copies: later changes to the draft do not leak into them', () => {
+  test('later changes through the recorder do not leak into earlier operations\' values', () => {
     const p = new AddOnlyPatch({});
     p.append(['list'], { name: 'a' });
-    (p.draft.list as { name: string }[])[0]!.name = 'changed';
-    expect(p.ops[0]!.value).toEqual([{ name: 'a' }]);
+    p.append(['list'], { name: 'b' });
+    p.put(['list', 0], 'extra', 'x');
+    p.append(['obj', 'inner'], 1);
+    p.append(['obj', 'inner'], 2);
+    p.put(['obj'], 'k', 'v');
+    expect(p.ops).toEqual([
+      { op: 'add', path: '/list', value: [{ name: 'a' }] },
+      { op: 'add', path: '/list/-', value: { name: 'b' } },
+      { op: 'add', path: '/list/0/extra', value: 'x' },
+      { op: 'add', path: '/obj', value: { inner: [1] } },
+      { op: 'add', path: '/obj/inner/-', value: 2 },
+      { op: 'add', path: '/obj/k', value: 'v' },
+    ]);
+    expect(p.draft).toEqual({ list: [{ name: 'a', extra: 'x' }, { name: 'b' }], obj: { inner: [1, 2], k: 'v' } });
   });
 
   test('escapes ~ and / in keys', () => {
