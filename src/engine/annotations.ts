@@ -12,7 +12,7 @@ import { parseContainerList, parseEnvName, parseObjectName, parseSecretKey } fro
 import { parseMountPath, parseRelativePath } from './values/path.ts';
 import { parseRef } from './values/ref.ts';
 import { displayRepo, parseRepo } from './values/repo.ts';
-import { parseWebhookUrl } from './values/webhook.ts';
+import { displayWebhookUrl, parseWebhookUrl } from './values/webhook.ts';
 import { fail, ok, type Parsed } from './values/result.ts';
 import { quote } from './problems.ts';
 
@@ -221,6 +221,7 @@ export const ANNOTATIONS = {
     defaultText: 'none',
     help: "A URL git-sync calls (POST, header `Gitsync-Hash`) after each sync, such as the app's reload endpoint. Only the continuous git-sync calls it.",
     parse: parseWebhookUrl,
+    display: displayWebhookUrl,
   }),
   'touch-file': def({
     type: 'relative path',

@@ -12,6 +12,9 @@ export interface WebhookUrl {
 /** Hosts that are the pod itself: a webhook to them reaches only the pod's own containers. */
 export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
+/** A webhook URL as messages show it: credentials written into it are masked. */
+export const displayWebhookUrl = (raw: string): string => raw.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, '$1***@');
+
 /**
  * git-sync's --webhook-url: an http or https URL without credentials,
  * query or fragment. Which hosts it may name is the policy's decision
@@ -19,7 +22,7 @@ export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
  */
 export function parseWebhookUrl(raw: string): Parsed<WebhookUrl> {
   const bad = (why: string): Parsed<WebhookUrl> =>
-    fail('URL_INVALID', `${quote(raw)} ${why}; use a URL such as http://localhost:8080/-/reload`);
+    fail('URL_INVALID', `${quote(displayWebhookUrl(raw))} ${why}; use a URL such as http://localhost:8080/-/reload`);
   if (raw.length > 2048) return bad('is longer than 2048 characters');
   let u: URL;
   try {
