@@ -35,6 +35,8 @@ export const BUILTIN_POLICY: Policy = {
   // the only one a GitHub App installation token accepts), GitLab (OAuth and
   // access tokens), Bitbucket (repository and workspace access tokens).
   tokenUsers: { github: 'x-access-token', gitlab: 'oauth2', bitbucket: 'x-token-auth' },
+  // Not set: git-sync's own default, https://api.github.com/.
+  githubBaseUrl: undefined,
   knownHosts: [],
   allowInsecureHostKeys: false,
   excludedNamespaces: ['kube-system'],
