@@ -12,13 +12,34 @@ import { parseContainerList, parseEnvName, parseObjectName, parseSecretKey } fro
 import { parseMountPath, parseRelativePath } from './values/path.ts';
 import { parseRef } from './values/ref.ts';
 import { displayRepo, parseRepo } from './values/repo.ts';
+import { displayWebhookUrl, parseWebhookUrl } from './values/webhook.ts';
 import { fail, ok, type Parsed } from './values/result.ts';
 import { quote } from './problems.ts';
 
 export const MODES = ['auto', 'sidecar', 'native', 'init-only'] as const;
 export const SUBMODULES = ['off', 'shallow', 'recursive'] as const;
 export const KNOWN_HOSTS = ['policy', 'secret', 'insecure'] as const;
-export const SECRET_LAYOUTS = ['basic-auth', 'airflow'] as const;
+export const SECRET_LAYOUTS = ['auto', 'basic-auth', 'airflow', 'token', 'github-app'] as const;
+/** The Secret key of a GitHub App's private key unless the pod names another (Argo CD's and Flux's name). */
+export const GITHUB_APP_KEY = 'githubAppPrivateKey';
+
+/** A GitHub App client id, such as Iv1.0123456789abcdef or Iv23liAbCdEf. */
+function parseClientId(raw: string): Parsed<string> {
+  if (/^[A-Za-z0-9.]{1,64}$/.test(raw)) return ok(raw);
+  return fail('VALUE_NOT_ALLOWED', `${quote(raw)} is not a GitHub App client id; use the id shown on the app's settings page, such as Iv1.0123456789abcdef`);
+}
+
+/**
+ * A file name in git-sync's root: one name (git-sync does not create folders
+ * for it), not one of git-sync's own hidden entries. Whether it is the link
+ * itself depends on the policy and is checked in plan.ts.
+ */
+function parseTouchFile(raw: string): Parsed<string> {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(raw)) {
+    return fail('PATH_INVALID', `${quote(raw)} is not a file name; use letters, digits, '.', '_' and '-', not starting with '.', without '/', such as synced`);
+  }
+  return ok(raw);
+}
 
 export interface AnnotationDef<T> {
   /** What the value is, for the docs ("duration", "git URL"). */
@@ -78,9 +99,44 @@ export const ANNOTATIONS = {
   'secret-layout': def({
     type: 'choice',
     allowed: SECRET_LAYOUTS.map((v) => `\`${v}\``).join(', '),
-    default: 'basic-auth',
-    help: 'Which keys hold the HTTPS credentials: `basic-auth` = `username`/`password` (type kubernetes.io/basic-auth); `airflow` = the Airflow chart\'s `GITSYNC_USERNAME`/`GITSYNC_PASSWORD` or `GIT_SYNC_USERNAME`/`GIT_SYNC_PASSWORD` (either pair).',
+    default: 'auto',
+    help: 'Which keys hold the HTTPS credentials (docs/credentials.md): `auto` = any of the layouts below that hold a user and a password; `basic-auth` = `username`/`password`, password read from the file so a rotated Secret is used at the next sync; `airflow` = the Airflow chart\'s `GITSYNC_*` and/or `GIT_SYNC_*` pairs; `token` = one `token` key, with the user name `token-user` names; `github-app` = a GitHub App\'s private key (docs/github-app.md).',
     parse: (raw) => parseChoice(raw, SECRET_LAYOUTS),
+  }),
+  'token-user': def({
+    type: 'name',
+    allowed: 'a name from the policy\'s `tokenUsers` (built in: `github` = x-access-token, `gitlab` = oauth2, `bitbucket` = x-token-auth)',
+    default: 'github',
+    help: 'With `secret-layout: token`, the user name sent with the token, chosen by name from the policy\'s list.',
+    parse: parseObjectName,
+  }),
+  'github-app-id': def({
+    type: 'integer',
+    allowed: 'a whole number: the app id on the GitHub App\'s settings page',
+    defaultText: 'none',
+    help: 'With `secret-layout: github-app`: the app id (or set `github-app-client-id`).',
+    parse: (raw) => parseInteger(raw, 1, 9_999_999_999),
+  }),
+  'github-app-client-id': def({
+    type: 'GitHub App client id',
+    allowed: 'letters, digits and `.`, such as `Iv1.0123456789abcdef`',
+    defaultText: 'none',
+    help: 'With `secret-layout: github-app`: the app\'s client id, instead of `github-app-id`.',
+    parse: parseClientId,
+  }),
+  'github-app-installation-id': def({
+    type: 'integer',
+    allowed: 'a whole number: the id of the app\'s installation on the organisation or repository',
+    defaultText: 'none: required with `secret-layout: github-app`',
+    help: 'With `secret-layout: github-app`: which installation of the app grants access to the repository.',
+    parse: (raw) => parseInteger(raw, 1, 9_999_999_999),
+  }),
+  'github-app-key': def({
+    type: 'Secret key',
+    allowed: 'a key name in the Secret',
+    default: GITHUB_APP_KEY,
+    help: 'With `secret-layout: github-app`: the key in the Secret that holds the app\'s private key (PEM).',
+    parse: parseSecretKey,
   }),
   'ssh-key': def({
     type: 'Secret key',
@@ -145,6 +201,42 @@ export const ANNOTATIONS = {
     help: '`sidecar`: init container + classic sidecar; `native`: one init container with `restartPolicy: Always`; `init-only`: sync once. `auto` picks init-only for `restartPolicy` Never/OnFailure, else native where the cluster supports it, else sidecar.',
     parse: (raw) => parseChoice(raw, MODES),
   }),
+  'sync-timeout': def({
+    type: 'duration',
+    allowed: 'a Go duration such as `2m`; at most the policy maximum (built in: 10m)',
+    default: '120s',
+    help: 'How long one sync (fetch and checkout) may take before git-sync gives it up.',
+    parse: parseDuration,
+  }),
+  'max-failures': def({
+    type: 'integer',
+    allowed: '`-1` (retry forever) or a whole number; at most the policy maximum (built in: 10)',
+    defaultText: "the policy's `gitSync.maxFailures` (built in: 3)",
+    help: 'Consecutive failed syncs git-sync tolerates before it exits (and the kubelet restarts it).',
+    parse: (raw) => (raw === '-1' ? ok(-1) : parseInteger(raw, 0, 1000)),
+  }),
+  'webhook-url': def({
+    type: 'URL',
+    allowed: 'an http(s) URL on `localhost`, `127.0.0.1` or `[::1]`, or on a host the policy lists in `limits.webhookHosts`',
+    defaultText: 'none',
+    help: "A URL git-sync calls (POST, header `Gitsync-Hash`) after each sync, such as the app's reload endpoint. Only the continuous git-sync calls it.",
+    parse: parseWebhookUrl,
+    display: displayWebhookUrl,
+  }),
+  'touch-file': def({
+    type: 'relative path',
+    allowed: 'a file name (letters, digits, `.`, `_`, `-`), not starting with `.`',
+    defaultText: 'none',
+    help: 'A file git-sync touches after each sync; app containers see it at `<mount-path>/<touch-file>` and can watch it.',
+    parse: parseTouchFile,
+  }),
+  network: def({
+    type: 'name',
+    allowed: "a network profile defined in the policy's `networks`",
+    defaultText: 'none (direct connections, the image\'s CAs)',
+    help: 'Which of the policy\'s network profiles git-sync uses: proxy, CA bundle, git config and environment (docs/networks.md).',
+    parse: parseObjectName,
+  }),
   preset: def({
     type: 'name',
     allowed: 'a preset defined by the policy (built in: `airflow`)',
@@ -179,6 +271,7 @@ export type RawAnnotations = Partial<Record<AnnotationKey, string>>;
 export const WRITTEN_ANNOTATIONS = {
   status: 'status',
   knownHosts: 'known-hosts-data',
+  caBundle: 'ca-bundle-data',
 } as const;
 
 export const isAnnotationKey = (key: string): key is AnnotationKey => Object.hasOwn(ANNOTATIONS, key);

@@ -10,6 +10,7 @@ import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import type { EngineContext } from './context.ts';
 import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT } from './credentials.ts';
 import { gitSyncContainers, literalEnvValue } from './gitsync.ts';
+import { CA_BUNDLE_MOUNT, encodeGitConfig } from './network.ts';
 import type { InjectResult, Injection } from './outcome.ts';
 import { AddOnlyPatch } from './patch.ts';
 import type { Plan } from './plan.ts';
@@ -49,6 +50,13 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     volumes.push({ name, ...cred.knownHostsVolume(knownHostsKey) });
     mounts.push({ name, mountPath: KNOWN_HOSTS_MOUNT, readOnly: true });
   }
+  const net = p.network;
+  const caBundleKey = `${policy.prefix}${WRITTEN_ANNOTATIONS.caBundle}`;
+  if (net.caBundleVolume) {
+    const name = uniqueName('git-sync-ca', takenVolumes);
+    volumes.push({ name, ...net.caBundleVolume(caBundleKey) });
+    mounts.push({ name, mountPath: CA_BUNDLE_MOUNT, readOnly: true });
+  }
 
   const names = {
     init: p.mode === 'native' ? '' : uniqueName('git-sync-init', takenContainers),
@@ -67,6 +75,12 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       httpPort,
       hostNetwork: pod.spec.hostNetwork === true,
       credentialEnv: cred.env,
+      syncTimeoutMs: p.knobs.syncTimeoutMs,
+      maxFailures: p.knobs.maxFailures,
+      touchFile: p.knobs.touchFile,
+      webhookUrl: p.knobs.webhookUrl,
+      networkEnv: net.env,
+      gitConfig: net.gitConfig.length ? encodeGitConfig(net.gitConfig) : undefined,
       mounts,
     },
     gs,
@@ -93,6 +107,7 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   // is what the downwardAPI volume projects into the file git-sync reads.
   patch.put(['metadata', 'annotations'], `${policy.prefix}${WRITTEN_ANNOTATIONS.status}`, JSON.stringify(status));
   if (cred.knownHostsData) patch.put(['metadata', 'annotations'], knownHostsKey, cred.knownHostsData);
+  if (net.caBundleData) patch.put(['metadata', 'annotations'], caBundleKey, net.caBundleData);
   for (const v of volumes) patch.append(['spec', 'volumes'], v);
   for (const c of containers.init) patch.append(['spec', 'initContainers'], c);
   for (const c of containers.app) patch.append(['spec', 'containers'], c);

@@ -10,7 +10,7 @@
  * outside its folder: the policy depends on the engine, never the reverse.
  */
 import type { AnnotationKey } from './annotations.ts';
-import type { Dialect } from './dialect.ts';
+import type { Dialect, EnvPair } from './dialect.ts';
 import type { ClusterFacts, Mode, NativeSidecars } from './mode.ts';
 import type { RepoPattern } from './values/repo-pattern.ts';
 
@@ -66,6 +66,30 @@ export interface GitSyncContainerPolicy {
   seccompProfile: Readonly<Record<string, string>>;
 }
 
+/**
+ * One of the policy's network profiles, compiled (policy/networks.ts): what
+ * git-sync is given when a pod uses it. Everything here is written by the
+ * platform team; pods only choose a profile by name.
+ */
+export interface NetworkProfile {
+  /** Proxy variables, then the profile's extra env, already checked against git-sync's own settings. */
+  env: readonly EnvPair[];
+  /** git config entries (key, value) in the order written. */
+  gitConfig: readonly EnvPair[];
+  /** PEM certificates git trusts for HTTPS instead of the image's, or '' for the image's. */
+  caBundle: string;
+}
+
+/** Bounds on the operations knobs pods may set. */
+export interface KnobLimits {
+  /** sync-timeout above this is refused. */
+  maxSyncTimeout: { ms: number; text: string };
+  /** max-failures above this is refused; -1 here also lets pods ask for -1 (retry forever). */
+  maxFailures: number;
+  /** Hosts (lower-case, IPv6 without brackets) webhook-url may name besides the pod's own. */
+  webhookHosts: ReadonlySet<string>;
+}
+
 /** Everything the engine reads from a policy, compiled once when the policy is loaded. */
 export interface EnginePolicy {
   /** Prefix of every annotation read and written (`gitsync.dev/`). */
@@ -91,6 +115,13 @@ export interface EnginePolicy {
   knownHostsData: string;
   /** Whether pods may turn SSH host key checking off. */
   allowInsecureHostKeys: boolean;
+  /** Network profiles by name, for the `network` annotation. */
+  networks: ReadonlyMap<string, NetworkProfile>;
+  /** User names sent with a token (`secret-layout: token`), by the name `token-user` gives. */
+  tokenUsers: ReadonlyMap<string, string>;
+  /** GitHub API base URL for `secret-layout: github-app`; undefined: git-sync's default (api.github.com). */
+  githubBaseUrl: string | undefined;
+  knobs: KnobLimits;
   /** Whether `mode: auto` may choose native sidecars; `auto` asks the cluster facts. */
   nativeSidecars: NativeSidecars;
   onInvalidAnnotations: OnInvalidAnnotations;

@@ -6,19 +6,22 @@
  * How git-sync is told about them depends on the policy's dialect
  * (dialect.ts); with v4, the default:
  *
- * HTTPS
- *   basic-auth  keys username/password (type kubernetes.io/basic-auth):
- *               GITSYNC_USERNAME/GITSYNC_PASSWORD from those keys, required,
- *               so a missing key is a CreateContainerConfigError naming it.
+ * HTTPS (docs/credentials.md has the table)
+ *   auto        the default: username/password, the Airflow chart's
+ *               GITSYNC_* pair, its GIT_SYNC_* pair, or all four keys, read
+ *               as optional references in order (dialect.ts autoLayout); a
+ *               Secret holding no user makes git-sync stop at once, and a
+ *               missing Secret is a FailedMount (it is mounted).
+ *   basic-auth  username (required) and the password read from its file,
+ *               which git-sync reads again before each sync: rotation works.
  *   airflow     the chart's GITSYNC_USERNAME/GITSYNC_PASSWORD and/or
- *               GIT_SYNC_USERNAME/GIT_SYNC_PASSWORD: each key is passed under
- *               its own name, optional, so either pair alone works. git-sync v4
- *               reads GIT_SYNC_USERNAME/PASSWORD as aliases of the same two
- *               settings; they are the only GIT_SYNC_* names ever emitted, and
- *               no v3 setting that changes behaviour (branch, rev, wait, dest)
- *               ever is. Because every key is optional, the Secret is also
- *               mounted, so that a missing Secret still fails visibly
- *               (FailedMount) instead of syncing anonymously.
+ *               GIT_SYNC_USERNAME/GIT_SYNC_PASSWORD, each under its own name,
+ *               optional, so either pair alone works; no duplicate names.
+ *   token       one `token` key, read from its file, with the user name the
+ *               policy's tokenUsers gives for `token-user`.
+ *   github-app  a GitHub App's private key from the Secret, the app (or
+ *               client) id and installation id from annotations: git-sync
+ *               asks GitHub for a short-lived token itself.
  *
  * SSH
  *   The whole Secret is mounted read-only at /etc/git-secret with mode 0444
@@ -47,8 +50,9 @@ import { quote, type Problem } from './problems.ts';
 import type { Settings } from './settings.ts';
 import type { GitRepo } from './values/repo.ts';
 import type { EnginePolicy } from './context.ts';
+import { SECRET_MOUNT, type HttpsAuth } from './dialect.ts';
 
-export const SECRET_MOUNT = '/etc/git-secret';
+export { SECRET_MOUNT };
 export const KNOWN_HOSTS_MOUNT = '/etc/git-known-hosts';
 export const SSH_KEY_NAMES = ['gitSshKey', 'ssh', 'ssh-privatekey'] as const;
 /** Mode of the mounted Secret files: readable by every user of the git-sync containers, the only ones that mount them. */
@@ -65,11 +69,83 @@ export interface CredentialWiring {
   warnings: Problem[];
 }
 
+type CredentialKey = 'secret-layout' | 'ssh-key' | 'known-hosts' | 'token-user' | 'github-app-id' | 'github-app-client-id' | 'github-app-installation-id' | 'github-app-key';
+const TOKEN_KEYS = ['token-user'] as const;
+const GITHUB_APP_KEYS = ['github-app-id', 'github-app-client-id', 'github-app-installation-id', 'github-app-key'] as const;
+
 /** A warning for a setting the pod wrote that has no effect for this repository. */
-function ignored(settings: Settings, key: 'secret-layout' | 'ssh-key' | 'known-hosts', why: string): Problem[] {
+function ignored(settings: Settings, key: CredentialKey, why: string): Problem[] {
   const s = settings[key];
   if (!s || s.source !== 'pod') return [];
   return [{ code: 'SETTING_IGNORED', field: s.field, value: s.raw, message: `${quote(s.raw)} has no effect: ${why}` }];
+}
+const ignoredAll = (settings: Settings, keys: readonly CredentialKey[], why: string): Problem[] => keys.flatMap((k) => ignored(settings, k, why));
+
+/** The HTTPS credentials the settings ask for, or the problems that stop them. */
+function httpsAuth(settings: Settings, policy: EnginePolicy, errors: Problem[], warnings: Problem[]): HttpsAuth | undefined {
+  const layout = settings['secret-layout'];
+  const prefix = policy.prefix;
+  if (layout.value !== 'token') warnings.push(...ignoredAll(settings, TOKEN_KEYS, `secret-layout is ${layout.value}, not token`));
+  if (layout.value !== 'github-app') warnings.push(...ignoredAll(settings, GITHUB_APP_KEYS, `secret-layout is ${layout.value}, not github-app`));
+  switch (layout.value) {
+    case 'auto':
+    case 'basic-auth':
+    case 'airflow':
+      return { layout: layout.value };
+    case 'token': {
+      const user = settings['token-user'];
+      const username = policy.tokenUsers.get(user.value);
+      if (username === undefined) {
+        const known = [...policy.tokenUsers.keys()];
+        errors.push({
+          code: 'TOKEN_USER_UNKNOWN',
+          field: user.field,
+          value: user.raw,
+          message: `${quote(user.raw)} is not one of the policy's token users; use one of ${known.length ? known.join(', ') : '(none defined: ask the platform team to add tokenUsers)'}`,
+        });
+        return undefined;
+      }
+      return { layout: 'token', username };
+    }
+    case 'github-app': {
+      const appId = settings['github-app-id'];
+      const clientId = settings['github-app-client-id'];
+      const installation = settings['github-app-installation-id'];
+      const before = errors.length;
+      if (!appId && !clientId) {
+        errors.push({
+          code: 'GITHUB_APP_INCOMPLETE',
+          field: layout.field,
+          value: layout.raw,
+          message: `"github-app" needs the app: set ${prefix}github-app-id (or ${prefix}github-app-client-id)`,
+        });
+      } else if (appId && clientId) {
+        errors.push({
+          code: 'GITHUB_APP_INCOMPLETE',
+          field: clientId.field,
+          value: clientId.raw,
+          message: `names the app a second time (${prefix}github-app-id is ${quote(appId.raw)}); set only one of them`,
+        });
+      }
+      if (!installation) {
+        errors.push({
+          code: 'GITHUB_APP_INCOMPLETE',
+          field: layout.field,
+          value: layout.raw,
+          message: `"github-app" needs the installation: set ${prefix}github-app-installation-id (the number at the end of the installation's settings URL)`,
+        });
+      }
+      if (errors.length > before || !installation) return undefined;
+      return {
+        layout: 'github-app',
+        appId: appId?.value,
+        clientId: clientId?.value,
+        installationId: installation.value,
+        key: settings['github-app-key'].value,
+        baseUrl: policy.githubBaseUrl,
+      };
+    }
+  }
 }
 
 export function wireCredentials(repo: GitRepo, settings: Settings, policy: EnginePolicy): CredentialWiring {
@@ -82,18 +158,36 @@ export function wireCredentials(repo: GitRepo, settings: Settings, policy: Engin
   if (repo.transport === 'https') {
     wiring.warnings.push(...ignored(settings, 'ssh-key', 'the repository uses HTTPS'), ...ignored(settings, 'known-hosts', 'the repository uses HTTPS'));
     if (secret === undefined) {
-      wiring.warnings.push(...ignored(settings, 'secret-layout', 'no secret is set'));
+      const layout = settings['secret-layout'];
+      if (layout.value === 'github-app' || layout.value === 'token') {
+        wiring.errors.push({
+          code: 'SECRET_REQUIRED',
+          field: layout.field,
+          value: layout.raw,
+          message: `${quote(layout.raw)} reads ${layout.value === 'token' ? 'the token' : "the app's private key"} from a Secret; set ${policy.prefix}secret to the Secret's name`,
+        });
+        return wiring;
+      }
+      const why = 'no secret is set';
+      wiring.warnings.push(...ignored(settings, 'secret-layout', why), ...ignoredAll(settings, [...TOKEN_KEYS, ...GITHUB_APP_KEYS], why));
       return wiring;
     }
-    const auth = policy.dialect.basicAuth(secret, settings['secret-layout']?.value ?? 'basic-auth');
-    wiring.env.push(...auth.env);
-    // Mounted only so that a missing Secret is reported; git-sync does not read the files.
-    if (auth.mountSecret) wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
+    const auth = httpsAuth(settings, policy, wiring.errors, wiring.warnings);
+    if (!auth) return wiring;
+    const layout = settings['secret-layout'];
+    const wired = policy.dialect.httpsAuth(secret, auth);
+    if (!wired.ok) {
+      wiring.errors.push({ code: wired.code, field: layout.field, value: layout.raw, message: wired.message });
+      return wiring;
+    }
+    wiring.env.push(...wired.value.env);
+    if (wired.value.mountSecret) wiring.secretVolume = secretVolume(SECRET_FILE_MODE);
     return wiring;
   }
 
   // SSH
-  wiring.warnings.push(...ignored(settings, 'secret-layout', 'the repository uses SSH'));
+  const sshWhy = 'the repository uses SSH';
+  wiring.warnings.push(...ignored(settings, 'secret-layout', sshWhy), ...ignoredAll(settings, [...TOKEN_KEYS, ...GITHUB_APP_KEYS], sshWhy));
   const repoField = settings.repo!.field;
   if (secret === undefined) {
     wiring.errors.push({

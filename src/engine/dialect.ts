@@ -24,6 +24,37 @@ export type DialectName = 'v4' | 'v3';
 export type SecretLayout = (typeof SECRET_LAYOUTS)[number];
 export type EnvPair = readonly [name: string, value: string];
 
+/** Where the credential Secret is mounted in the git-sync containers. */
+export const SECRET_MOUNT = '/etc/git-secret';
+
+/** HTTPS credentials, as credentials.ts decided them from the settings and the policy. */
+export type HttpsAuth =
+  | { layout: 'auto' | 'basic-auth' | 'airflow' }
+  /** `username`: the policy's user name for the token (x-access-token…). */
+  | { layout: 'token'; username: string }
+  | {
+      layout: 'github-app';
+      /** Exactly one of appId and clientId. */
+      appId?: number | undefined;
+      clientId?: string | undefined;
+      installationId: number;
+      /** The Secret key holding the private key. */
+      key: string;
+      /** The GitHub API base URL, for GitHub Enterprise Server; undefined: git-sync's default, api.github.com. */
+      baseUrl?: string | undefined;
+    };
+
+/**
+ * What the credential variables need: `mountSecret` means git-sync reads
+ * files from the Secret, or the keys are optional references and the Secret
+ * must be mounted for a missing Secret to fail visibly (FailedMount) instead
+ * of syncing anonymously.
+ */
+export interface AuthWiring {
+  env: V1EnvVar[];
+  mountSecret: boolean;
+}
+
 export interface Dialect {
   readonly name: DialectName;
   /** Names of the settings that differ between versions only in spelling. */
@@ -37,17 +68,19 @@ export interface Dialect {
     readonly oneTime: string;
     readonly period: string;
     readonly httpBind: string;
+    readonly syncTimeout: string;
+    readonly touchFile: string;
+    readonly webhookUrl: string;
+    readonly gitConfig: string;
   };
   /** The period as this version parses it. */
   period(ms: number): string;
+  /** The sync timeout as this version parses it. */
+  syncTimeout(ms: number): string;
   /** What to check out; fails (with a message completing "<ref annotation>: …") when this version cannot express the ref. */
   ref(ref: string): Parsed<EnvPair[]>;
-  /**
-   * HTTPS credentials from a Secret. `mountSecret`: the keys are optional
-   * references, so the Secret must also be mounted for a missing Secret to
-   * fail visibly instead of syncing anonymously.
-   */
-  basicAuth(secret: string, layout: SecretLayout): { env: V1EnvVar[]; mountSecret: boolean };
+  /** HTTPS credentials from a Secret; fails (a message completing "<secret-layout>: …") when this version cannot use them. */
+  httpsAuth(secret: string, auth: HttpsAuth): Parsed<AuthWiring>;
   /** SSH: the candidate key files in order of preference; the known_hosts file, or undefined to turn host key checking off. */
   ssh(keyFiles: readonly string[], knownHostsFile: string | undefined): V1EnvVar[];
 }
@@ -56,6 +89,38 @@ const fromSecret = (name: string, secret: string, key: string, optional: boolean
   name,
   valueFrom: { secretKeyRef: optional ? { name: secret, key, optional: true } : { name: secret, key } },
 });
+
+const literal = (name: string, value: string): V1EnvVar => ({ name, value });
+
+/**
+ * The `auto` layout: every key name users store a user and a password under,
+ * read in order into the names git-sync reads, all optional. The kubelet
+ * resolves `env` in order, a later entry replaces an earlier one of the same
+ * name, and an optional reference to a missing key is skipped; git-sync v4
+ * reads GIT_SYNC_USERNAME/PASSWORD in preference to GITSYNC_USERNAME/PASSWORD.
+ * So: the chart's GIT_SYNC_* pair wins, then its GITSYNC_* pair, then
+ * username/password. The first entry is a stand-in user name that only
+ * stays when the Secret holds no user at all: git-sync then stops at once
+ * ("… must be specified when --username is specified") instead of syncing
+ * anonymously without a word. The repeated names cost an API server warning
+ * each ("hides previous definition"); docs/credentials.md weighs this.
+ */
+function autoLayout(secret: string, user: string, password: string): V1EnvVar[] {
+  const [newUser, newPassword] = ['GITSYNC_USERNAME', 'GITSYNC_PASSWORD'];
+  const [oldUser, oldPassword] = ['GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD'];
+  return [
+    literal(user, `no-user-in-secret-${secret}`),
+    fromSecret(user, secret, 'username', true),
+    fromSecret(user, secret, newUser, true),
+    fromSecret(user === newUser ? oldUser : user, secret, oldUser, true),
+    fromSecret(password, secret, 'password', true),
+    fromSecret(password, secret, newPassword, true),
+    fromSecret(password === newPassword ? oldPassword : password, secret, oldPassword, true),
+  ];
+}
+
+const unsupported = (what: string): Parsed<never> =>
+  fail('DIALECT_UNSUPPORTED', `${what} needs git-sync v4; the policy's dialect is v3; use secret-layout auto, basic-auth, airflow or token`);
 
 const V4: Dialect = {
   name: 'v4',
@@ -69,18 +134,44 @@ const V4: Dialect = {
     oneTime: 'GITSYNC_ONE_TIME',
     period: 'GITSYNC_PERIOD',
     httpBind: 'GITSYNC_HTTP_BIND',
+    syncTimeout: 'GITSYNC_SYNC_TIMEOUT',
+    touchFile: 'GITSYNC_TOUCH_FILE',
+    webhookUrl: 'GITSYNC_WEBHOOK_URL',
+    gitConfig: 'GITSYNC_GIT_CONFIG',
   },
   period: formatDuration,
+  syncTimeout: formatDuration,
   ref: (ref) => ok([['GITSYNC_REF', ref]]),
-  basicAuth(secret, layout) {
-    if (layout === 'basic-auth') {
-      return { env: [fromSecret('GITSYNC_USERNAME', secret, 'username', false), fromSecret('GITSYNC_PASSWORD', secret, 'password', false)], mountSecret: false };
+  httpsAuth(secret, auth) {
+    switch (auth.layout) {
+      case 'auto':
+        return ok({ env: autoLayout(secret, 'GITSYNC_USERNAME', 'GITSYNC_PASSWORD'), mountSecret: true });
+      case 'basic-auth':
+        // The password from its file, which git-sync reads again before each
+        // sync: a rotated Secret is used without a restart. A missing key fails
+        // visibly either way (CreateContainerConfigError, or git-sync cannot read the file).
+        return ok({
+          env: [fromSecret('GITSYNC_USERNAME', secret, 'username', false), literal('GITSYNC_PASSWORD_FILE', `${SECRET_MOUNT}/password`)],
+          mountSecret: true,
+        });
+      case 'airflow': {
+        // The Airflow chart's keys, each under its own name and optional, so either
+        // pair alone works: v4 reads GIT_SYNC_USERNAME/PASSWORD as aliases of the
+        // same two settings. No v3 setting that changes behaviour is ever emitted.
+        const names = ['GITSYNC_USERNAME', 'GITSYNC_PASSWORD', 'GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD'];
+        return ok({ env: names.map((name) => fromSecret(name, secret, name, true)), mountSecret: true });
+      }
+      case 'token':
+        return ok({ env: [literal('GITSYNC_USERNAME', auth.username), literal('GITSYNC_PASSWORD_FILE', `${SECRET_MOUNT}/token`)], mountSecret: true });
+      case 'github-app': {
+        const env = [literal('GITSYNC_GITHUB_APP_PRIVATE_KEY_FILE', `${SECRET_MOUNT}/${auth.key}`)];
+        if (auth.appId !== undefined) env.push(literal('GITSYNC_GITHUB_APP_APPLICATION_ID', String(auth.appId)));
+        if (auth.clientId !== undefined) env.push(literal('GITSYNC_GITHUB_APP_CLIENT_ID', auth.clientId));
+        env.push(literal('GITSYNC_GITHUB_APP_INSTALLATION_ID', String(auth.installationId)));
+        if (auth.baseUrl !== undefined) env.push(literal('GITSYNC_GITHUB_BASE_URL', auth.baseUrl));
+        return ok({ env, mountSecret: true });
+      }
     }
-    // The Airflow chart's keys, each under its own name and optional, so either
-    // pair alone works: v4 reads GIT_SYNC_USERNAME/PASSWORD as aliases of the
-    // same two settings. No v3 setting that changes behaviour is ever emitted.
-    const names = ['GITSYNC_USERNAME', 'GITSYNC_PASSWORD', 'GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD'];
-    return { env: names.map((name) => fromSecret(name, secret, name, true)), mountSecret: true };
   },
   ssh(keyFiles, knownHostsFile) {
     // v4 takes a colon-separated list; ssh skips the files that do not exist.
@@ -130,16 +221,33 @@ const V3: Dialect = {
     oneTime: 'GIT_SYNC_ONE_TIME',
     period: 'GIT_SYNC_WAIT',
     httpBind: 'GIT_SYNC_HTTP_BIND',
+    syncTimeout: 'GIT_SYNC_TIMEOUT',
+    touchFile: 'GIT_SYNC_TOUCH_FILE',
+    webhookUrl: 'GIT_SYNC_WEBHOOK_URL',
+    gitConfig: 'GIT_SYNC_GIT_CONFIG',
   },
   // Seconds, as a float: 1500 ms is "1.5".
   period: (ms) => String(ms / 1000),
+  // Whole seconds (v3's --timeout is an int), rounded up so that no timeout becomes 0.
+  syncTimeout: (ms) => String(Math.ceil(ms / 1000)),
   ref: v3Ref,
-  basicAuth(secret, layout) {
+  httpsAuth(secret, auth) {
     // v3 reads only GIT_SYNC_USERNAME/PASSWORD and refuses a user without a
-    // password, so both keys are required: a missing one is a
+    // password. With a known layout both keys are required: a missing one is a
     // CreateContainerConfigError naming it, and the Secret need not be mounted.
-    const [user, password] = layout === 'basic-auth' ? ['username', 'password'] : ['GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD'];
-    return { env: [fromSecret('GIT_SYNC_USERNAME', secret, user, false), fromSecret('GIT_SYNC_PASSWORD', secret, password, false)], mountSecret: false };
+    switch (auth.layout) {
+      case 'auto':
+        return ok({ env: autoLayout(secret, 'GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD'), mountSecret: true });
+      case 'basic-auth':
+      case 'airflow': {
+        const [user, password] = auth.layout === 'basic-auth' ? ['username', 'password'] : ['GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD'];
+        return ok({ env: [fromSecret('GIT_SYNC_USERNAME', secret, user, false), fromSecret('GIT_SYNC_PASSWORD', secret, password, false)], mountSecret: false });
+      }
+      case 'token':
+        return ok({ env: [literal('GIT_SYNC_USERNAME', auth.username), fromSecret('GIT_SYNC_PASSWORD', secret, 'token', false)], mountSecret: false });
+      case 'github-app':
+        return unsupported('"github-app" (GitHub App authentication)');
+    }
   },
   ssh(keyFiles, knownHostsFile) {
     // v3 takes one key file: the first candidate (the pod's ssh-key, else gitSshKey, the Airflow chart's key).

@@ -28,6 +28,15 @@ export interface GitSyncConfig {
   hostNetwork: boolean;
   /** Credential and SSH variables (credentials.ts). */
   credentialEnv: V1EnvVar[];
+  syncTimeoutMs: number;
+  maxFailures: number;
+  touchFile?: string | undefined;
+  /** Set on the continuous git-sync only. */
+  webhookUrl?: string | undefined;
+  /** The network profile's proxy and extra variables (network.ts), from the policy. */
+  networkEnv: readonly EnvPair[];
+  /** git-sync's --git-config value, encoded; undefined: none. */
+  gitConfig?: string | undefined;
   /** Mounts every git-sync container gets: root, /tmp, credentials. */
   mounts: V1VolumeMount[];
 }
@@ -114,10 +123,15 @@ function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dia
     [n.link, policy.link],
     [n.depth, String(config.depth)],
     [n.submodules, config.submodules],
-    [n.maxFailures, String(policy.maxFailures)],
+    [n.maxFailures, String(config.maxFailures)],
+    [n.syncTimeout, dialect.syncTimeout(config.syncTimeoutMs)],
   ];
   if (role === 'once') pairs.push([n.oneTime, 'true']);
   else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
+  if (config.touchFile !== undefined) pairs.push([n.touchFile, config.touchFile]);
+  if (role !== 'once' && config.webhookUrl !== undefined) pairs.push([n.webhookUrl, config.webhookUrl]);
+  if (config.gitConfig !== undefined) pairs.push([n.gitConfig, config.gitConfig]);
+  pairs.push(...config.networkEnv);
   const vars = pairs.map(([name, value]): V1EnvVar => ({ name, value: literalEnvValue(value) }));
   return [...vars, ...config.credentialEnv];
 }

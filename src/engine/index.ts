@@ -11,6 +11,8 @@ export type {
   EnginePolicy,
   Enforcement,
   GitSyncContainerPolicy,
+  KnobLimits,
+  NetworkProfile,
   OnInvalidAnnotations,
   ParsedLayer,
   PullPolicy,
@@ -33,7 +35,8 @@ export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, quote, type Problem, typ
 export { SKIP_REASONS, type SkipReason } from './skips.ts';
 export { podDisplayName } from './pod.ts';
 export { modeNotAllowedMessage, type ClusterFacts, type Mode, type NativeSidecars } from './mode.ts';
-export { DIALECTS, type Dialect, type DialectName } from './dialect.ts';
+export { DIALECTS, type Dialect, type DialectName, type EnvPair } from './dialect.ts';
+export { encodeGitConfig } from './network.ts';
 export { depthAbove, depthMessage } from './limits.ts';
 export { closest } from './suggest.ts';
 export { cloneJson, isObject, valueAt } from './json.ts';
@@ -42,4 +45,6 @@ export { parseChoice } from './values/choice.ts';
 export { formatDuration, parseDuration } from './values/duration.ts';
 export { isDnsLabel, isDnsSubdomain, parseObjectName, parseSecretKey } from './values/names.ts';
 export { parseAbsolutePath } from './values/path.ts';
+export { parseEnvName } from './values/names.ts';
+export { LOCAL_HOSTS } from './values/webhook.ts';
 export { describePatterns, readRepoPattern, repoAllowed, type PatternParse, type RepoPattern } from './values/repo-pattern.ts';

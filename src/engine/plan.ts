@@ -8,7 +8,9 @@ import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import type { EngineContext } from './context.ts';
 import { wireCredentials, type CredentialWiring } from './credentials.ts';
 import type { EnvPair } from './dialect.ts';
+import { checkKnobs, type Knobs } from './knobs.ts';
 import { depthAbove, depthMessage } from './limits.ts';
+import { wireNetwork, type NetworkWiring } from './network.ts';
 import { chooseMode, type Mode } from './mode.ts';
 import { annotationsOf, type Pod } from './pod.ts';
 import { quote, type Problem } from './problems.ts';
@@ -29,6 +31,8 @@ export interface Plan {
   mode: Mode;
   appContainers: number[];
   credentials: CredentialWiring;
+  network: NetworkWiring;
+  knobs: Knobs;
   /** What to check out, as the policy's dialect spells it. */
   refEnv: readonly EnvPair[];
   periodMs: number;
@@ -50,9 +54,11 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   const optedIn = settings.inject?.value === true || settings.repo?.source === 'pod' || `${prefix}inject` in annotations || `${prefix}repo` in annotations;
   if (!optedIn) return 'not-opted-in';
 
-  const reserved = `${prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
-  if (reserved in annotations) {
-    errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector, never by pods; remove it' });
+  for (const written of [WRITTEN_ANNOTATIONS.knownHosts, WRITTEN_ANNOTATIONS.caBundle]) {
+    const reserved = `${prefix}${written}`;
+    if (reserved in annotations) {
+      errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector, never by pods; remove it' });
+    }
   }
   const repo = settings.repo;
   if (!repo && !errors.some((e) => e.field.endsWith(`${prefix}repo`))) {
@@ -130,5 +136,10 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   const credentials = repo ? wireCredentials(repo.value, settings, policy) : { env: [], errors: [], warnings: [] };
   errors.push(...credentials.errors);
   warnings.push(...credentials.warnings);
-  return { settings, mode: choice.mode, appContainers, credentials, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
+  const network = wireNetwork(settings, policy);
+  errors.push(...network.errors);
+  const knobs = checkKnobs(settings, policy, choice.mode);
+  errors.push(...knobs.errors);
+  warnings.push(...knobs.warnings);
+  return { settings, mode: choice.mode, appContainers, credentials, network, knobs, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
 }

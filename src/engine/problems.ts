@@ -37,6 +37,14 @@ export const PROBLEM_CODES = {
   DEPTH_ABOVE_MAXIMUM: 'the clone depth is above the policy maximum (0, full history, is above any maximum)',
   MODE_NOT_ALLOWED: 'the mode is not one the policy allows, or auto finds none of the allowed modes usable',
   DIALECT_UNSUPPORTED: 'the setting cannot be expressed for git-sync v3, the policy\'s dialect',
+  URL_INVALID: 'the value is not a plain http(s) URL without credentials, query or fragment',
+  SECRET_REQUIRED: 'the secret layout reads a token or private key from a Secret, but no secret is set',
+  TOKEN_USER_UNKNOWN: 'token-user names no user in the policy\'s tokenUsers',
+  GITHUB_APP_INCOMPLETE: 'secret-layout github-app without an app id or client id (or with both), or without an installation id',
+  NETWORK_UNKNOWN: 'the network profile is not defined by the policy',
+  SYNC_TIMEOUT_ABOVE_MAXIMUM: 'the sync timeout is above the policy maximum',
+  MAX_FAILURES_ABOVE_MAXIMUM: 'max-failures is above the policy maximum (-1, retry forever, needs the policy to allow it)',
+  WEBHOOK_HOST_NOT_ALLOWED: 'the webhook URL names a host other than the pod itself that the policy does not list',
   // warnings: the pod is injected, with a note
   UNKNOWN_ANNOTATION: 'an annotation with the prefix is not one the injector knows',
   PERIOD_RAISED: 'the period is below the policy minimum and was raised to it',
@@ -63,6 +71,9 @@ export const POLICY_REFUSALS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
   'DEPTH_ABOVE_MAXIMUM',
   'MODE_NOT_ALLOWED',
   'INSECURE_HOST_KEYS_FORBIDDEN',
+  'SYNC_TIMEOUT_ABOVE_MAXIMUM',
+  'MAX_FAILURES_ABOVE_MAXIMUM',
+  'WEBHOOK_HOST_NOT_ALLOWED',
 ]);
 
 export interface Problem {

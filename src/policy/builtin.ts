@@ -22,7 +22,21 @@ export const BUILTIN_POLICY: Policy = {
   },
   allowedRepos: [],
   enforced: {},
-  limits: { minPeriod: '10s', maxDepth: undefined, allowedModes: ['sidecar', 'native', 'init-only'] },
+  limits: {
+    minPeriod: '10s',
+    maxDepth: undefined,
+    allowedModes: ['sidecar', 'native', 'init-only'],
+    maxSyncTimeout: '10m',
+    maxFailures: 10,
+    webhookHosts: [],
+  },
+  networks: {},
+  // The user names hosts expect with an access token: GitHub (any token, and
+  // the only one a GitHub App installation token accepts), GitLab (OAuth and
+  // access tokens), Bitbucket (repository and workspace access tokens).
+  tokenUsers: { github: 'x-access-token', gitlab: 'oauth2', bitbucket: 'x-token-auth' },
+  // Not set: git-sync's own default, https://api.github.com/.
+  githubBaseUrl: undefined,
   knownHosts: [],
   allowInsecureHostKeys: false,
   excludedNamespaces: ['kube-system'],

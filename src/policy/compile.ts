@@ -22,7 +22,9 @@ import {
 } from '../engine/index.ts';
 import type { PolicyProblem } from './problems.ts';
 import { parseRepoPattern } from './formats.ts';
-import { checkDialect, checkLimits, checkSecurityContext, compileEnforced } from './semantics.ts';
+import { checkDialect, checkLimits, checkNamedChoices, checkSecurityContext, compileEnforced } from './semantics.ts';
+import { checkNetworks } from './networks.ts';
+import { INVALID } from './field-types.ts';
 import type { Policy } from './types.ts';
 
 /** A layer while it is being compiled; the engine gets it read-only. */
@@ -99,6 +101,12 @@ export function compilePolicy(policy: Policy): CompileResult {
     return pattern.ok ? [pattern.value] : [];
   });
   const enforced = compileEnforced(policy.enforced, problems);
+  const maxSyncTimeout = parseDuration(policy.limits.maxSyncTimeout);
+  if (!maxSyncTimeout.ok) problems.push({ code: maxSyncTimeout.code, field: 'limits.maxSyncTimeout', value: policy.limits.maxSyncTimeout, message: maxSyncTimeout.message });
+  const compiledNetworks = checkNetworks(policy.networks, 'networks', problems);
+  const networks = compiledNetworks === INVALID ? new Map() : compiledNetworks;
+  const tokenUsers = new Map(Object.entries(policy.tokenUsers));
+  checkNamedChoices(defaults, presets, { network: networks, 'token-user': tokenUsers }, problems);
   checkLimits(policy, defaults, presets, problems);
   checkSecurityContext(policy.securityContext, problems);
   const dialect = DIALECTS[policy.dialect];
@@ -124,6 +132,14 @@ export function compilePolicy(policy: Policy): CompileResult {
     excludedNamespaces: new Set(['kube-system', ...policy.excludedNamespaces]),
     knownHostsData: knownHosts.length ? `${knownHosts.join('\n')}\n` : '',
     allowInsecureHostKeys: policy.allowInsecureHostKeys,
+    networks,
+    tokenUsers,
+    githubBaseUrl: policy.githubBaseUrl,
+    knobs: {
+      maxSyncTimeout: { ms: maxSyncTimeout.ok ? maxSyncTimeout.value : 0, text: policy.limits.maxSyncTimeout },
+      maxFailures: policy.limits.maxFailures,
+      webhookHosts: new Set(policy.limits.webhookHosts),
+    },
     nativeSidecars: policy.nativeSidecars,
     onInvalidAnnotations: policy.onInvalidAnnotations,
     gitSync: {

@@ -23,7 +23,9 @@ export type FieldType =
   /** Annotation values by annotation key, as on pods but without the prefix. */
   | { kind: 'annotations' }
   /** Named sets of annotation values; merged by name with the base value. */
-  | { kind: 'presets' };
+  | { kind: 'presets' }
+  /** A structured value with its own check (network profiles); returns the value to keep or INVALID. */
+  | { kind: 'custom'; name: string; expect: string; check: (value: unknown, field: string, problems: PolicyProblem[]) => unknown };
 
 /** Returned by a check when the value is unusable and the base value must stay. */
 export const INVALID: unique symbol = Symbol('invalid');
@@ -62,6 +64,7 @@ export function expectation(type: FieldType): string {
     case 'string':
     case 'list':
     case 'map':
+    case 'custom':
       return type.expect;
     case 'enum':
       return `one of ${type.values.join(', ')}`;
@@ -82,6 +85,7 @@ export function expectation(type: FieldType): string {
 export function typeText(type: FieldType): string {
   switch (type.kind) {
     case 'string':
+    case 'custom':
       return type.name;
     case 'list':
       return `list of ${type.name}`;
@@ -238,5 +242,7 @@ export function checkField(type: FieldType, value: unknown, field: string, base:
       return checkAnnotations(value, field, problems, expectation(type));
     case 'presets':
       return checkPresets(value, field, base, problems);
+    case 'custom':
+      return type.check(value, field, problems);
   }
 }

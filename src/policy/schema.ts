@@ -6,7 +6,9 @@
  * both come from this table, so a new policy field is a new row (and its
  * value in the built-in policy).
  */
-import { ok, parseAbsolutePath, parseChoice, parseDuration, valueAt } from '../engine/index.ts';
+import { fail, ok, parseAbsolutePath, parseChoice, parseDuration, parseObjectName, quote, valueAt } from '../engine/index.ts';
+import { checkNetworks } from './networks.ts';
+import { INVALID } from './field-types.ts';
 import { BUILTIN_POLICY } from './builtin.ts';
 import {
   normaliseRepoPattern,
@@ -41,6 +43,44 @@ const resourceMap: FieldType = {
   value: parseQuantity,
   numbers: true,
 };
+
+const duration: FieldType = {
+  kind: 'string',
+  name: 'duration',
+  expect: 'a Go duration such as 10s',
+  check: (raw) => {
+    const d = parseDuration(raw);
+    return d.ok ? ok(raw) : d;
+  },
+};
+
+/** A host (or host:port) a webhook may call: lower-case, IPv6 in brackets. */
+const parseWebhookHost = (raw: string) => {
+  let u: URL | undefined;
+  try {
+    u = new URL(`http://${raw}`);
+  } catch {
+    u = undefined;
+  }
+  if (u && `${u.host}` === raw.toLowerCase() && !raw.includes('@')) return ok(raw.toLowerCase().replace(/^\[(.*)\]$/, '$1'));
+  return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a host or host:port; use one such as reloader.tools.svc or reloader.tools.svc:8080`);
+};
+
+/** An https URL of the GitHub API (GitHub Enterprise Server: https://github.corp.example/api/v3/). */
+const parseApiUrl = (raw: string) => {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = undefined;
+  }
+  if (u && u.protocol === 'https:' && !u.username && !u.password && !u.search && !u.hash && !/\s/.test(raw)) return ok(raw);
+  return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not an https URL without credentials; use one such as https://github.corp.example/api/v3/`);
+};
+
+/** A user name sent with a token: what git hosts accept, nothing that needs quoting. */
+const parseTokenUser = (raw: string) =>
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(raw) ? ok(raw) : fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a user name; use letters, digits, '.', '_' and '-', such as x-access-token`);
 
 const gid = { kind: 'integer', min: 0, max: 2147483647 } as const;
 // Not 0: the git-sync containers run with runAsNonRoot, which refuses UID 0.
@@ -100,15 +140,7 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
   },
   {
     path: 'limits.minPeriod',
-    type: {
-      kind: 'string',
-      name: 'duration',
-      expect: 'a Go duration such as 10s',
-      check: (raw) => {
-        const d = parseDuration(raw);
-        return d.ok ? ok(raw) : d;
-      },
-    },
+    type: duration,
     help: 'Periods below this are raised to it, with a warning.',
   },
   {
@@ -125,6 +157,47 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
       item: (raw) => parseChoice(raw, CONCRETE_MODES),
     },
     help: '`mode` values pods may ask for; any other is refused. `auto` is always allowed and picks among these.',
+  },
+  {
+    path: 'limits.maxSyncTimeout',
+    type: duration,
+    help: 'The longest `sync-timeout` a pod may ask for; a longer one is refused.',
+  },
+  {
+    path: 'limits.maxFailures',
+    type: { kind: 'integer', min: -1, max: 1000 },
+    help: 'The most `max-failures` a pod may ask for; more is refused. `-1` lets pods ask for anything, `-1` (retry forever) included.',
+  },
+  {
+    path: 'limits.webhookHosts',
+    type: { kind: 'list', name: 'hosts', expect: 'a list of hosts or host:port, such as reloader.tools.svc:8080', item: parseWebhookHost },
+    help: '`webhook-url` may call these hosts (a host alone: any port) besides the pod itself (`localhost`, `127.0.0.1`, `[::1]`, always allowed).',
+  },
+  {
+    path: 'networks',
+    type: {
+      kind: 'custom',
+      name: 'map of name → network profile',
+      expect: 'a map of profile names to profiles, such as corp: {httpsProxy: http://proxy.corp.example:3128}',
+      check: (value, field, problems) => (checkNetworks(value, field, problems) === INVALID ? INVALID : value),
+    },
+    help: 'Network profiles pods (or namespaces, presets, `defaults`) choose with the `network` annotation: `httpsProxy`, `httpProxy`, `noProxy`, `caBundle` (PEM CA certificates git trusts for HTTPS), `gitConfig` (git config entries) and `env` (extra git-sync variables, checked against git-sync\'s own settings). See docs/networks.md.',
+  },
+  {
+    path: 'tokenUsers',
+    type: {
+      kind: 'map',
+      name: 'name → user name',
+      expect: 'a map of names to user names, such as github: x-access-token',
+      key: parseObjectName,
+      value: parseTokenUser,
+    },
+    help: 'User names sent with a token (`secret-layout: token`), chosen by name with `token-user`. Given, it replaces the built-in map.',
+  },
+  {
+    path: 'githubBaseUrl',
+    type: { kind: 'string', name: 'URL', expect: 'an https URL such as https://github.corp.example/api/v3/', check: parseApiUrl },
+    help: 'GitHub API base URL for `secret-layout: github-app` on GitHub Enterprise Server. Not set: git-sync\'s default, https://api.github.com/.',
   },
   {
     path: 'knownHosts',

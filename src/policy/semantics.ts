@@ -95,6 +95,33 @@ export function checkLimits(policy: Policy, defaults: ParsedLayer, presets: Read
 }
 
 /**
+ * Annotations whose values name something the policy defines (a network
+ * profile, a token user): a default or preset naming one that does not exist
+ * would refuse every pod that uses it. The built-in `token-user` default
+ * (github) is checked too, so a policy that replaces tokenUsers without it
+ * must set defaults.token-user.
+ */
+export function checkNamedChoices(
+  defaults: ParsedLayer,
+  presets: ReadonlyMap<string, ParsedLayer>,
+  choices: Partial<Record<AnnotationKey, ReadonlyMap<string, unknown>>>,
+  problems: PolicyProblem[],
+): void {
+  const layers = [{ path: 'defaults', layer: defaults }, ...[...presets].map(([name, layer]) => ({ path: `presets.${name}`, layer }))];
+  for (const [key, known] of Object.entries(choices) as [AnnotationKey, ReadonlyMap<string, unknown>][]) {
+    const source = key === 'network' ? 'networks' : 'tokenUsers';
+    for (const { path, layer } of layers) {
+      const s = layer.get(key);
+      if (!s || known.has(s.value as string)) continue;
+      const names = [...known.keys()];
+      const where = s.source === 'default' ? `tokenUsers has no ${quote(s.raw)}, the built-in default of ${key}` : `${quote(s.raw)} is not in ${source}`;
+      const field = s.source === 'default' ? source : `${path}.${key}`;
+      problems.push({ code: 'VALUE_NOT_ALLOWED', field, value: s.raw, message: `${where}; use one of ${names.length ? names.join(', ') : `(none: define ${source})`}${s.source === 'default' ? `, or set defaults.${key}` : ''}` });
+    }
+  }
+}
+
+/**
  * The dialect against the refs the policy supplies: under v3, the ref of a
  * pod that sets none must be a branch or tag, or every such pod is refused.
  */

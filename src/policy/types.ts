@@ -15,6 +15,7 @@ import type {
   RawAnnotations,
   Resources,
 } from '../engine/index.ts';
+import type { NetworkPolicy } from './networks.ts';
 
 /**
  * The security context of the injected containers, beyond the user and group
@@ -54,7 +55,19 @@ export interface Policy {
     maxDepth?: number | undefined;
     /** Modes pods may use; `auto` picks among them. */
     allowedModes: Mode[];
+    /** The longest sync-timeout a pod may ask for (a Go duration). */
+    maxSyncTimeout: string;
+    /** The most max-failures a pod may ask for; -1 also allows -1 (retry forever). */
+    maxFailures: number;
+    /** Hosts (or host:port) webhook-url may call besides the pod itself. */
+    webhookHosts: string[];
   };
+  /** Named network profiles (proxy, CA bundle, git config, env) pods choose with the `network` annotation. */
+  networks: Record<string, NetworkPolicy>;
+  /** User names sent with a token (`secret-layout: token`), by name. */
+  tokenUsers: Record<string, string>;
+  /** GitHub API base URL for GitHub App authentication (GitHub Enterprise Server); undefined: api.github.com. */
+  githubBaseUrl?: string | undefined;
   /** known_hosts lines for pods that use SSH with `known-hosts: policy`. */
   knownHosts: string[];
   /** Whether pods may turn SSH host key checking off with `known-hosts: insecure`. */

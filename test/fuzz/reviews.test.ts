@@ -104,7 +104,8 @@ describe('AdmissionReviews over HTTPS', () => {
       { numRuns: runs(300) },
     );
     // The generator is meant to reach the injection path often; a change that stops it would make the checks above say little.
-    expect(patched).toBeGreaterThan(runs(300) / 10);
+    // About one review in ten is a patched Pod CREATE (most are other operations, kinds or denied values); one in twenty is the floor.
+    expect(patched).toBeGreaterThan(runs(300) / 20);
   });
 
   it('a review with any member replaced by a wrong value, or removed, still gets a well-formed answer', async () => {

@@ -19,7 +19,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BUILTIN_POLICY } from '../../src/policy/index.ts';
 import { gitSyncImage } from './support/gitsync.ts';
 import { Harness } from './support/harness.ts';
-import { CreateContainerConfigError } from './support/kubelet.ts';
 import { appFolder, firstGitSync, injectedPod } from './support/pods.ts';
 import { createBareRepo, DAG_FILE, dagSource } from './support/repos.ts';
 import { startHttpsGitServer, type HttpsGitServer } from './support/servers.ts';
@@ -58,13 +57,14 @@ describe.skipIf(skip)('the Airflow-layout Secret without a preset or secret-layo
     await h.close();
   });
 
-  test("the finding: admitted, then CreateContainerConfigError: couldn't find key username", async () => {
+  // The finding was: admitted, then CreateContainerConfigError: couldn't find key username. Issue 10 chose
+  // candidate C (the auto layout, now the default); test/gitsync/networks.test.ts runs it with every layout.
+  test.each(Object.keys(LAYOUTS) as Layout[])('fixed: with no secret-layout, %s syncs', async (layout) => {
     const { pod, result } = injectedPod({ 'gitsync.dev/repo': repo, 'gitsync.dev/secret': 'git-creds' });
     expect(result.warnings).toEqual([]);
-    const secrets = { 'git-creds': LAYOUTS["the Airflow chart's four keys"] };
-    await expect(h.run(pod, { secrets }, gitSyncImage({ trustedCA: server.caFile }))).rejects.toThrow(
-      new CreateContainerConfigError("couldn't find key username in Secret team-a/git-creds"),
-    );
+    const { sandbox, exit } = await h.run(pod, { secrets: { 'git-creds': LAYOUTS[layout] } }, gitSyncImage({ trustedCA: server.caFile }));
+    expect(exit.code, exit.output).toBe(0);
+    expect(readFileSync(join(appFolder(sandbox, result), DAG_FILE), 'utf8')).toBe(dagSource(1));
   });
 
   /** The injected pod (secret-layout airflow, so the Secret is mounted) with its credential variables replaced. */

@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BUILTIN_POLICY } from '../../src/policy/index.ts';
 import { gitSyncImage, runToExit, startGitSync, waitUntil } from './support/gitsync.ts';
 import { Harness } from './support/harness.ts';
 import { appFolder, injectedPod } from './support/pods.ts';
@@ -40,7 +41,7 @@ describe.skipIf(skip)('git-sync in continuous mode', () => {
   let server: HttpsGitServer;
   let repos: Record<string, BareRepo>;
   // The policy's minimum period is lowered so that a second sync comes soon; everything else is built in.
-  const options = { policy: { limits: { minPeriod: '1s', maxDepth: undefined, allowedModes: ['sidecar', 'native', 'init-only'] as ('sidecar' | 'native' | 'init-only')[] } } };
+  const options = { policy: { limits: { ...BUILTIN_POLICY.limits, minPeriod: '1s', maxDepth: undefined, allowedModes: ['sidecar', 'native', 'init-only'] as ('sidecar' | 'native' | 'init-only')[] } } };
 
   beforeAll(async () => {
     const srv = join(h.dir, 'srv');

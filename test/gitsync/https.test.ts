@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BUILTIN_POLICY } from '../../src/policy/index.ts';
 import { gitSyncImage } from './support/gitsync.ts';
 import { Harness, logLines } from './support/harness.ts';
 import { CreateContainerConfigError, FailedMount } from './support/kubelet.ts';
@@ -125,16 +126,46 @@ describe.skipIf(skip)('git-sync over HTTPS', () => {
     });
   });
 
-  test('basic-auth layout, Secret without the password key: CreateContainerConfigError naming the key', async () => {
-    const { pod } = injectedPod({ 'gitsync.dev/repo': privateRepo, 'gitsync.dev/secret': 'git-basic' });
-    await expect(h.run(pod, { secrets: { 'git-basic': { username: user } } }, image())).rejects.toThrow(
-      new CreateContainerConfigError("couldn't find key password in Secret team-a/git-basic"),
+  const basicAuth = () => ({ 'gitsync.dev/repo': privateRepo, 'gitsync.dev/secret': 'git-basic', 'gitsync.dev/secret-layout': 'basic-auth' });
+  /** maxFailures 0: a failing sync exits at its first attempt. */
+  const failFast = { policy: { gitSync: { ...BUILTIN_POLICY.gitSync, maxFailures: 0 } } };
+
+  test('basic-auth layout (password read from its file): syncs', async () => {
+    const secrets = { 'git-basic': { username: user, password } };
+    const { result, sandbox, exit } = await h.syncOnce(basicAuth(), { secrets }, image());
+    expect(exit.code, exit.output).toBe(0);
+    expect(readFileSync(join(appFolder(sandbox, result), DAG_FILE), 'utf8')).toBe(dagSource(1));
+  });
+
+  test('basic-auth layout, Secret without the username key: CreateContainerConfigError naming the key', async () => {
+    const { pod } = injectedPod(basicAuth());
+    await expect(h.run(pod, { secrets: { 'git-basic': { password } } }, image())).rejects.toThrow(
+      new CreateContainerConfigError("couldn't find key username in Secret team-a/git-basic"),
     );
   });
 
-  test('basic-auth layout, no such Secret: CreateContainerConfigError', async () => {
+  test('basic-auth layout, Secret without the password key: git-sync cannot read the password file and says so', async () => {
+    const { pod } = injectedPod(basicAuth(), failFast);
+    const { exit } = await h.run(pod, { secrets: { 'git-basic': { username: user } } }, image());
+    expect(exit.code).not.toBe(0);
+    expect(exit.output).toContain('/password');
+  });
+
+  test('basic-auth layout, no such Secret: FailedMount (the password file is in the mounted Secret)', async () => {
+    const { pod } = injectedPod(basicAuth());
+    await expect(h.run(pod, {}, image())).rejects.toThrow(FailedMount);
+  });
+
+  test('default (auto) layout, no such Secret: the mounted Secret makes it a FailedMount, not an anonymous sync', async () => {
     const { pod } = injectedPod({ 'gitsync.dev/repo': privateRepo, 'gitsync.dev/secret': 'git-basic' });
-    await expect(h.run(pod, {}, image())).rejects.toThrow(new CreateContainerConfigError('secret "git-basic" not found'));
+    await expect(h.run(pod, {}, image())).rejects.toThrow(FailedMount);
+  });
+
+  test('default (auto) layout, Secret with a user but no password: git-sync stops at once, naming what is missing', async () => {
+    const { pod } = injectedPod({ 'gitsync.dev/repo': privateRepo, 'gitsync.dev/secret': 'git-basic' }, failFast);
+    const { exit } = await h.run(pod, { secrets: { 'git-basic': { username: user } } }, image());
+    expect(exit.code).not.toBe(0);
+    expect(exit.output).toContain('$GITSYNC_PASSWORD or --password-file must be specified when --username is specified');
   });
 
   test('airflow layout (optional keys), no such Secret: the mounted Secret makes it a FailedMount, not an anonymous sync', async () => {

@@ -47,7 +47,8 @@ interface Case {
 }
 
 function run(c: Case, pod: unknown = c.input): InjectResult {
-  const policy = mustCompile({ ...BUILTIN_POLICY, ...c.policy }).engine;
+  // A case's policy overrides top-level fields; limits merge, so that a case need only name the limit it is about.
+  const policy = mustCompile({ ...BUILTIN_POLICY, ...c.policy, limits: { ...BUILTIN_POLICY.limits, ...c.policy?.limits } }).engine;
   const req = { pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) };
   return injectPod(req, { policy, cluster: c.cluster ?? {}, version: VERSION });
 }

@@ -4,12 +4,17 @@
  * that reads fixtures and pipes nowhere is run from the repository root, and
  * its output must be what the block shows; the invalid policy example in
  * docs/policy.md is written to a file and `gitsync-injector policy` must
- * refuse it with the problems shown.
+ * refuse it with the problems shown; the theme pages' complete examples
+ * (networks, credentials, GitHub App) are injected and compared.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { injectPod } from '../../src/engine/index.ts';
+import { validatePolicyDocument } from '../../src/policy/index.ts';
+import { VERSION } from '../../src/version.ts';
 import { runCli, type CliRun } from '../support/cli.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -70,5 +75,30 @@ describe('policy examples', () => {
     const result = await run(['policy', '--policy', 'bad.yaml'], tmp);
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toBe(shown);
+  });
+});
+
+/**
+ * The complete examples of the theme pages: a policy, a pod, and the
+ * environment of the pod's first git-sync container as the page shows it,
+ * each in a yaml block after an `<!-- example: policy|pod|env -->` marker.
+ * The policy must load without a problem, and the pod injected under it must
+ * give git-sync exactly that environment.
+ */
+describe('theme page examples', () => {
+  const block = (text: string, name: string): unknown => {
+    const m = new RegExp(`<!-- example: ${name} -->\\s*\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(text);
+    if (!m) throw new Error(`no ${name} example`);
+    return parseYaml(m[1]!);
+  };
+  test.each(['docs/networks.md', 'docs/credentials.md', 'docs/github-app.md'])('%s', (file) => {
+    const text = read(file);
+    const validation = validatePolicyDocument(block(text, 'policy'));
+    expect(validation.problems).toEqual([]);
+    const pod = block(text, 'pod') as { metadata: { namespace: string } };
+    const result = injectPod({ pod, namespace: pod.metadata.namespace }, { policy: validation.compiled!.engine, cluster: { nativeSidecars: true }, version: VERSION });
+    expect([...result.errors, ...result.warnings]).toEqual([]);
+    const spec = (result.pod as { spec: { initContainers: { image: string; env: unknown }[] } }).spec;
+    expect(spec.initContainers.find((c) => c.image.includes('git-sync'))!.env).toEqual(block(text, 'env'));
   });
 });

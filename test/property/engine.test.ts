@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PROBLEM_CODES, injectPod, type InjectResult } from '../../src/engine/index.ts';
 import { applyPatchToCopy } from '../support/apply.ts';
 import { POLICIES, corruptedCaseArb, engineCaseArb, notAPodArb, policyArb, refArb, runs, type EngineCase } from '../support/arbitraries.ts';
-import { GIT_SYNC_ENV, LINE_BREAKING, extensionProblems, kubeletExpand, podInvariantProblems } from '../support/invariants.ts';
+import { GIT_SYNC_ENV, LINE_BREAKING, extensionProblems, kubeletExpand, podInvariantProblems, policyNetworkEnv } from '../support/invariants.ts';
 import { kubectlAvailable, kubectlPatch } from '../support/kubectl.ts';
 
 const VERSION = '0.1.0';
@@ -211,8 +211,20 @@ describe('when the engine injects', () => {
         for (const container of gitSync) {
           expect(container.args).toBeUndefined();
           expect(container.command).toBeUndefined();
+          const { networks } = POLICIES[c.policy].document;
+          const fromPolicy = policyNetworkEnv(networks);
+          // The git config is exactly one of the policy's profiles (its CA file entry included): nothing of the pod's.
+          const configs = Object.values(networks).map((n) => {
+            const entries: [string, string][] = Object.entries(n.gitConfig ?? {});
+            if (n.caBundle) entries.push(['http.sslCAInfo', '/etc/git-sync-ca/ca-bundle.crt']);
+            // git-sync's --git-config syntax, written out here: "key":"value" pairs, '\\', '"' and ',' escaped.
+            const q = (t: string) => `"${t.replace(/[\\",]/g, (ch) => `\\${ch}`)}"`;
+            return entries.map(([k, v]) => `${q(k)}:${q(v)}`).join(',');
+          });
           for (const e of container.env ?? []) {
-            expect(GIT_SYNC_ENV, `${container.name} gets ${e.name}`).toContain(e.name);
+            if (fromPolicy.has(e.name)) expect([...fromPolicy.get(e.name)!], `${container.name} gets ${e.name}`).toContain(e.value);
+            else expect(GIT_SYNC_ENV, `${container.name} gets ${e.name}`).toContain(e.name);
+            if (e.name === 'GITSYNC_GIT_CONFIG') expect(configs).toContain(e.value);
             if (e.value !== undefined) expect(e.value).not.toMatch(LINE_BREAKING);
           }
           const env = new Map((container.env ?? []).map((e) => [e.name, e.value]));

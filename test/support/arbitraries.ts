@@ -7,6 +7,7 @@
  * see exactly what the webhook would see after JSON.parse: ordinary
  * prototypes, no undefined members, no -0.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { ANNOTATION_KEYS, type ClusterFacts } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
@@ -44,6 +45,22 @@ const KNOWN_HOSTS_LINES = [
  * them (an allow-list that some generated repositories miss, enforced
  * settings, a maximum depth and fewer modes).
  */
+/** A CA certificate for network profiles (test/fixtures/certs; its key was thrown away). */
+export const CORP_CA = readFileSync(new URL('../fixtures/certs/corp-root-ca.pem', import.meta.url), 'utf8');
+
+/** Network profiles a platform team writes: a proxy with a private CA and an internal mirror, and a direct one. */
+export const NETWORKS: Policy['networks'] = {
+  corp: {
+    httpsProxy: 'http://proxy.corp.example:3128',
+    httpProxy: 'http://proxy.corp.example:3128',
+    noProxy: '.corp.example,10.0.0.0/8,localhost,127.0.0.1',
+    caBundle: CORP_CA,
+    gitConfig: { 'http.postBuffer': '524288000', 'url.https://mirror.corp.example/github/.insteadOf': 'https://github.com/' },
+    env: { GITSYNC_VERBOSE: '2', GIT_TRACE: '0' },
+  },
+  direct: { gitConfig: { 'http.version': 'HTTP/1.1' } },
+};
+
 export const POLICIES = {
   builtin: mustCompile(BUILTIN_POLICY),
   sshReady: variant({ knownHosts: KNOWN_HOSTS_LINES, nativeSidecars: 'enabled' }),
@@ -54,7 +71,9 @@ export const POLICIES = {
     allowedRepos: ['github.com/**', 'gitlab.internal.example.com/**', '10.0.0.5/**'],
     defaults: { period: '2m' },
     enforced: { period: 'warn', submodules: 'strict' },
-    limits: { minPeriod: '30s', maxDepth: 10, allowedModes: ['sidecar', 'init-only'] },
+    limits: { ...BUILTIN_POLICY.limits, minPeriod: '30s', maxDepth: 10, allowedModes: ['sidecar', 'init-only'], webhookHosts: ['reloader.tools.svc'] },
+    networks: NETWORKS,
+    githubBaseUrl: 'https://github.corp.example/api/v3/',
   }),
 } as const satisfies Record<string, CompiledPolicy>;
 
@@ -268,7 +287,17 @@ function validValues(containers: readonly string[]): Record<string, fc.Arbitrary
     repo: repoArb,
     ref: refArb,
     secret: fc.constantFrom('git-credentials', 'airflow-ssh-secret', 'repo-token'),
-    'secret-layout': fc.constantFrom('basic-auth', 'airflow'),
+    'secret-layout': fc.constantFrom('auto', 'basic-auth', 'airflow', 'token', 'github-app'),
+    'token-user': fc.constantFrom('github', 'gitlab', 'bitbucket'),
+    'github-app-id': fc.constantFrom('1', '123456'),
+    'github-app-client-id': fc.constantFrom('Iv1.0123456789abcdef', 'Iv23liAbCdEf'),
+    'github-app-installation-id': fc.constantFrom('42', '987654'),
+    'github-app-key': fc.constantFrom('githubAppPrivateKey', 'private-key.pem'),
+    'sync-timeout': fc.constantFrom('30s', '2m', '5m', '10m'),
+    'max-failures': fc.constantFrom('0', '3', '10', '-1'),
+    'webhook-url': fc.constantFrom('http://localhost:8080/-/reload', 'http://127.0.0.1:9000/hook', 'http://[::1]:8080/', 'https://reloader.tools.svc/hook'),
+    'touch-file': fc.constantFrom('synced', 'last-sync', '.hidden'),
+    network: fc.constantFrom('corp', 'direct'),
     'ssh-key': fc.constantFrom('gitSshKey', 'ssh', 'ssh-privatekey', 'id_ed25519'),
     'known-hosts': fc.constantFrom('policy', 'secret', 'insecure'),
     period: durationArb,

@@ -35,6 +35,8 @@ interface ContainerRef {
   container: Json;
 }
 
+const CREDENTIAL_FALLBACKS = new Set(['GITSYNC_USERNAME', 'GITSYNC_PASSWORD', 'GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD']);
+
 function checkEnv(c: Json, where: string, problems: string[]): void {
   const env = listOf(c, 'env');
   if (env === undefined) {
@@ -57,7 +59,10 @@ function checkEnv(c: Json, where: string, problems: string[]): void {
     if (hasValue === hasValueFrom) problems.push(`${at} (${e.name}) must have exactly one of value and valueFrom`);
     if (hasValue && typeof e.value !== 'string') problems.push(`${at} (${e.name}) has a value that is not a string`);
     if (hasValueFrom && !isObject(e.valueFrom)) problems.push(`${at} (${e.name}) has a valueFrom that is not an object`);
-    if (seen.has(e.name)) problems.push(`${where} sets env ${e.name} more than once`);
+    // One exception, by design: the auto credential layout reads several Secret keys into one name, in order,
+    // each later one an optional reference that replaces the earlier value only when its key exists.
+    const fallback = CREDENTIAL_FALLBACKS.has(e.name) && isObject(e.valueFrom) && isObject(e.valueFrom.secretKeyRef) && e.valueFrom.secretKeyRef.optional === true;
+    if (seen.has(e.name) && !fallback) problems.push(`${where} sets env ${e.name} more than once`);
     seen.add(e.name);
   }
 }
@@ -220,7 +225,38 @@ export const GIT_SYNC_ENV: ReadonlySet<string> = new Set([
   'GITSYNC_PASSWORD',
   'GIT_SYNC_USERNAME',
   'GIT_SYNC_PASSWORD',
+  'GITSYNC_PASSWORD_FILE',
+  'GITSYNC_SYNC_TIMEOUT',
+  'GITSYNC_TOUCH_FILE',
+  'GITSYNC_WEBHOOK_URL',
+  'GITSYNC_GIT_CONFIG',
+  'GITSYNC_GITHUB_APP_PRIVATE_KEY_FILE',
+  'GITSYNC_GITHUB_APP_APPLICATION_ID',
+  'GITSYNC_GITHUB_APP_CLIENT_ID',
+  'GITSYNC_GITHUB_APP_INSTALLATION_ID',
+  'GITSYNC_GITHUB_BASE_URL',
 ]);
+
+/**
+ * What a policy's network profiles may add (policy/networks.ts): the proxy
+ * variables and each profile's env, by name, with the exact values, and the
+ * exact git config values. Taken from the policy document, not from the engine.
+ */
+export function policyNetworkEnv(networks: Record<string, { httpsProxy?: string; httpProxy?: string; noProxy?: string; env?: Record<string, string> }>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (name: string, value: string): void => void (out.get(name) ?? out.set(name, new Set()).get(name)!).add(value);
+  for (const n of Object.values(networks)) {
+    for (const [field, name] of [['httpsProxy', 'HTTPS_PROXY'], ['httpProxy', 'HTTP_PROXY'], ['noProxy', 'NO_PROXY']] as const) {
+      const v = n[field];
+      if (v !== undefined) {
+        add(name, v);
+        add(name.toLowerCase(), v);
+      }
+    }
+    for (const [name, value] of Object.entries(n.env ?? {})) add(name, value);
+  }
+  return out;
+}
 
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 // eslint-disable-next-line no-control-regex

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
+import { CORP_CA } from '../support/arbitraries.ts';
 import {
   BUILTIN_SOURCE,
   PolicyError,
@@ -38,14 +39,24 @@ describe('loadPolicyFile', () => {
       image: 'registry.example.com/mirror/git-sync:v4.7.1',
       imagePullPolicy: 'Always',
       dialect: 'v3',
-      defaults: { period: '5m', depth: '20', 'known-hosts': 'secret', ref: 'main' },
+      defaults: { period: '5m', depth: '20', 'known-hosts': 'secret', ref: 'main', 'token-user': 'gitlab' },
       presets: {
         airflow: { 'mount-path': '/opt/airflow/dags', env: 'AIRFLOW__CORE__DAGS_FOLDER', 'secret-layout': 'airflow', period: '2m' },
         'app-config': { 'mount-path': '/etc/app/config', 'sub-path': 'prod' },
       },
       allowedRepos: ['github.com/acme/*', 'gitlab.example.com/data/**'],
       enforced: { period: 'warn', submodules: 'strict' },
-      limits: { minPeriod: '30s', maxDepth: 50, allowedModes: ['sidecar', 'init-only'] },
+      limits: { minPeriod: '30s', maxDepth: 50, allowedModes: ['sidecar', 'init-only'], maxSyncTimeout: '5m', maxFailures: 20, webhookHosts: ['reloader.tools.svc'] },
+      networks: {
+        corp: {
+          httpsProxy: 'http://proxy.corp.example:3128',
+          noProxy: '.corp.example,10.0.0.0/8',
+          caBundle: CORP_CA,
+          gitConfig: { 'http.postBuffer': '524288000' },
+        },
+      },
+      tokenUsers: { gitlab: 'oauth2', azure: 'azure-devops' },
+      githubBaseUrl: 'https://github.example.com/api/v3/',
       knownHosts: [
         '# github.com, from https://api.github.com/meta',
         'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',

@@ -28,7 +28,9 @@
  * value (and command/args element) that is an absolute path, or a
  * colon-separated list of them, under one of the container's mount paths is
  * rewritten to the host folder of that volume (longest mount path wins).
- * Values holding a URL (`://`) are left alone. Paths of the image's own files
+ * Values holding a URL (`://`) are left alone; in git-sync's --git-config
+ * value (quoted `"key":"value"` pairs) a quoted value that is such a path is
+ * translated the same way (the CA bundle's file). Paths of the image's own files
  * (Image.files) are translated the same way when no mount covers them. This
  * is the model's one liberty; the paths git-sync is told are exactly the ones
  * the engine wrote.
@@ -296,6 +298,8 @@ export class PodSandbox {
   private translate(containerName: string, value: string, files: Record<string, string>): string {
     const listen = LISTEN_ALL.exec(value);
     if (listen) return `127.0.0.1:${this.hostPort(Number(listen[1]))}`;
+    // git-sync's --git-config ("key":"value",…): a quoted value that is a path under a mount (the CA bundle) is translated too.
+    if (value.startsWith('"')) return value.replace(/"(\/[^"\\,]*)"/g, (_quoted, path: string) => `"${this.hostPath(containerName, path) ?? path}"`);
     if (value.includes('://') || !value.startsWith('/')) return value;
     return value
       .split(':')

@@ -43,9 +43,14 @@ const unauthorized = (res: ServerResponse): void => {
  * (basic auth); everything else is public. Repositories are looked up under
  * `projectRoot` (GIT_PROJECT_ROOT).
  */
-export async function startHttpsGitServer(dir: string, projectRoot: string, credentials: { username: string; password: string }): Promise<HttpsGitServer> {
+export async function startHttpsGitServer(
+  dir: string,
+  projectRoot: string,
+  credentials: { username: string; password: string },
+  options: { dnsNames?: string[] } = {},
+): Promise<HttpsGitServer> {
   const ca = await createCA('gitsync-injector git server test CA');
-  const serving = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const serving = await issueServingCertificate(ca, { dnsNames: ['localhost', ...(options.dnsNames ?? [])], ipAddresses: ['127.0.0.1'] });
   const caFile = join(dir, 'git-server-ca.crt');
   writeFileSync(caFile, ca.cert);
   const requests: HttpsGitServer['requests'] = [];

@@ -1,0 +1,77 @@
+/**
+ * The network a pod's git-sync uses: one of the policy's named profiles
+ * (proxy variables, extra env, git config, a CA bundle), chosen with the
+ * `network` annotation. Pods only choose a name; every value comes from the
+ * policy, compiled and checked when it was loaded (policy/networks.ts).
+ *
+ * The CA bundle reaches git-sync the way the policy's known_hosts does: as a
+ * pod annotation the injector writes, projected into a file by a downwardAPI
+ * volume, so no ConfigMap or Secret has to exist in the pod's namespace and
+ * nothing needs RBAC. git is pointed at it with `http.sslCAInfo` through
+ * git-sync's --git-config, not with GIT_SSL_CAINFO: the environment variable
+ * would override every http.sslCAInfo, including a per-URL
+ * `http.<url>.sslCAInfo` that the policy's own gitConfig may set, whereas
+ * config keeps every trust decision in one place where git's own precedence
+ * (the more specific URL wins) applies. docs/networks.md says the same.
+ */
+import type { V1Volume } from '@kubernetes/client-node';
+import type { EnginePolicy, NetworkProfile } from './context.ts';
+import type { EnvPair } from './dialect.ts';
+import { quote, type Problem } from './problems.ts';
+import type { Settings } from './settings.ts';
+
+export const CA_BUNDLE_MOUNT = '/etc/git-sync-ca';
+export const CA_BUNDLE_FILE = `${CA_BUNDLE_MOUNT}/ca-bundle.crt`;
+
+export interface NetworkWiring {
+  /** Proxy variables and the profile's extra env. */
+  env: readonly EnvPair[];
+  /** git config entries for git-sync's --git-config, the CA entry included. */
+  gitConfig: EnvPair[];
+  /** The bundle to publish on the pod, and the volume that projects it. */
+  caBundleData?: string;
+  caBundleVolume?: (annotationKey: string) => Omit<V1Volume, 'name'>;
+  errors: Problem[];
+}
+
+const NONE: NetworkProfile = { env: [], gitConfig: [], caBundle: '' };
+
+export function wireNetwork(settings: Settings, policy: EnginePolicy): NetworkWiring {
+  const chosen = settings.network;
+  let profile = NONE;
+  const errors: Problem[] = [];
+  if (chosen) {
+    const found = policy.networks.get(chosen.value);
+    if (found) profile = found;
+    else {
+      const known = [...policy.networks.keys()];
+      errors.push({
+        code: 'NETWORK_UNKNOWN',
+        field: chosen.field,
+        value: chosen.raw,
+        message: `${quote(chosen.raw)} is not a network profile of the policy; use one of ${known.length ? known.join(', ') : '(none defined)'}`,
+      });
+    }
+  }
+  const wiring: NetworkWiring = { env: profile.env, gitConfig: [...profile.gitConfig], errors };
+  if (profile.caBundle) {
+    wiring.gitConfig.push(['http.sslCAInfo', CA_BUNDLE_FILE]);
+    wiring.caBundleData = profile.caBundle;
+    wiring.caBundleVolume = (annotationKey) => ({
+      downwardAPI: { items: [{ path: 'ca-bundle.crt', fieldRef: { fieldPath: `metadata.annotations['${annotationKey}']` } }] },
+    });
+  }
+  return wiring;
+}
+
+/** A string as git-sync's --git-config reads a quoted key or value: '\' , '"' and ',' escaped (newlines never reach here). */
+const quoted = (s: string): string => `"${s.replace(/[\\",]/g, (c) => `\\${c}`).replace(/\t/g, '\\t')}"`;
+
+/**
+ * git-sync's --git-config value: comma-separated `key:value` pairs. Keys and
+ * values are always quoted, so that a URL in a key (`url.<base>.insteadOf`)
+ * or a comma in a value needs no special case.
+ */
+export function encodeGitConfig(entries: readonly EnvPair[]): string {
+  return entries.map(([k, v]) => `${quoted(k)}:${quoted(v)}`).join(',');
+}
