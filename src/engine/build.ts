@@ -8,12 +8,13 @@ import { hash } from 'node:crypto';
 import type { V1VolumeMount } from '@kubernetes/client-node';
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import type { EngineContext } from './context.ts';
-import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT } from './credentials.ts';
+import { SECRET_MOUNT } from './credentials.ts';
 import { gitSyncContainers, literalEnvValue } from './gitsync.ts';
 import type { InjectResult, Injection } from './outcome.ts';
 import { AddOnlyPatch } from './patch.ts';
 import type { Plan } from './plan.ts';
 import { containerNames, portsInUse, uniqueName, volumeNames, type Pod } from './pod.ts';
+import { publishedPath, publishedVolume, type PublishedFile } from './published.ts';
 import { quote } from './problems.ts';
 
 export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
@@ -30,7 +31,7 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   const root = uniqueName('git-sync-root', takenVolumes);
   const tmp = uniqueName('git-sync-tmp', takenVolumes);
   const volumes: { name: string; [k: string]: unknown }[] = [
-    { name: root, emptyDir: gs.rootSizeLimit === undefined ? {} : { sizeLimit: gs.rootSizeLimit } },
+    { name: root, emptyDir: p.resources.rootSizeLimit === undefined ? {} : { sizeLimit: p.resources.rootSizeLimit } },
     { name: tmp, emptyDir: {} },
   ];
   const mounts: V1VolumeMount[] = [
@@ -43,11 +44,11 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     volumes.push({ name, ...cred.secretVolume });
     mounts.push({ name, mountPath: SECRET_MOUNT, readOnly: true });
   }
-  const knownHostsKey = `${policy.prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
-  if (cred.knownHostsVolume) {
-    const name = uniqueName('git-sync-known-hosts', takenVolumes);
-    volumes.push({ name, ...cred.knownHostsVolume(knownHostsKey) });
-    mounts.push({ name, mountPath: KNOWN_HOSTS_MOUNT, readOnly: true });
+  const published = [cred.knownHosts, p.checkout.sparse].filter((f): f is PublishedFile => f !== undefined);
+  for (const f of published) {
+    const name = uniqueName(f.volume, takenVolumes);
+    volumes.push({ name, ...publishedVolume(f, `${policy.prefix}${f.annotation}`) });
+    mounts.push({ name, mountPath: f.mountPath, readOnly: true });
   }
 
   const names = {
@@ -67,6 +68,9 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       httpPort,
       hostNetwork: pod.spec.hostNetwork === true,
       credentialEnv: cred.env,
+      ...(p.checkout.sparse && { sparseCheckoutFile: publishedPath(p.checkout.sparse) }),
+      ...(p.checkout.filter !== undefined && { filter: p.checkout.filter }),
+      resources: p.resources.resources,
       mounts,
     },
     gs,
@@ -89,10 +93,10 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   const configHash = hash('sha256', JSON.stringify([containers, volumes])).slice(0, 12);
   const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };
 
-  // Annotations first: the status records the injection; the known_hosts data
-  // is what the downwardAPI volume projects into the file git-sync reads.
+  // Annotations first: the status records the injection; each published file's
+  // content is what its downwardAPI volume projects into the file git-sync reads.
   patch.put(['metadata', 'annotations'], `${policy.prefix}${WRITTEN_ANNOTATIONS.status}`, JSON.stringify(status));
-  if (cred.knownHostsData) patch.put(['metadata', 'annotations'], knownHostsKey, cred.knownHostsData);
+  for (const f of published) patch.put(['metadata', 'annotations'], `${policy.prefix}${f.annotation}`, f.data);
   for (const v of volumes) patch.append(['spec', 'volumes'], v);
   for (const c of containers.init) patch.append(['spec', 'initContainers'], c);
   for (const c of containers.app) patch.append(['spec', 'containers'], c);

@@ -47,6 +47,8 @@ import { quote, type Problem } from './problems.ts';
 import type { Settings } from './settings.ts';
 import type { GitRepo } from './values/repo.ts';
 import type { EnginePolicy } from './context.ts';
+import { WRITTEN_ANNOTATIONS } from './annotations.ts';
+import { publishedPath, type PublishedFile } from './published.ts';
 
 export const SECRET_MOUNT = '/etc/git-secret';
 export const KNOWN_HOSTS_MOUNT = '/etc/git-known-hosts';
@@ -58,9 +60,8 @@ export interface CredentialWiring {
   env: V1EnvVar[];
   /** Volumes to add, by role; their names are chosen later. */
   secretVolume?: Omit<V1Volume, 'name'>;
-  knownHostsVolume?: (annotationKey: string) => Omit<V1Volume, 'name'>;
-  /** The known_hosts content to publish on the pod, when `knownHostsVolume` is used. */
-  knownHostsData?: string;
+  /** The policy's known_hosts lines, published on the pod (published.ts) for `known-hosts: policy`. */
+  knownHosts?: PublishedFile;
   errors: Problem[];
   warnings: Problem[];
 }
@@ -122,11 +123,14 @@ export function wireCredentials(repo: GitRepo, settings: Settings, policy: Engin
         });
         break;
       }
-      wiring.knownHostsData = policy.knownHostsData;
-      wiring.knownHostsVolume = (annotationKey) => ({
-        downwardAPI: { items: [{ path: 'known_hosts', fieldRef: { fieldPath: `metadata.annotations['${annotationKey}']` } }] },
-      });
-      knownHostsFile = `${KNOWN_HOSTS_MOUNT}/known_hosts`;
+      wiring.knownHosts = {
+        annotation: WRITTEN_ANNOTATIONS.knownHosts,
+        volume: 'git-sync-known-hosts',
+        mountPath: KNOWN_HOSTS_MOUNT,
+        file: 'known_hosts',
+        data: policy.knownHostsData,
+      };
+      knownHostsFile = publishedPath(wiring.knownHosts);
       break;
     case 'secret':
       knownHostsFile = `${SECRET_MOUNT}/known_hosts`;

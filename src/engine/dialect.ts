@@ -37,6 +37,9 @@ export interface Dialect {
     readonly oneTime: string;
     readonly period: string;
     readonly httpBind: string;
+    /** Partial and sparse checkout; undefined where this version cannot do it. */
+    readonly sparseCheckoutFile: string | undefined;
+    readonly filter: string | undefined;
   };
   /** The period as this version parses it. */
   period(ms: number): string;
@@ -69,6 +72,8 @@ const V4: Dialect = {
     oneTime: 'GITSYNC_ONE_TIME',
     period: 'GITSYNC_PERIOD',
     httpBind: 'GITSYNC_HTTP_BIND',
+    sparseCheckoutFile: 'GITSYNC_SPARSE_CHECKOUT_FILE',
+    filter: 'GITSYNC_FILTER',
   },
   period: formatDuration,
   ref: (ref) => ok([['GITSYNC_REF', ref]]),
@@ -130,6 +135,9 @@ const V3: Dialect = {
     oneTime: 'GIT_SYNC_ONE_TIME',
     period: 'GIT_SYNC_WAIT',
     httpBind: 'GIT_SYNC_HTTP_BIND',
+    // --filter is v4.7.0+; sparse checkout is not offered for v3, whose handling of it is not verified here.
+    sparseCheckoutFile: undefined,
+    filter: undefined,
   },
   // Seconds, as a float: 1500 ms is "1.5".
   period: (ms) => String(ms / 1000),

@@ -9,7 +9,7 @@ import type { V1Container, V1EnvVar, V1Probe, V1SecurityContext, V1VolumeMount }
 import { cloneJson } from './json.ts';
 import type { Dialect, EnvPair } from './dialect.ts';
 import type { Mode } from './mode.ts';
-import type { GitSyncContainerPolicy } from './context.ts';
+import type { GitSyncContainerPolicy, Resources } from './context.ts';
 
 export interface GitSyncConfig {
   repo: string;
@@ -28,6 +28,12 @@ export interface GitSyncConfig {
   hostNetwork: boolean;
   /** Credential and SSH variables (credentials.ts). */
   credentialEnv: V1EnvVar[];
+  /** The sparse-checkout file git-sync reads (a published file, checkout.ts); undefined: the whole tree. */
+  sparseCheckoutFile?: string;
+  /** The partial clone filter; undefined: a full clone. */
+  filter?: string;
+  /** Requests and limits of the git-sync containers: the policy's, with the pod's own within its maximum (resources.ts). */
+  resources: Resources;
   /** Mounts every git-sync container gets: root, /tmp, credentials. */
   mounts: V1VolumeMount[];
 }
@@ -90,6 +96,9 @@ function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dia
     [n.submodules, config.submodules],
     [n.maxFailures, String(policy.maxFailures)],
   ];
+  // Only where the pod asks for them (checkout.ts has refused them for a dialect without the names).
+  if (config.sparseCheckoutFile !== undefined && n.sparseCheckoutFile) pairs.push([n.sparseCheckoutFile, config.sparseCheckoutFile]);
+  if (config.filter !== undefined && n.filter) pairs.push([n.filter, config.filter]);
   if (role === 'once') pairs.push([n.oneTime, 'true']);
   else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
   const vars = pairs.map(([name, value]): V1EnvVar => ({ name, value: literalEnvValue(value) }));
@@ -102,7 +111,7 @@ function container(name: string, config: GitSyncConfig, policy: GitSyncContainer
     image: policy.image,
     imagePullPolicy: policy.imagePullPolicy,
     env: env(config, policy, dialect, role),
-    resources: cloneJson(policy.resources),
+    resources: cloneJson(config.resources),
     securityContext: hardenedSecurityContext(policy),
     // Each container owns its objects: nothing in the result is shared, so
     // whoever edits one container of the mutated pod cannot change another.

@@ -11,7 +11,9 @@ export type {
   EnginePolicy,
   Enforcement,
   GitSyncContainerPolicy,
+  Maximum,
   OnInvalidAnnotations,
+  PodResource,
   ParsedLayer,
   PullPolicy,
   Resources,
@@ -42,4 +44,6 @@ export { parseChoice } from './values/choice.ts';
 export { formatDuration, parseDuration } from './values/duration.ts';
 export { isDnsLabel, isDnsSubdomain, parseObjectName, parseSecretKey } from './values/names.ts';
 export { parseAbsolutePath } from './values/path.ts';
+export { parseQuantity, quantityValue } from './values/quantity.ts';
+export { ANY_BLOB_LIMIT, NO_FILTER, filterAllowed, parseFilter } from './values/filter.ts';
 export { describePatterns, readRepoPattern, repoAllowed, type PatternParse, type RepoPattern } from './values/repo-pattern.ts';

@@ -5,6 +5,7 @@
  * if the policy says so, an untouched admission); nothing is built from it.
  */
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
+import { planCheckout, type CheckoutPlan } from './checkout.ts';
 import type { EngineContext } from './context.ts';
 import { wireCredentials, type CredentialWiring } from './credentials.ts';
 import type { EnvPair } from './dialect.ts';
@@ -12,6 +13,7 @@ import { depthAbove, depthMessage } from './limits.ts';
 import { chooseMode, type Mode } from './mode.ts';
 import { annotationsOf, type Pod } from './pod.ts';
 import { quote, type Problem } from './problems.ts';
+import { planResources, type ResourcePlan } from './resources.ts';
 import { resolveSettings, type Settings } from './settings.ts';
 import type { SkipReason } from './skips.ts';
 import { describePatterns, repoAllowed } from './values/repo-pattern.ts';
@@ -29,6 +31,10 @@ export interface Plan {
   mode: Mode;
   appContainers: number[];
   credentials: CredentialWiring;
+  /** Sparse checkout and partial clone filter. */
+  checkout: Omit<CheckoutPlan, 'errors'>;
+  /** Resources of the git-sync containers and the root volume's sizeLimit. */
+  resources: Omit<ResourcePlan, 'errors'>;
   /** What to check out, as the policy's dialect spells it. */
   refEnv: readonly EnvPair[];
   periodMs: number;
@@ -50,9 +56,12 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   const optedIn = settings.inject?.value === true || settings.repo?.source === 'pod' || `${prefix}inject` in annotations || `${prefix}repo` in annotations;
   if (!optedIn) return 'not-opted-in';
 
-  const reserved = `${prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
-  if (reserved in annotations) {
-    errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector, never by pods; remove it' });
+  // The status is not here: a pod that has it is already injected and never planned.
+  for (const written of Object.values(WRITTEN_ANNOTATIONS)) {
+    const reserved = `${prefix}${written}`;
+    if (written !== WRITTEN_ANNOTATIONS.status && reserved in annotations) {
+      errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector, never by pods; remove it' });
+    }
   }
   const repo = settings.repo;
   if (!repo && !errors.some((e) => e.field.endsWith(`${prefix}repo`))) {
@@ -130,5 +139,8 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   const credentials = repo ? wireCredentials(repo.value, settings, policy) : { env: [], errors: [], warnings: [] };
   errors.push(...credentials.errors);
   warnings.push(...credentials.warnings);
-  return { settings, mode: choice.mode, appContainers, credentials, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
+  const { errors: checkoutErrors, ...checkout } = planCheckout(settings, policy);
+  const { errors: resourceErrors, ...resources } = planResources(settings, policy);
+  errors.push(...checkoutErrors, ...resourceErrors);
+  return { settings, mode: choice.mode, appContainers, credentials, checkout, resources, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
 }

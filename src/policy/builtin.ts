@@ -21,8 +21,17 @@ export const BUILTIN_POLICY: Policy = {
     },
   },
   allowedRepos: [],
+  // Every filter that helps a sync; the git server decides whether it honours them.
+  allowedFilters: ['blob:none', 'blob:limit', 'tree:0'],
   enforced: {},
-  limits: { minPeriod: '10s', maxDepth: undefined, allowedModes: ['sidecar', 'native', 'init-only'] },
+  limits: {
+    minPeriod: '10s',
+    maxDepth: undefined,
+    allowedModes: ['sidecar', 'native', 'init-only'],
+    // What a team may raise its own git-sync to (cpu-limit, memory-limit…): enough for a large monorepo.
+    maxResources: { cpu: '1', memory: '2Gi' },
+    maxRootSizeLimit: undefined,
+  },
   knownHosts: [],
   allowInsecureHostKeys: false,
   excludedNamespaces: ['kube-system'],

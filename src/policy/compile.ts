@@ -21,6 +21,7 @@ import {
   type Setting,
 } from '../engine/index.ts';
 import type { PolicyProblem } from './problems.ts';
+import { checkPodBounds, podMaxima } from './bounds.ts';
 import { parseRepoPattern } from './formats.ts';
 import { checkDialect, checkLimits, checkSecurityContext, compileEnforced } from './semantics.ts';
 import type { Policy } from './types.ts';
@@ -101,6 +102,7 @@ export function compilePolicy(policy: Policy): CompileResult {
   const enforced = compileEnforced(policy.enforced, problems);
   checkLimits(policy, defaults, presets, problems);
   checkSecurityContext(policy.securityContext, problems);
+  checkPodBounds(policy, defaults, presets, problems);
   const dialect = DIALECTS[policy.dialect];
   if (dialect) checkDialect(dialect, defaults, presets, problems);
   else {
@@ -109,6 +111,7 @@ export function compilePolicy(policy: Policy): CompileResult {
   }
   if (problems.length > 0 || !dialect) return { ok: false, problems };
 
+  const { maxResources, maxRootSizeLimit } = podMaxima(policy);
   const knownHosts = policy.knownHosts.map((l) => l.trim()).filter((l) => l !== '');
   const { gitSync, securityContext } = policy;
   const engine: EnginePolicy = {
@@ -118,6 +121,9 @@ export function compilePolicy(policy: Policy): CompileResult {
     minPeriod: { ms: minPeriod.ok ? minPeriod.value : 0, text: policy.limits.minPeriod },
     maxDepth: policy.limits.maxDepth,
     allowedModes: [...policy.limits.allowedModes],
+    allowedFilters: [...policy.allowedFilters],
+    maxResources,
+    maxRootSizeLimit,
     allowedRepos,
     enforced,
     dialect,

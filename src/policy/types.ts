@@ -10,6 +10,7 @@ import type {
   GitSyncContainerPolicy,
   Mode,
   NativeSidecars,
+  PodResource,
   OnInvalidAnnotations,
   PullPolicy,
   RawAnnotations,
@@ -45,6 +46,8 @@ export interface Policy {
   presets: Record<string, RawAnnotations>;
   /** Patterns repository URLs must match (engine/values/repo-pattern.ts); empty allows every repository. */
   allowedRepos: string[];
+  /** Partial clone filters pods may ask for (`blob:limit` allows every size); empty: none. */
+  allowedFilters: string[];
   /** Annotations pods and namespaces may not override: the value is the policy default's (or the table's). */
   enforced: Partial<Record<AnnotationKey, Enforcement>>;
   limits: {
@@ -54,6 +57,10 @@ export interface Policy {
     maxDepth?: number | undefined;
     /** Modes pods may use; `auto` picks among them. */
     allowedModes: Mode[];
+    /** The most a pod may ask for, per resource, for any request or limit of its git-sync containers; a resource not listed has no maximum. */
+    maxResources?: Partial<Record<PodResource, string>> | undefined;
+    /** The largest root volume sizeLimit a pod may ask for; undefined: no maximum. */
+    maxRootSizeLimit?: string | undefined;
   };
   /** known_hosts lines for pods that use SSH with `known-hosts: policy`. */
   knownHosts: string[];

@@ -38,6 +38,7 @@ interface RuleCases {
 const WRITTEN = 'gitsync-injector-written-annotations';
 const STATUS = 'gitsync.dev/status';
 const KNOWN_HOSTS = 'gitsync.dev/known-hosts-data';
+const SPARSE = 'gitsync.dev/sparse-checkout-data';
 const injectedPod = (name: string, annotations: Record<string, string>): Obj => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -45,8 +46,14 @@ const injectedPod = (name: string, annotations: Record<string, string>): Obj => 
   spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: PAUSE_IMAGE }] },
 });
 const annotate = (annotations: Record<string, string | null>): Obj => ({ metadata: { annotations } });
-/** What the injector writes: a status, and the policy's known_hosts lines. */
-const INJECTED = { 'gitsync.dev/repo': 'git@github.com:acme/dags.git', [STATUS]: '{"version":"0.1.0","mode":"sidecar"}', [KNOWN_HOSTS]: 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n' };
+/** What the injector writes: a status, the policy's known_hosts lines and the sparse-checkout file. */
+const INJECTED = {
+  'gitsync.dev/repo': 'git@github.com:acme/dags.git',
+  'gitsync.dev/sparse-paths': 'dags',
+  [STATUS]: '{"version":"0.1.0","mode":"sidecar"}',
+  [KNOWN_HOSTS]: 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n',
+  [SPARSE]: '/*\n!/*/\n/dags/\n',
+};
 
 /** Policy name → one entry per rule, in the order of spec.validations. */
 const CASES: Record<string, RuleCases[]> = {
@@ -61,6 +68,9 @@ const CASES: Record<string, RuleCases[]> = {
         annotate({ [STATUS]: '{}' }),
         annotate({ [KNOWN_HOSTS]: null }),
         annotate({ [STATUS]: null }),
+        // The sparse-checkout file: widened to the whole repository, or removed.
+        annotate({ [SPARSE]: '/*\n' }),
+        annotate({ [SPARSE]: null }),
       ],
     },
     // They cannot be added to a pod that was created without them; other gitsync.dev/ annotations can.
@@ -68,7 +78,11 @@ const CASES: Record<string, RuleCases[]> = {
       existing: injectedPod('plain', { 'example.com/team': 'data' }),
       says: 'to an existing pod: only gitsync-injector writes them',
       admit: annotate({ 'gitsync.dev/ref': 'main', 'example.com/team': 'web' }),
-      refuse: [annotate({ [STATUS]: '{"version":"0.1.0"}' }), annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-rsa AAAA\n' })],
+      refuse: [
+        annotate({ [STATUS]: '{"version":"0.1.0"}' }),
+        annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-rsa AAAA\n' }),
+        annotate({ [SPARSE]: '/*\n!/*/\n/dags/\n' }),
+      ],
     },
   ],
 };

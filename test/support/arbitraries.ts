@@ -280,6 +280,13 @@ function validValues(containers: readonly string[]): Record<string, fc.Arbitrary
     mode: fc.constantFrom('auto', 'sidecar', 'native', 'init-only'),
     preset: fc.constantFrom('airflow'),
     env: fc.constantFrom('AIRFLOW__CORE__DAGS_FOLDER', 'DAGS_FOLDER', 'GIT_PATH', '_X'),
+    'sparse-paths': fc.constantFrom('dags', 'dags,plugins', 'teams/data/dags', ' src/dags , include ', 'dags/team-a,dags'),
+    filter: fc.constantFrom('blob:none', 'tree:0', 'blob:limit=1m', 'none'),
+    'cpu-request': fc.constantFrom('10m', '100m', '0.5'),
+    'cpu-limit': fc.constantFrom('500m', '1', '2'),
+    'memory-request': fc.constantFrom('32Mi', '64Mi', '128Mi'),
+    'memory-limit': fc.constantFrom('256Mi', '1Gi', '3Gi'),
+    'root-size-limit': fc.constantFrom('500Mi', '1Gi', '10Gi'),
   };
 }
 
@@ -339,7 +346,7 @@ export function annotationsArb(options: AnnotationOptions): fc.Arbitrary<Record<
     {
       weight: 4,
       arbitrary: fc
-        .subarray(['branch', 'Repo', 'repos', 'rev', '', 'repo/extra', 'known-hosts-data', 'mode '])
+        .subarray(['branch', 'Repo', 'repos', 'rev', '', 'repo/extra', 'known-hosts-data', 'sparse-checkout-data', 'mode '])
         .chain((keys) => fc.tuple(...keys.map((k) => valueArb('repo', containers, hostileWeight).map((v) => [`${prefix}${k}`, v] as [string, string])))),
     },
     { weight: 1, arbitrary: fc.constantFrom<[string, string][]>([[`${prefix}status`, '{"version":"0.0.1"}']], [['kubernetes.io/config.mirror', 'abc123']]) },

@@ -44,8 +44,9 @@ describe('loadPolicyFile', () => {
         'app-config': { 'mount-path': '/etc/app/config', 'sub-path': 'prod' },
       },
       allowedRepos: ['github.com/acme/*', 'gitlab.example.com/data/**'],
+      allowedFilters: ['blob:none'],
       enforced: { period: 'warn', submodules: 'strict' },
-      limits: { minPeriod: '30s', maxDepth: 50, allowedModes: ['sidecar', 'init-only'] },
+      limits: { minPeriod: '30s', maxDepth: 50, allowedModes: ['sidecar', 'init-only'], maxResources: { cpu: '2', memory: '1Gi' }, maxRootSizeLimit: '8Gi' },
       knownHosts: [
         '# github.com, from https://api.github.com/meta',
         'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',

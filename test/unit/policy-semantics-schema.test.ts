@@ -27,7 +27,7 @@ describe('valid documents', () => {
     });
     expect(problems).toEqual([]);
     expect(policy?.allowedRepos).toEqual(['github.com/acme/*', 'gitlab.example.com/data/dags']);
-    expect(policy?.limits).toEqual({ minPeriod: '10s', maxDepth: 10, allowedModes: ['init-only', 'sidecar'] });
+    expect(policy?.limits).toEqual({ minPeriod: '10s', maxDepth: 10, allowedModes: ['init-only', 'sidecar'], maxResources: { cpu: '1', memory: '2Gi' } });
     expect(policy?.securityContext).toEqual({
       ...BUILTIN_POLICY.securityContext,
       readOnlyRootFilesystem: false,
