@@ -42,7 +42,7 @@ const KNOWN_HOSTS_LINES = [
  * the paths it keeps shut (SSH host keys, insecure host keys, native sidecars,
  * admit-on-error, another prefix), and a platform team's policy that narrows
  * them (an allow-list that some generated repositories miss, enforced
- * settings, a maximum depth and fewer modes).
+ * settings, a maximum depth, fewer modes, one filter and resource maxima).
  */
 export const POLICIES = {
   builtin: mustCompile(BUILTIN_POLICY),
@@ -54,7 +54,8 @@ export const POLICIES = {
     allowedRepos: ['github.com/**', 'gitlab.internal.example.com/**', '10.0.0.5/**'],
     defaults: { period: '2m' },
     enforced: { period: 'warn', submodules: 'strict' },
-    limits: { minPeriod: '30s', maxDepth: 10, allowedModes: ['sidecar', 'init-only'] },
+    allowedFilters: ['blob:none'],
+    limits: { minPeriod: '30s', maxDepth: 10, allowedModes: ['sidecar', 'init-only'], maxResources: { cpu: '500m', memory: '1Gi' }, maxRootSizeLimit: '5Gi' },
   }),
 } as const satisfies Record<string, CompiledPolicy>;
 
