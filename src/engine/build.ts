@@ -89,6 +89,8 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     volumes: volumes.map((v) => v.name),
     appContainers: p.appContainers.map((i) => pod.spec.containers[i]!.name),
     path,
+    ...(s['sparse-paths'] && p.checkout.sparse && { sparsePaths: s['sparse-paths'].value }),
+    ...(p.checkout.filter !== undefined && { filter: p.checkout.filter }),
   };
   const configHash = hash('sha256', JSON.stringify([containers, volumes])).slice(0, 12);
   const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };

@@ -14,7 +14,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -23,7 +24,8 @@ import { Harness, type Synced } from './support/harness.ts';
 import { appFolder } from './support/pods.ts';
 import { createBareRepo, dagSource } from './support/repos.ts';
 import { startHttpsGitServer, type HttpsGitServer } from './support/servers.ts';
-import { missing } from './support/tools.ts';
+import { sparseCheckoutFile } from '../../src/engine/values/sparse.ts';
+import { GIT_HTTP_BACKEND, missing } from './support/tools.ts';
 
 const skip = missing();
 if (skip) console.log(skip);
@@ -102,10 +104,61 @@ describe.skipIf(skip)('sparse checkout and partial clone with the real git-sync'
     expect(r.bytes).toBeGreaterThan(full * 0.9);
   });
 
+  test('a filter without sparse-paths saves nothing: the checkout needs every file', async () => {
+    const r = await sync('filtering', { 'gitsync.dev/filter': 'blob:none', 'gitsync.dev/env': 'DAGS' }, 'filter blob:none alone (no sparse-paths)');
+    expect(r.files).toContain('data/raw.bin');
+    expect(r.bytes).toBeGreaterThan(full * 0.9);
+  });
+
   test('sparse-paths with blob:none, server without uploadpack.allowFilter: git drops the filter silently and downloads everything', async () => {
     const r = await sync('plain', SPARSE, 'sparse-paths + blob:none, no uploadpack.allowFilter');
     expect(r.exit.output).not.toMatch(/level":\s*"?error/);
     expect(r.files).toEqual(['README.md', 'dags', 'dags/example_dag.py', 'plugins', 'plugins/shared', 'plugins/shared/hooks.py']);
     expect(r.bytes).toBeGreaterThan(full * 0.9);
+  });
+});
+
+/**
+ * The file the injector writes is git's cone format, which git reads in cone
+ * mode (what git-sync's `git sparse-checkout init` turns on with current git)
+ * and, with the same meaning, in non-cone mode (older git): the checkout
+ * does not depend on the git in the image. Needs only git.
+ */
+// GIT_HTTP_BACKEND is found through git itself: set, git is installed.
+describe.skipIf(!GIT_HTTP_BACKEND)('the cone-format file means the same to git in cone and non-cone mode', () => {
+  test('nested folders, parents, top-level files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gitsync-cone-'));
+    try {
+      const files = {
+        'README.md': 'r\n',
+        'data/top.txt': 't\n',
+        'data/airflow/x.py': 'x\n',
+        'data/airflow/dags/a.py': 'a\n',
+        'data/airflow/dags/team/b.py': 'b\n',
+        'data/airflow/include/c.sql': 'c\n',
+        'data/other/d.txt': 'd\n',
+        'data-2/e.txt': 'e\n',
+        'plugins/shared/p.py': 'p\n',
+        'plugins/big/m.bin': 'm\n',
+      };
+      const repo = await createBareRepo(dir, 'mono', files);
+      const file = join(dir, 'sparse-checkout');
+      writeFileSync(file, sparseCheckoutFile(['data/airflow/dags', 'plugins/shared']));
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', HOME: dir };
+      const checkout = async (cone: boolean): Promise<string[]> => {
+        const work = join(dir, cone ? 'cone' : 'non-cone');
+        await run('git', ['clone', '--quiet', '--no-checkout', repo.path, work], { env });
+        await run('git', ['-C', work, 'config', 'core.sparseCheckout', 'true'], { env });
+        await run('git', ['-C', work, 'config', 'core.sparseCheckoutCone', String(cone)], { env });
+        copyFileSync(file, join(work, '.git', 'info', 'sparse-checkout'));
+        await run('git', ['-C', work, 'checkout', '--quiet', 'main'], { env });
+        return (readdirSync(work, { recursive: true, encoding: 'utf8' }) as string[]).filter((f) => !f.startsWith('.git') && f.includes('.')).sort();
+      };
+      const expected = ['README.md', 'data/airflow/dags/a.py', 'data/airflow/dags/team/b.py', 'data/airflow/x.py', 'data/top.txt', 'plugins/shared/p.py'];
+      expect(await checkout(true)).toEqual(expected);
+      expect(await checkout(false)).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
