@@ -10,10 +10,13 @@ import { parseDuration } from './values/duration.ts';
 import { parseInteger } from './values/integer.ts';
 import { parseContainerList, parseEnvName, parseObjectName, parseSecretKey } from './values/names.ts';
 import { parseMountPath, parseRelativePath } from './values/path.ts';
+import { FILTER_FORMS, parseFilter } from './values/filter.ts';
+import { parseQuantity } from './values/quantity.ts';
 import { parseRef } from './values/ref.ts';
 import { displayRepo, parseRepo } from './values/repo.ts';
 import { displayWebhookUrl, parseWebhookUrl } from './values/webhook.ts';
 import { fail, ok, type Parsed } from './values/result.ts';
+import { MAX_SPARSE_PATHS, parseSparsePaths } from './values/sparse.ts';
 import { quote } from './problems.ts';
 
 export const MODES = ['auto', 'sidecar', 'native', 'init-only'] as const;
@@ -62,6 +65,16 @@ function parseBool(raw: string): Parsed<boolean> {
   if (raw === 'false') return ok(false);
   return fail('VALUE_NOT_ALLOWED', `${quote(raw)} is not allowed; use true or false`);
 }
+
+/** A row for one resource quantity of the git-sync containers; the policy sets the default and the maximum. */
+const resourceRow = (what: string, policyField: string) =>
+  def({
+    type: 'quantity',
+    allowed: 'a Kubernetes quantity, at most the policy maximum (`limits.maxResources`)',
+    defaultText: `the policy's \`${policyField}\``,
+    help: `The ${what} of the git-sync containers, for a repository that needs more (or less) than the policy gives every pod.`,
+    parse: parseQuantity,
+  });
 
 /** Keeps whether a row has a `default` in its type, so that settings with one are typed as always present. */
 const def = <T, const D extends AnnotationDef<T>>(d: D & AnnotationDef<T>): D => d;
@@ -180,6 +193,20 @@ export const ANNOTATIONS = {
     help: 'The folder the app should read; it is part of the path given by `env`.',
     parse: parseRelativePath,
   }),
+  'sparse-paths': def({
+    type: 'list',
+    allowed: `comma-separated folders inside the repository, without \`..\` or wildcards; at most ${MAX_SPARSE_PATHS}`,
+    defaultText: 'none: the whole repository (`sub-path` alone does not narrow the checkout)',
+    help: "Check out only these folders (and the files at the top of the repository): git's cone-mode sparse checkout. With a filter (by default `blob:none`, if the policy allows it), only their files are downloaded.",
+    parse: parseSparsePaths,
+  }),
+  filter: def({
+    type: 'partial clone filter',
+    allowed: `${FILTER_FORMS}, one the policy allows (\`allowedFilters\`)`,
+    defaultText: '`blob:none` with `sparse-paths`, if the policy allows it; else none',
+    help: "git's partial clone filter: what the server leaves out of the clone. Needs a server that allows filters (`uploadpack.allowFilter`); git ignores it silently otherwise.",
+    parse: parseFilter,
+  }),
   'mount-path': def({
     type: 'absolute path',
     allowed: 'an absolute path without `..`, not a system directory (`/`, `/etc`, `/usr`, `/tmp`, …) nor inside one that holds programs, libraries, devices or secrets (`/usr/bin`, `/proc`, `/var/run`, …)',
@@ -251,6 +278,17 @@ export const ANNOTATIONS = {
     help: 'An env variable set in the app containers to the synced folder, `<mount-path>/<link>/<sub-path>`.',
     parse: parseEnvName,
   }),
+  'cpu-request': resourceRow('CPU request', 'resources.requests.cpu'),
+  'cpu-limit': resourceRow('CPU limit', 'resources.limits.cpu'),
+  'memory-request': resourceRow('memory request', 'resources.requests.memory'),
+  'memory-limit': resourceRow('memory limit', 'resources.limits.memory'),
+  'root-size-limit': def({
+    type: 'quantity',
+    allowed: 'a Kubernetes quantity, at most the policy maximum (`limits.maxRootSizeLimit`)',
+    defaultText: "the policy's `gitSync.rootSizeLimit`",
+    help: 'The `sizeLimit` of the volume that holds the checkout (`git-sync-root`): the kubelet evicts the pod when the checkout grows past it.',
+    parse: parseQuantity,
+  }),
 } as const;
 
 export type AnnotationKey = keyof typeof ANNOTATIONS;
@@ -272,7 +310,10 @@ export const WRITTEN_ANNOTATIONS = {
   status: 'status',
   knownHosts: 'known-hosts-data',
   caBundle: 'ca-bundle-data',
+  sparseCheckout: 'sparse-checkout-data',
 } as const;
+
+export type WrittenAnnotation = (typeof WRITTEN_ANNOTATIONS)[keyof typeof WRITTEN_ANNOTATIONS];
 
 export const isAnnotationKey = (key: string): key is AnnotationKey => Object.hasOwn(ANNOTATIONS, key);
 

@@ -8,13 +8,14 @@ import { hash } from 'node:crypto';
 import type { V1VolumeMount } from '@kubernetes/client-node';
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import type { EngineContext } from './context.ts';
-import { KNOWN_HOSTS_MOUNT, SECRET_MOUNT } from './credentials.ts';
+import { SECRET_MOUNT } from './credentials.ts';
 import { gitSyncContainers, literalEnvValue } from './gitsync.ts';
-import { CA_BUNDLE_MOUNT, encodeGitConfig } from './network.ts';
+import { encodeGitConfig } from './network.ts';
 import type { InjectResult, Injection } from './outcome.ts';
 import { AddOnlyPatch } from './patch.ts';
 import type { Plan } from './plan.ts';
 import { containerNames, portsInUse, uniqueName, volumeNames, type Pod } from './pod.ts';
+import { publishedPath, publishedVolume, type PublishedFile } from './published.ts';
 import { quote } from './problems.ts';
 
 export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
@@ -31,7 +32,7 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   const root = uniqueName('git-sync-root', takenVolumes);
   const tmp = uniqueName('git-sync-tmp', takenVolumes);
   const volumes: { name: string; [k: string]: unknown }[] = [
-    { name: root, emptyDir: gs.rootSizeLimit === undefined ? {} : { sizeLimit: gs.rootSizeLimit } },
+    { name: root, emptyDir: p.resources.rootSizeLimit === undefined ? {} : { sizeLimit: p.resources.rootSizeLimit } },
     { name: tmp, emptyDir: {} },
   ];
   const mounts: V1VolumeMount[] = [
@@ -44,18 +45,12 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     volumes.push({ name, ...cred.secretVolume });
     mounts.push({ name, mountPath: SECRET_MOUNT, readOnly: true });
   }
-  const knownHostsKey = `${policy.prefix}${WRITTEN_ANNOTATIONS.knownHosts}`;
-  if (cred.knownHostsVolume) {
-    const name = uniqueName('git-sync-known-hosts', takenVolumes);
-    volumes.push({ name, ...cred.knownHostsVolume(knownHostsKey) });
-    mounts.push({ name, mountPath: KNOWN_HOSTS_MOUNT, readOnly: true });
-  }
   const net = p.network;
-  const caBundleKey = `${policy.prefix}${WRITTEN_ANNOTATIONS.caBundle}`;
-  if (net.caBundleVolume) {
-    const name = uniqueName('git-sync-ca', takenVolumes);
-    volumes.push({ name, ...net.caBundleVolume(caBundleKey) });
-    mounts.push({ name, mountPath: CA_BUNDLE_MOUNT, readOnly: true });
+  const published = [cred.knownHosts, net.caBundle, p.checkout.sparse].filter((f): f is PublishedFile => f !== undefined);
+  for (const f of published) {
+    const name = uniqueName(f.volume, takenVolumes);
+    volumes.push({ name, ...publishedVolume(f, `${policy.prefix}${f.annotation}`) });
+    mounts.push({ name, mountPath: f.mountPath, readOnly: true });
   }
 
   const names = {
@@ -81,6 +76,9 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       webhookUrl: p.knobs.webhookUrl,
       networkEnv: net.env,
       gitConfig: net.gitConfig.length ? encodeGitConfig(net.gitConfig) : undefined,
+      ...(p.checkout.sparse && { sparseCheckoutFile: publishedPath(p.checkout.sparse) }),
+      ...(p.checkout.filter !== undefined && { filter: p.checkout.filter }),
+      resources: p.resources.resources,
       mounts,
     },
     gs,
@@ -99,15 +97,16 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     volumes: volumes.map((v) => v.name),
     appContainers: p.appContainers.map((i) => pod.spec.containers[i]!.name),
     path,
+    ...(s['sparse-paths'] && p.checkout.sparse && { sparsePaths: s['sparse-paths'].value }),
+    ...(p.checkout.filter !== undefined && { filter: p.checkout.filter }),
   };
   const configHash = hash('sha256', JSON.stringify([containers, volumes])).slice(0, 12);
   const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };
 
-  // Annotations first: the status records the injection; the known_hosts data
-  // is what the downwardAPI volume projects into the file git-sync reads.
+  // Annotations first: the status records the injection; each published file's
+  // content is what its downwardAPI volume projects into the file git-sync reads.
   patch.put(['metadata', 'annotations'], `${policy.prefix}${WRITTEN_ANNOTATIONS.status}`, JSON.stringify(status));
-  if (cred.knownHostsData) patch.put(['metadata', 'annotations'], knownHostsKey, cred.knownHostsData);
-  if (net.caBundleData) patch.put(['metadata', 'annotations'], caBundleKey, net.caBundleData);
+  for (const f of published) patch.put(['metadata', 'annotations'], `${policy.prefix}${f.annotation}`, f.data);
   for (const v of volumes) patch.append(['spec', 'volumes'], v);
   for (const c of containers.init) patch.append(['spec', 'initContainers'], c);
   for (const c of containers.app) patch.append(['spec', 'containers'], c);

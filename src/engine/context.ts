@@ -42,6 +42,15 @@ export interface Resources {
   limits?: Record<string, string>;
 }
 
+/** A policy maximum: the quantity as the policy wrote it (for messages) and the amount it stands for. */
+export interface Maximum {
+  text: string;
+  value: number;
+}
+
+/** Resources whose requests and limits a pod may set for its git-sync containers (within the policy's maximum). */
+export type PodResource = 'cpu' | 'memory';
+
 /** How the injected git-sync containers are built. */
 export interface GitSyncContainerPolicy {
   image: string;
@@ -101,6 +110,12 @@ export interface EnginePolicy {
   minPeriod: { ms: number; text: string };
   /** Clone depths above this (and 0) are refused; undefined: no maximum. */
   maxDepth: number | undefined;
+  /** Partial clone filters pods may use; `blob:limit` allows every size. Empty: none. */
+  allowedFilters: readonly string[];
+  /** The most a pod may ask for, per resource, for any request or limit of its git-sync containers; a resource not listed has no maximum. */
+  maxResources: Readonly<Partial<Record<PodResource, Maximum>>>;
+  /** The largest root volume sizeLimit a pod may ask for; undefined: no maximum. */
+  maxRootSizeLimit: Maximum | undefined;
   /** The modes pods may use; `auto` picks among them. */
   allowedModes: readonly Mode[];
   /** Repository patterns; empty allows every repository. */

@@ -51,6 +51,8 @@ import type { Settings } from './settings.ts';
 import type { GitRepo } from './values/repo.ts';
 import type { EnginePolicy } from './context.ts';
 import { SECRET_MOUNT, type HttpsAuth } from './dialect.ts';
+import { WRITTEN_ANNOTATIONS } from './annotations.ts';
+import { publishedPath, type PublishedFile } from './published.ts';
 
 export { SECRET_MOUNT };
 export const KNOWN_HOSTS_MOUNT = '/etc/git-known-hosts';
@@ -62,9 +64,8 @@ export interface CredentialWiring {
   env: V1EnvVar[];
   /** Volumes to add, by role; their names are chosen later. */
   secretVolume?: Omit<V1Volume, 'name'>;
-  knownHostsVolume?: (annotationKey: string) => Omit<V1Volume, 'name'>;
-  /** The known_hosts content to publish on the pod, when `knownHostsVolume` is used. */
-  knownHostsData?: string;
+  /** The policy's known_hosts lines, published on the pod (published.ts) for `known-hosts: policy`. */
+  knownHosts?: PublishedFile;
   errors: Problem[];
   warnings: Problem[];
 }
@@ -216,11 +217,14 @@ export function wireCredentials(repo: GitRepo, settings: Settings, policy: Engin
         });
         break;
       }
-      wiring.knownHostsData = policy.knownHostsData;
-      wiring.knownHostsVolume = (annotationKey) => ({
-        downwardAPI: { items: [{ path: 'known_hosts', fieldRef: { fieldPath: `metadata.annotations['${annotationKey}']` } }] },
-      });
-      knownHostsFile = `${KNOWN_HOSTS_MOUNT}/known_hosts`;
+      wiring.knownHosts = {
+        annotation: WRITTEN_ANNOTATIONS.knownHosts,
+        volume: 'git-sync-known-hosts',
+        mountPath: KNOWN_HOSTS_MOUNT,
+        file: 'known_hosts',
+        data: policy.knownHostsData,
+      };
+      knownHostsFile = publishedPath(wiring.knownHosts);
       break;
     case 'secret':
       knownHostsFile = `${SECRET_MOUNT}/known_hosts`;

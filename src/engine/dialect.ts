@@ -72,6 +72,9 @@ export interface Dialect {
     readonly touchFile: string;
     readonly webhookUrl: string;
     readonly gitConfig: string;
+    /** Partial and sparse checkout; undefined where this version cannot do it. */
+    readonly sparseCheckoutFile: string | undefined;
+    readonly filter: string | undefined;
   };
   /** The period as this version parses it. */
   period(ms: number): string;
@@ -138,6 +141,8 @@ const V4: Dialect = {
     touchFile: 'GITSYNC_TOUCH_FILE',
     webhookUrl: 'GITSYNC_WEBHOOK_URL',
     gitConfig: 'GITSYNC_GIT_CONFIG',
+    sparseCheckoutFile: 'GITSYNC_SPARSE_CHECKOUT_FILE',
+    filter: 'GITSYNC_FILTER',
   },
   period: formatDuration,
   syncTimeout: formatDuration,
@@ -225,6 +230,9 @@ const V3: Dialect = {
     touchFile: 'GIT_SYNC_TOUCH_FILE',
     webhookUrl: 'GIT_SYNC_WEBHOOK_URL',
     gitConfig: 'GIT_SYNC_GIT_CONFIG',
+    // --filter is v4.7.0+; sparse checkout is not offered for v3, whose handling of it is not verified here.
+    sparseCheckoutFile: undefined,
+    filter: undefined,
   },
   // Seconds, as a float: 1500 ms is "1.5".
   period: (ms) => String(ms / 1000),

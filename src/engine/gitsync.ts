@@ -6,10 +6,10 @@
  * variable.
  */
 import type { V1Container, V1EnvVar, V1Probe, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
-import { cloneJson, deepFreeze } from './json.ts';
+import { deepFreeze } from './json.ts';
 import type { Dialect, EnvPair } from './dialect.ts';
 import type { Mode } from './mode.ts';
-import type { GitSyncContainerPolicy } from './context.ts';
+import type { GitSyncContainerPolicy, Resources } from './context.ts';
 
 export interface GitSyncConfig {
   repo: string;
@@ -37,6 +37,12 @@ export interface GitSyncConfig {
   networkEnv: readonly EnvPair[];
   /** git-sync's --git-config value, encoded; undefined: none. */
   gitConfig?: string | undefined;
+  /** The sparse-checkout file git-sync reads (a published file, checkout.ts); undefined: the whole tree. */
+  sparseCheckoutFile?: string;
+  /** The partial clone filter; undefined: a full clone. */
+  filter?: string;
+  /** Requests and limits of the git-sync containers: the policy's, with the pod's own within its maximum (resources.ts). */
+  resources: Resources;
   /** Mounts every git-sync container gets: root, /tmp, credentials. */
   mounts: V1VolumeMount[];
 }
@@ -126,6 +132,9 @@ function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dia
     [n.maxFailures, String(config.maxFailures)],
     [n.syncTimeout, dialect.syncTimeout(config.syncTimeoutMs)],
   ];
+  // Only where the pod asks for them (checkout.ts has refused them for a dialect without the names).
+  if (config.sparseCheckoutFile !== undefined && n.sparseCheckoutFile) pairs.push([n.sparseCheckoutFile, config.sparseCheckoutFile]);
+  if (config.filter !== undefined && n.filter) pairs.push([n.filter, config.filter]);
   if (role === 'once') pairs.push([n.oneTime, 'true']);
   else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
   if (config.touchFile !== undefined) pairs.push([n.touchFile, config.touchFile]);
@@ -138,7 +147,6 @@ function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dia
 
 /** The parts of a git-sync container that only the policy decides. */
 interface PolicyParts {
-  resources: GitSyncContainerPolicy['resources'];
   securityContext: V1SecurityContext;
 }
 
@@ -151,20 +159,21 @@ const policyParts = new WeakMap<GitSyncContainerPolicy, PolicyParts>();
 function partsOf(policy: GitSyncContainerPolicy): PolicyParts {
   let parts = policyParts.get(policy);
   if (parts === undefined) {
-    parts = deepFreeze({ resources: cloneJson(policy.resources), securityContext: hardenedSecurityContext(policy) });
+    parts = deepFreeze({ securityContext: hardenedSecurityContext(policy) });
     policyParts.set(policy, parts);
   }
   return parts;
 }
 
 function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: Role): V1Container {
-  const { resources, securityContext } = partsOf(policy);
+  const { securityContext } = partsOf(policy);
   const c: V1Container = {
     name,
     image: policy.image,
     imagePullPolicy: policy.imagePullPolicy,
     env: env(config, policy, dialect, role),
-    resources,
+    // The pod's own resources (within the policy's maxima), one object per pod.
+    resources: config.resources,
     securityContext,
     volumeMounts: config.mounts,
   };

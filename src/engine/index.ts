@@ -13,7 +13,9 @@ export type {
   GitSyncContainerPolicy,
   KnobLimits,
   NetworkProfile,
+  Maximum,
   OnInvalidAnnotations,
+  PodResource,
   ParsedLayer,
   PullPolicy,
   Resources,
@@ -47,4 +49,6 @@ export { isDnsLabel, isDnsSubdomain, parseObjectName, parseSecretKey } from './v
 export { parseAbsolutePath } from './values/path.ts';
 export { parseEnvName } from './values/names.ts';
 export { LOCAL_HOSTS } from './values/webhook.ts';
+export { parseQuantity, quantityValue } from './values/quantity.ts';
+export { ANY_BLOB_LIMIT, NO_FILTER, filterAllowed, parseFilter } from './values/filter.ts';
 export { describePatterns, readRepoPattern, repoAllowed, type PatternParse, type RepoPattern } from './values/repo-pattern.ts';

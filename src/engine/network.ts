@@ -14,23 +14,24 @@
  * config keeps every trust decision in one place where git's own precedence
  * (the more specific URL wins) applies. docs/networks.md says the same.
  */
-import type { V1Volume } from '@kubernetes/client-node';
+import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import type { EnginePolicy, NetworkProfile } from './context.ts';
 import type { EnvPair } from './dialect.ts';
 import { quote, type Problem } from './problems.ts';
+import { publishedPath, type PublishedFile } from './published.ts';
 import type { Settings } from './settings.ts';
 
 export const CA_BUNDLE_MOUNT = '/etc/git-sync-ca';
-export const CA_BUNDLE_FILE = `${CA_BUNDLE_MOUNT}/ca-bundle.crt`;
+const CA_BUNDLE_NAME = 'ca-bundle.crt';
+export const CA_BUNDLE_FILE = publishedPath({ mountPath: CA_BUNDLE_MOUNT, file: CA_BUNDLE_NAME });
 
 export interface NetworkWiring {
   /** Proxy variables and the profile's extra env. */
   env: readonly EnvPair[];
   /** git config entries for git-sync's --git-config, the CA entry included. */
   gitConfig: EnvPair[];
-  /** The bundle to publish on the pod, and the volume that projects it. */
-  caBundleData?: string;
-  caBundleVolume?: (annotationKey: string) => Omit<V1Volume, 'name'>;
+  /** The bundle, published on the pod and projected into a file (published.ts). */
+  caBundle?: PublishedFile;
   errors: Problem[];
 }
 
@@ -56,10 +57,13 @@ export function wireNetwork(settings: Settings, policy: EnginePolicy): NetworkWi
   const wiring: NetworkWiring = { env: profile.env, gitConfig: [...profile.gitConfig], errors };
   if (profile.caBundle) {
     wiring.gitConfig.push(['http.sslCAInfo', CA_BUNDLE_FILE]);
-    wiring.caBundleData = profile.caBundle;
-    wiring.caBundleVolume = (annotationKey) => ({
-      downwardAPI: { items: [{ path: 'ca-bundle.crt', fieldRef: { fieldPath: `metadata.annotations['${annotationKey}']` } }] },
-    });
+    wiring.caBundle = {
+      annotation: WRITTEN_ANNOTATIONS.caBundle,
+      volume: 'git-sync-ca',
+      mountPath: CA_BUNDLE_MOUNT,
+      file: CA_BUNDLE_NAME,
+      data: profile.caBundle,
+    };
   }
   return wiring;
 }

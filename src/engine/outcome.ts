@@ -29,6 +29,10 @@ export interface Injection {
   appContainers: string[];
   /** Where the app containers find the files. */
   path: string;
+  /** The folders of a sparse checkout; absent: the whole repository. */
+  sparsePaths?: string[];
+  /** The partial clone filter; absent: a full clone. */
+  filter?: string;
 }
 
 export interface InjectResult {

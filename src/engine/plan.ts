@@ -5,6 +5,7 @@
  * if the policy says so, an untouched admission); nothing is built from it.
  */
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
+import { planCheckout, type CheckoutPlan } from './checkout.ts';
 import type { EngineContext } from './context.ts';
 import { wireCredentials, type CredentialWiring } from './credentials.ts';
 import type { EnvPair } from './dialect.ts';
@@ -14,6 +15,7 @@ import { wireNetwork, type NetworkWiring } from './network.ts';
 import { chooseMode, type Mode } from './mode.ts';
 import { annotationsOf, type Pod } from './pod.ts';
 import { quote, type Problem } from './problems.ts';
+import { planResources, type ResourcePlan } from './resources.ts';
 import { resolveSettings, type Settings } from './settings.ts';
 import type { SkipReason } from './skips.ts';
 import { describePatterns, repoAllowed } from './values/repo-pattern.ts';
@@ -33,6 +35,10 @@ export interface Plan {
   credentials: CredentialWiring;
   network: NetworkWiring;
   knobs: Knobs;
+  /** Sparse checkout and partial clone filter. */
+  checkout: Omit<CheckoutPlan, 'errors'>;
+  /** Resources of the git-sync containers and the root volume's sizeLimit. */
+  resources: Omit<ResourcePlan, 'errors'>;
   /** What to check out, as the policy's dialect spells it. */
   refEnv: readonly EnvPair[];
   periodMs: number;
@@ -54,9 +60,10 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   const optedIn = settings.inject?.value === true || settings.repo?.source === 'pod' || `${prefix}inject` in annotations || `${prefix}repo` in annotations;
   if (!optedIn) return 'not-opted-in';
 
-  for (const written of [WRITTEN_ANNOTATIONS.knownHosts, WRITTEN_ANNOTATIONS.caBundle]) {
+  // The status is not here: a pod that has it is already injected and never planned.
+  for (const written of Object.values(WRITTEN_ANNOTATIONS)) {
     const reserved = `${prefix}${written}`;
-    if (reserved in annotations) {
+    if (written !== WRITTEN_ANNOTATIONS.status && reserved in annotations) {
       errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector, never by pods; remove it' });
     }
   }
@@ -141,5 +148,8 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   const knobs = checkKnobs(settings, policy, choice.mode);
   errors.push(...knobs.errors);
   warnings.push(...knobs.warnings);
-  return { settings, mode: choice.mode, appContainers, credentials, network, knobs, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
+  const { errors: checkoutErrors, ...checkout } = planCheckout(settings, policy);
+  const { errors: resourceErrors, ...resources } = planResources(settings, policy);
+  errors.push(...checkoutErrors, ...resourceErrors);
+  return { settings, mode: choice.mode, appContainers, credentials, network, knobs, checkout, resources, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
 }

@@ -17,6 +17,7 @@ export const PROBLEM_CODES = {
   REF_INVALID: 'the ref is not a valid branch or tag name, HEAD, or a full 40-hex commit',
   DURATION_INVALID: 'the value is not a Go duration such as 30s or 5m',
   INTEGER_INVALID: 'the value is not a whole number in range',
+  QUANTITY_INVALID: 'the value is not a Kubernetes quantity such as 100m, 64Mi or 1Gi',
   VALUE_NOT_ALLOWED: 'the value is not one of the allowed values',
   PATH_INVALID: 'the path is not absolute, contains .. or characters Kubernetes refuses',
   MOUNT_PATH_NOT_ALLOWED: 'the mount path is a system directory (/etc, /usr, /tmp…) or inside one that holds programs, libraries, devices or secrets (/usr/bin, /proc, /var/run…)',
@@ -36,6 +37,10 @@ export const PROBLEM_CODES = {
   SETTING_ENFORCED: 'the pod or namespace sets a value that the policy enforces strictly',
   DEPTH_ABOVE_MAXIMUM: 'the clone depth is above the policy maximum (0, full history, is above any maximum)',
   MODE_NOT_ALLOWED: 'the mode is not one the policy allows, or auto finds none of the allowed modes usable',
+  FILTER_NOT_ALLOWED: 'the partial clone filter is not one the policy allows (allowedFilters)',
+  SUB_PATH_OUTSIDE_SPARSE: 'sub-path is outside every folder of sparse-paths, so the app would find no files there',
+  RESOURCE_ABOVE_MAXIMUM: 'a CPU or memory request or limit, or the root size limit, is above the policy maximum',
+  RESOURCE_REQUEST_ABOVE_LIMIT: 'a request of the git-sync containers would be above their limit, which Kubernetes refuses',
   DIALECT_UNSUPPORTED: 'the setting cannot be expressed for git-sync v3, the policy\'s dialect',
   URL_INVALID: 'the value is not a plain http(s) URL without credentials, query or fragment',
   SECRET_REQUIRED: 'the secret layout reads a token or private key from a Secret, but no secret is set',
@@ -74,6 +79,8 @@ export const POLICY_REFUSALS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
   'SYNC_TIMEOUT_ABOVE_MAXIMUM',
   'MAX_FAILURES_ABOVE_MAXIMUM',
   'WEBHOOK_HOST_NOT_ALLOWED',
+  'FILTER_NOT_ALLOWED',
+  'RESOURCE_ABOVE_MAXIMUM',
 ]);
 
 export interface Problem {

@@ -60,6 +60,13 @@ const SYNONYMS: Record<string, AnnotationKey> = {
   'ssh-known-hosts': 'known-hosts',
   container: 'containers',
   enabled: 'inject',
+  sparse: 'sparse-paths',
+  'sparse-checkout': 'sparse-paths',
+  'sparse-checkout-file': 'sparse-paths',
+  'partial-clone': 'filter',
+  'size-limit': 'root-size-limit',
+  cpu: 'cpu-request',
+  memory: 'memory-limit',
 };
 const SUGGESTIBLE = [...ANNOTATION_KEYS, ...Object.keys(SYNONYMS)];
 const DEFAULTED_KEYS = ANNOTATION_KEYS.filter((k): k is DefaultedKey => 'default' in ANNOTATIONS[k]);

@@ -21,6 +21,8 @@ export const BUILTIN_POLICY: Policy = {
     },
   },
   allowedRepos: [],
+  // Every filter that helps a sync; the git server decides whether it honours them.
+  allowedFilters: ['blob:none', 'blob:limit', 'tree:0'],
   enforced: {},
   limits: {
     minPeriod: '10s',
@@ -29,6 +31,9 @@ export const BUILTIN_POLICY: Policy = {
     maxSyncTimeout: '10m',
     maxFailures: 10,
     webhookHosts: [],
+    // What a team may raise its own git-sync to (cpu-limit, memory-limit…): enough for a large monorepo.
+    maxResources: { cpu: '1', memory: '2Gi' },
+    maxRootSizeLimit: undefined,
   },
   networks: {},
   // The user names hosts expect with an access token: GitHub (any token, and

@@ -21,6 +21,7 @@ import {
   type Setting,
 } from '../engine/index.ts';
 import type { PolicyProblem } from './problems.ts';
+import { checkPodBounds, podMaxima } from './bounds.ts';
 import { parseRepoPattern } from './formats.ts';
 import { checkDialect, checkLimits, checkNamedChoices, checkSecurityContext, compileEnforced } from './semantics.ts';
 import { checkNetworks } from './networks.ts';
@@ -109,6 +110,7 @@ export function compilePolicy(policy: Policy): CompileResult {
   checkNamedChoices(defaults, presets, { network: networks, 'token-user': tokenUsers }, problems);
   checkLimits(policy, defaults, presets, problems);
   checkSecurityContext(policy.securityContext, problems);
+  checkPodBounds(policy, defaults, presets, problems);
   const dialect = DIALECTS[policy.dialect];
   if (dialect) checkDialect(dialect, defaults, presets, problems);
   else {
@@ -117,6 +119,7 @@ export function compilePolicy(policy: Policy): CompileResult {
   }
   if (problems.length > 0 || !dialect) return { ok: false, problems };
 
+  const { maxResources, maxRootSizeLimit } = podMaxima(policy);
   const knownHosts = policy.knownHosts.map((l) => l.trim()).filter((l) => l !== '');
   const { gitSync, securityContext } = policy;
   const engine: EnginePolicy = {
@@ -126,6 +129,9 @@ export function compilePolicy(policy: Policy): CompileResult {
     minPeriod: { ms: minPeriod.ok ? minPeriod.value : 0, text: policy.limits.minPeriod },
     maxDepth: policy.limits.maxDepth,
     allowedModes: [...policy.limits.allowedModes],
+    allowedFilters: [...policy.allowedFilters],
+    maxResources,
+    maxRootSizeLimit,
     allowedRepos,
     enforced,
     dialect,

@@ -15,6 +15,8 @@ import {
   isDnsLabel,
   isDnsSubdomain,
   ok,
+  parseQuantity as parseEngineQuantity,
+  quantityValue,
   quote,
   readRepoPattern,
   type RepoPattern,
@@ -57,26 +59,14 @@ export function parseLinkName(raw: string): PolicyParsed<string> {
   return fail('PATH_INVALID', `${quote(raw)} is not a folder name; use letters, digits, '.', '_' and '-', not starting with '.', such as repo`);
 }
 
-const QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
-const SUFFIXES: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
 /** A Kubernetes resource quantity ("100m", "64Mi", "0.5"); negative amounts make no sense for resources. */
 export function parseQuantity(raw: string): PolicyParsed<string> {
-  if (QUANTITY.test(raw)) return ok(raw);
-  return fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a Kubernetes quantity; use a number with an optional suffix, such as 100m, 64Mi or 1Gi`);
+  const q = parseEngineQuantity(raw);
+  return q.ok ? q : fail('POLICY_VALUE_INVALID', q.message);
 }
 
-/** The amount a valid quantity stands for, to compare a request with its limit. */
-export function quantityValue(raw: string): number {
-  const m = QUANTITY.exec(raw);
-  if (!m) return Number.NaN;
-  const suffix = m[2] ?? '';
-  if (/^[eE]/.test(suffix)) return Number(`${m[1]}${suffix}`);
-  return Number(m[1]) * (SUFFIXES[suffix] ?? Number.NaN);
-}
+/** The amount a valid quantity stands for, to compare a request with its limit (the engine's reading). */
+export { quantityValue };
 
 const KNOWN_HOSTS_LINE = 'use "<host> <key type> <base64 key>" as ssh-keyscan prints it';
 const HOST_PATTERNS = /^[A-Za-z0-9.*?![\]:,|+=/_-]+$/;

@@ -6,7 +6,7 @@
  * both come from this table, so a new policy field is a new row (and its
  * value in the built-in policy).
  */
-import { fail, ok, parseAbsolutePath, parseChoice, parseDuration, parseObjectName, quote, valueAt } from '../engine/index.ts';
+import { ANY_BLOB_LIMIT, fail, ok, parseAbsolutePath, parseChoice, parseDuration, parseFilter, parseObjectName, quote, valueAt, type PodResource } from '../engine/index.ts';
 import { checkNetworks } from './networks.ts';
 import { INVALID } from './field-types.ts';
 import { BUILTIN_POLICY } from './builtin.ts';
@@ -82,6 +82,16 @@ const parseApiUrl = (raw: string) => {
 const parseTokenUser = (raw: string) =>
   /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(raw) ? ok(raw) : fail('POLICY_VALUE_INVALID', `${quote(raw)} is not a user name; use letters, digits, '.', '_' and '-', such as x-access-token`);
 
+const POD_RESOURCES = ['cpu', 'memory'] as const satisfies readonly PodResource[];
+
+/** An allowedFilters entry: a filter as pods write it, or `blob:limit` for every size. */
+function parseAllowedFilter(raw: string) {
+  if (raw === ANY_BLOB_LIMIT) return ok(raw);
+  const f = parseFilter(raw);
+  if (f.ok && f.value === 'none') return fail('VALUE_NOT_ALLOWED', '"none" is always allowed (it asks for no filter); list filters such as blob:none');
+  return f.ok ? f : fail(f.code, `${f.message}, or blob:limit for every size`);
+}
+
 const gid = { kind: 'integer', min: 0, max: 2147483647 } as const;
 // Not 0: the git-sync containers run with runAsNonRoot, which refuses UID 0.
 const uid = { ...gid, min: 1 } as const;
@@ -126,6 +136,11 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
       item: normaliseRepoPattern,
     },
     help: 'Repositories pods may sync: `host/org/repo` (one repository), `host/org/*` (every repository directly under `org`), `host/group/**` (under `group`, at any depth). https, ssh:// and scp-style URLs of a repository are the same repository. Empty: any repository.',
+  },
+  {
+    path: 'allowedFilters',
+    type: { kind: 'list', name: 'partial clone filters', expect: 'a list of filters such as blob:none, blob:limit, tree:0', item: parseAllowedFilter },
+    help: "Partial clone filters pods may ask for with `filter`: `blob:none`, `tree:<depth>`, `blob:limit=<size>`, or `blob:limit` for every size. A pod with `sparse-paths` gets `blob:none` when it is listed here. Empty: no partial clone (`filter: none` is always allowed).",
   },
   {
     path: 'enforced',
@@ -198,6 +213,23 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
     path: 'githubBaseUrl',
     type: { kind: 'string', name: 'URL', expect: 'an https URL such as https://github.corp.example/api/v3/', check: parseApiUrl },
     help: 'GitHub API base URL for `secret-layout: github-app` on GitHub Enterprise Server. Not set: git-sync\'s default, https://api.github.com/.',
+  },
+  {
+    path: 'limits.maxResources',
+    type: {
+      kind: 'map',
+      name: 'resource → quantity',
+      expect: 'a map of cpu and memory to quantities, such as memory: 2Gi',
+      key: (raw) => parseChoice(raw, POD_RESOURCES),
+      value: parseQuantity,
+      numbers: true,
+    },
+    help: "The most a pod may ask for its git-sync containers with `cpu-request`, `cpu-limit`, `memory-request` and `memory-limit` (a request and a limit alike); a larger value is refused with the maximum in the message. Never below the policy's own `resources` for that resource, which every pod gets anyway. A resource not listed has no maximum.",
+  },
+  {
+    path: 'limits.maxRootSizeLimit',
+    type: { kind: 'string', name: 'quantity', expect: 'a quantity such as 20Gi', check: parseQuantity },
+    help: "The largest `root-size-limit` a pod may ask for; never below `gitSync.rootSizeLimit`. Not set: no maximum.",
   },
   {
     path: 'knownHosts',

@@ -10,6 +10,7 @@ import type {
   GitSyncContainerPolicy,
   Mode,
   NativeSidecars,
+  PodResource,
   OnInvalidAnnotations,
   PullPolicy,
   RawAnnotations,
@@ -46,6 +47,8 @@ export interface Policy {
   presets: Record<string, RawAnnotations>;
   /** Patterns repository URLs must match (engine/values/repo-pattern.ts); empty allows every repository. */
   allowedRepos: string[];
+  /** Partial clone filters pods may ask for (`blob:limit` allows every size); empty: none. */
+  allowedFilters: string[];
   /** Annotations pods and namespaces may not override: the value is the policy default's (or the table's). */
   enforced: Partial<Record<AnnotationKey, Enforcement>>;
   limits: {
@@ -61,6 +64,10 @@ export interface Policy {
     maxFailures: number;
     /** Hosts (or host:port) webhook-url may call besides the pod itself. */
     webhookHosts: string[];
+    /** The most a pod may ask for, per resource, for any request or limit of its git-sync containers; a resource not listed has no maximum. */
+    maxResources?: Partial<Record<PodResource, string>> | undefined;
+    /** The largest root volume sizeLimit a pod may ask for; undefined: no maximum. */
+    maxRootSizeLimit?: string | undefined;
   };
   /** Named network profiles (proxy, CA bundle, git config, env) pods choose with the `network` annotation. */
   networks: Record<string, NetworkPolicy>;

@@ -29,7 +29,8 @@ function injected(i: Injection): string {
           (p): p is string => typeof p === 'string',
         );
   const readers = i.appContainers.length === 1 ? `${i.appContainers[0]} reads` : `${i.appContainers.join(', ')} read`;
-  return `injected, mode ${i.mode}: ${containers.join(', ')}; repo ${i.repo}, ref ${i.ref}; ${readers} ${i.path}`;
+  const checkout = [i.sparsePaths && `sparse checkout of ${i.sparsePaths.join(', ')}`, i.filter && `filter ${i.filter}`].filter(Boolean).map((p) => `, ${p}`).join('');
+  return `injected, mode ${i.mode}: ${containers.join(', ')}; repo ${i.repo}, ref ${i.ref}${checkout}; ${readers} ${i.path}`;
 }
 
 function verdict(o: PreviewObject): string {

@@ -40,6 +40,7 @@ const STATUS = 'gitsync.dev/status';
 const KNOWN_HOSTS = 'gitsync.dev/known-hosts-data';
 const CA_BUNDLE = 'gitsync.dev/ca-bundle-data';
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const SPARSE = 'gitsync.dev/sparse-checkout-data';
 const injectedPod = (name: string, annotations: Record<string, string>): Obj => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -47,12 +48,14 @@ const injectedPod = (name: string, annotations: Record<string, string>): Obj => 
   spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: PAUSE_IMAGE }] },
 });
 const annotate = (annotations: Record<string, string | null>): Obj => ({ metadata: { annotations } });
-/** What the injector writes: a status, the policy's known_hosts lines, and a network profile's CA bundle. */
+/** What the injector writes: a status, the policy's known_hosts lines, a network profile's CA bundle and the sparse-checkout file. */
 const INJECTED = {
   'gitsync.dev/repo': 'git@github.com:acme/dags.git',
+  'gitsync.dev/sparse-paths': 'dags',
   [STATUS]: '{"version":"0.1.0","mode":"sidecar"}',
   [KNOWN_HOSTS]: 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n',
   [CA_BUNDLE]: PEM,
+  [SPARSE]: '/*\n!/*/\n/dags/\n',
 };
 
 /** Policy name → one entry per rule, in the order of spec.validations. */
@@ -70,6 +73,9 @@ const CASES: Record<string, RuleCases[]> = {
         annotate({ [STATUS]: null }),
         annotate({ [CA_BUNDLE]: `${PEM}${PEM}` }),
         annotate({ [CA_BUNDLE]: null }),
+        // The sparse-checkout file: widened to the whole repository, or removed.
+        annotate({ [SPARSE]: '/*\n' }),
+        annotate({ [SPARSE]: null }),
       ],
     },
     // They cannot be added to a pod that was created without them; other gitsync.dev/ annotations can.
@@ -77,7 +83,12 @@ const CASES: Record<string, RuleCases[]> = {
       existing: injectedPod('plain', { 'example.com/team': 'data' }),
       says: 'to an existing pod: only gitsync-injector writes them',
       admit: annotate({ 'gitsync.dev/ref': 'main', 'example.com/team': 'web' }),
-      refuse: [annotate({ [STATUS]: '{"version":"0.1.0"}' }), annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-rsa AAAA\n' }), annotate({ [CA_BUNDLE]: PEM })],
+      refuse: [
+        annotate({ [STATUS]: '{"version":"0.1.0"}' }),
+        annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-rsa AAAA\n' }),
+        annotate({ [CA_BUNDLE]: PEM }),
+        annotate({ [SPARSE]: '/*\n!/*/\n/dags/\n' }),
+      ],
     },
   ],
 };

@@ -1,9 +1,11 @@
 /**
  * The documentation's command examples, run: every `$ npx gitsync-injector
- * check|inject …` line in a console block of README.md and docs/preview.md
- * that reads fixtures and pipes nowhere is run from the repository root, and
- * its output must be what the block shows; the invalid policy example in
- * docs/policy.md is written to a file and `gitsync-injector policy` must
+ * check|inject …` line in a console block of README.md, docs/preview.md and
+ * docs/big-repositories.md that reads fixtures and pipes nowhere is run from
+ * the repository root, and its output must be what the block shows; a yaml
+ * block whose first line names a fixture (`# test/fixtures/…`) must be that
+ * file, so the page shows what the commands read; the invalid policy example
+ * in docs/policy.md is written to a file and `gitsync-injector policy` must
  * refuse it with the problems shown; the theme pages' complete examples
  * (networks, credentials, GitHub App) are injected and compared.
  */
@@ -48,7 +50,12 @@ function examples(file: string): Example[] {
   return found;
 }
 
-const all = ['README.md', 'docs/preview.md'].flatMap(examples);
+const all = ['README.md', 'docs/preview.md', 'docs/big-repositories.md'].flatMap(examples);
+
+/** Every yaml block whose first line is `# <fixture path>`, with the text it shows after that line. */
+function shownFixtures(file: string): { path: string; shown: string }[] {
+  return [...read(file).matchAll(/```yaml\n# (test\/fixtures\/\S+)\n([\s\S]*?)```/g)].map((m) => ({ path: m[1]!, shown: m[2]! }));
+}
 
 describe('check and inject examples', () => {
   test('the documentation has examples to run', () => {
@@ -60,6 +67,18 @@ describe('check and inject examples', () => {
     const output = `${result.stdout}${result.stderr}`.replace(/\n$/, '');
     expect(example.echoesExit ? `${output}\nexit ${result.code}` : output).toBe(example.shown);
     if (!example.echoesExit) expect(result.code).toBe(0);
+  });
+});
+
+describe('fixtures shown in the docs', () => {
+  const shown = shownFixtures('docs/big-repositories.md');
+
+  test('docs/big-repositories.md shows its manifest and its policy', () => {
+    expect(shown.map((f) => f.path)).toEqual(['test/fixtures/manifests/big-repositories/monorepo-dags.yaml', 'test/fixtures/policies/big-repositories.yaml']);
+  });
+
+  test.each(shown.map((f) => [f.path, f] as const))('%s is shown as it is', (_, f) => {
+    expect(f.shown).toBe(read(f.path));
   });
 });
 

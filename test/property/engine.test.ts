@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PROBLEM_CODES, injectPod, type InjectResult } from '../../src/engine/index.ts';
+import { PROBLEM_CODES, injectPod, quantityValue, type InjectResult } from '../../src/engine/index.ts';
 import { applyPatchToCopy } from '../support/apply.ts';
 import { POLICIES, corruptedCaseArb, engineCaseArb, notAPodArb, policyArb, refArb, runs, type EngineCase } from '../support/arbitraries.ts';
 import { GIT_SYNC_ENV, LINE_BREAKING, extensionProblems, kubeletExpand, podInvariantProblems, policyNetworkEnv } from '../support/invariants.ts';
@@ -236,6 +236,88 @@ describe('when the engine injects', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('sparse folders reach git-sync only as lines of a projected file, each a folder; the filter only as one the policy allows; resources within its maxima', () => {
+    // Written out here, not taken from the engine: the file's one path, and the only lines a cone-mode file has.
+    const SPARSE_FILE = '/etc/git-sync-sparse/sparse-checkout';
+    const SEGMENT = '(?!\\.\\.?/)[A-Za-z0-9._@+=,-]+/';
+    const CONE_LINE = new RegExp(`^(?:/\\*|!/\\*/|/(?:${SEGMENT})+|!/(?:${SEGMENT})+\\*/)$`);
+    const FILTER = /^(?:blob:none|blob:limit=\d+[kmg]?|tree:\d+)$/;
+    const seen = { sparse: 0, filter: 0, resources: 0 };
+    // Valid pods given checkout and resource annotations, allowed or not by their policy, often enough to matter.
+    const withCheckout = fc
+      .tuple(
+        engineCaseArb({ hostileWeight: 0 }),
+        fc.option(fc.constantFrom('dags', 'dags,plugins/shared', 'a/b/c,a/d', '../x', 'dags/*', '/abs', 'x,,y')),
+        fc.option(fc.constantFrom('blob:none', 'tree:0', 'tree:1', 'blob:limit=10k', 'none', 'sparse:oid=HEAD', 'blob:none --upload-pack=x')),
+        fc.option(fc.constantFrom('300m', '2', '100Mi', '3Gi')),
+        fc.option(fc.constantFrom('1Gi', '6Gi', '50Gi')),
+      )
+      .map(([c, sparse, filter, cpuLimit, memoryLimit]) => {
+        const pod = structuredClone(c.pod) as { metadata: { annotations: Record<string, string> | null } };
+        const p = POLICIES[c.policy].engine.prefix;
+        const extra: Record<string, string> = Object.fromEntries(
+          [
+            ['sparse-paths', sparse],
+            ['filter', filter],
+            ['cpu-limit', cpuLimit],
+            ['memory-limit', memoryLimit],
+            ['root-size-limit', memoryLimit],
+          ].flatMap(([k, v]) => (v === null || v === undefined ? [] : [[`${p}${k}`, v]])),
+        );
+        pod.metadata.annotations = { ...pod.metadata.annotations, ...extra };
+        return { ...c, pod };
+      });
+    fc.assert(
+      fc.property(fc.oneof(engineCaseArb({ hostileWeight: 4 }), withCheckout), (c) => {
+        const r = run(c);
+        if (r.outcome !== 'injected') return;
+        const policy = POLICIES[c.policy].engine;
+        type Volume = { name: string; downwardAPI?: { items: { path: string; fieldRef: { fieldPath: string } }[] } };
+        const pod = r.pod as PodView;
+        const data = pod.metadata?.annotations?.[`${policy.prefix}sparse-checkout-data`] as string | undefined;
+        if (data !== undefined) {
+          seen.sparse++;
+          const lines = data.split('\n');
+          expect(lines.pop()).toBe('');
+          for (const line of lines) expect(line, JSON.stringify(data)).toMatch(CONE_LINE);
+        }
+        const sparseVolumes = ((pod.spec.volumes ?? []) as Volume[]).filter((v) => v.downwardAPI?.items.some((i) => i.fieldRef.fieldPath === `metadata.annotations['${policy.prefix}sparse-checkout-data']`));
+        expect(sparseVolumes.length).toBe(data === undefined ? 0 : 1);
+        const gitSync = new Set(gitSyncContainers(r).map((x) => x.name));
+        for (const container of allContainers(pod)) {
+          const mountsSparse = (container.volumeMounts as { name: string }[] | null | undefined ?? []).some((m) => sparseVolumes.some((v) => v.name === m.name));
+          if (!gitSync.has(container.name)) {
+            expect(mountsSparse, `${container.name} mounts the sparse-checkout volume`).toBe(false);
+            continue;
+          }
+          const env = new Map((container.env ?? []).map((e) => [e.name, e.value]));
+          expect(env.get('GITSYNC_SPARSE_CHECKOUT_FILE')).toBe(data === undefined ? undefined : SPARSE_FILE);
+          expect(mountsSparse).toBe(data !== undefined);
+          const filter = env.get('GITSYNC_FILTER');
+          if (filter !== undefined) {
+            seen.filter++;
+            expect(filter).toMatch(FILTER);
+            const allowed = policy.allowedFilters.includes(filter) || (policy.allowedFilters.includes('blob:limit') && filter.startsWith('blob:limit='));
+            expect(allowed, `${filter} is not in ${policy.allowedFilters.join(', ')}`).toBe(true);
+          }
+          const resources = container.resources as { requests?: Record<string, string>; limits?: Record<string, string> };
+          for (const kind of ['requests', 'limits'] as const) {
+            for (const [name, q] of Object.entries(resources[kind] ?? {})) {
+              const max = policy.maxResources[name as 'cpu' | 'memory'];
+              if (max) expect(quantityValue(q), `${kind}.${name} ${q} above ${max.text}`).toBeLessThanOrEqual(max.value);
+            }
+          }
+          if (JSON.stringify(resources) !== JSON.stringify(policy.gitSync.resources)) seen.resources++;
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    // Not vacuous: the generated pods get sparse files, filters and their own resources.
+    expect(seen.sparse).toBeGreaterThan(0);
+    expect(seen.filter).toBeGreaterThan(0);
+    expect(seen.resources).toBeGreaterThan(0);
   });
 
   it('the kubelet passes repo, ref and the app env variable on as written ($(VAR) and $$ are not expanded)', () => {

@@ -43,7 +43,7 @@ const KNOWN_HOSTS_LINES = [
  * the paths it keeps shut (SSH host keys, insecure host keys, native sidecars,
  * admit-on-error, another prefix), and a platform team's policy that narrows
  * them (an allow-list that some generated repositories miss, enforced
- * settings, a maximum depth and fewer modes).
+ * settings, a maximum depth, fewer modes, one filter and resource maxima).
  */
 /** A CA certificate for network profiles (test/fixtures/certs; its key was thrown away). */
 export const CORP_CA = readFileSync(new URL('../fixtures/certs/corp-root-ca.pem', import.meta.url), 'utf8');
@@ -71,7 +71,16 @@ export const POLICIES = {
     allowedRepos: ['github.com/**', 'gitlab.internal.example.com/**', '10.0.0.5/**'],
     defaults: { period: '2m' },
     enforced: { period: 'warn', submodules: 'strict' },
-    limits: { ...BUILTIN_POLICY.limits, minPeriod: '30s', maxDepth: 10, allowedModes: ['sidecar', 'init-only'], webhookHosts: ['reloader.tools.svc'] },
+    allowedFilters: ['blob:none'],
+    limits: {
+      ...BUILTIN_POLICY.limits,
+      minPeriod: '30s',
+      maxDepth: 10,
+      allowedModes: ['sidecar', 'init-only'],
+      webhookHosts: ['reloader.tools.svc'],
+      maxResources: { cpu: '500m', memory: '1Gi' },
+      maxRootSizeLimit: '5Gi',
+    },
     networks: NETWORKS,
     githubBaseUrl: 'https://github.corp.example/api/v3/',
   }),
@@ -309,6 +318,13 @@ function validValues(containers: readonly string[]): Record<string, fc.Arbitrary
     mode: fc.constantFrom('auto', 'sidecar', 'native', 'init-only'),
     preset: fc.constantFrom('airflow'),
     env: fc.constantFrom('AIRFLOW__CORE__DAGS_FOLDER', 'DAGS_FOLDER', 'GIT_PATH', '_X'),
+    'sparse-paths': fc.constantFrom('dags', 'dags,plugins', 'teams/data/dags', ' src/dags , include ', 'dags/team-a,dags'),
+    filter: fc.constantFrom('blob:none', 'tree:0', 'blob:limit=1m', 'none'),
+    'cpu-request': fc.constantFrom('10m', '100m', '0.5'),
+    'cpu-limit': fc.constantFrom('500m', '1', '2'),
+    'memory-request': fc.constantFrom('32Mi', '64Mi', '128Mi'),
+    'memory-limit': fc.constantFrom('256Mi', '1Gi', '3Gi'),
+    'root-size-limit': fc.constantFrom('500Mi', '1Gi', '10Gi'),
   };
 }
 
@@ -368,7 +384,7 @@ export function annotationsArb(options: AnnotationOptions): fc.Arbitrary<Record<
     {
       weight: 4,
       arbitrary: fc
-        .subarray(['branch', 'Repo', 'repos', 'rev', '', 'repo/extra', 'known-hosts-data', 'mode '])
+        .subarray(['branch', 'Repo', 'repos', 'rev', '', 'repo/extra', 'known-hosts-data', 'sparse-checkout-data', 'mode '])
         .chain((keys) => fc.tuple(...keys.map((k) => valueArb('repo', containers, hostileWeight).map((v) => [`${prefix}${k}`, v] as [string, string])))),
     },
     { weight: 1, arbitrary: fc.constantFrom<[string, string][]>([[`${prefix}status`, '{"version":"0.0.1"}']], [['kubernetes.io/config.mirror', 'abc123']]) },

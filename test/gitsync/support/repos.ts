@@ -18,10 +18,10 @@ export interface BareRepo {
   /** Absolute path of the bare repository. */
   path: string;
   /** Commits these files (path → content) on top of the branch and pushes; returns the new commit. */
-  commit(files: Record<string, string>, message: string): Promise<string>;
+  commit(files: Record<string, string | Uint8Array>, message: string): Promise<string>;
 }
 
-export async function createBareRepo(dir: string, name: string, files: Record<string, string> = { [DAG_FILE]: dagSource(1), 'README.md': '# DAGs\n' }): Promise<BareRepo> {
+export async function createBareRepo(dir: string, name: string, files: Record<string, string | Uint8Array> = { [DAG_FILE]: dagSource(1), 'README.md': '# DAGs\n' }): Promise<BareRepo> {
   const home = join(dir, `.home-${name}`);
   mkdirSync(home, { recursive: true });
   const env = {
@@ -41,7 +41,7 @@ export async function createBareRepo(dir: string, name: string, files: Record<st
   await git(path, 'init', '--quiet', '--bare', '--initial-branch=main');
   await git(work, 'init', '--quiet', '--initial-branch=main');
 
-  const commit = async (content: Record<string, string>, message: string): Promise<string> => {
+  const commit = async (content: Record<string, string | Uint8Array>, message: string): Promise<string> => {
     for (const [file, text] of Object.entries(content)) {
       mkdirSync(dirname(join(work, file)), { recursive: true });
       writeFileSync(join(work, file), text);

@@ -28,8 +28,8 @@ export interface HttpsGitServer {
   /** The private CA's certificate (PEM) and where it is written. */
   caCert: string;
   caFile: string;
-  /** Requests seen, for assertions about what git-sync sent. */
-  requests: { path: string; user?: string; status: number }[];
+  /** Requests seen, for assertions about what git-sync sent; `bytes`: the response body's size, counted as it is sent. */
+  requests: { path: string; user?: string; status: number; bytes: number }[];
   close(): Promise<void>;
 }
 
@@ -60,7 +60,15 @@ export async function startHttpsGitServer(
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const auth = req.headers.authorization;
     const user = auth?.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':')[0] : undefined;
-    const record = (status: number): void => void requests.push({ path: url.pathname, ...(user !== undefined && { user }), status });
+    const entry = { path: url.pathname, ...(user !== undefined && { user }), status: 0, bytes: 0 };
+    const record = (status: number): void => {
+      entry.status = status;
+      requests.push(entry);
+    };
+    const send = (chunk: Buffer): void => {
+      entry.bytes += chunk.length;
+      res.write(chunk);
+    };
     if (url.pathname.startsWith('/private/') && auth !== expected) {
       record(401);
       unauthorized(res);
@@ -94,7 +102,7 @@ export async function startHttpsGitServer(
     let headersDone = false;
     cgi.stdout!.on('data', (chunk: Buffer) => {
       if (headersDone) {
-        res.write(chunk);
+        send(chunk);
         return;
       }
       head = Buffer.concat([head, chunk]);
@@ -116,7 +124,7 @@ export async function startHttpsGitServer(
       headersDone = true;
       record(status);
       res.writeHead(status, headers);
-      res.write(head.subarray(end + sep));
+      send(head.subarray(end + sep));
     });
     cgi.on('close', () => {
       if (!headersDone) {
