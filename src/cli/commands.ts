@@ -8,6 +8,7 @@ import { check } from './check.ts';
 import { inject } from './inject.ts';
 import { policy } from './policy.ts';
 import { serve } from './serve.ts';
+import { uninject } from './uninject.ts';
 
 export interface Command {
   /** One line for the command list. */
@@ -23,5 +24,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   certs,
   inject,
   check,
+  uninject,
   policy,
 };

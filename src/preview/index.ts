@@ -20,7 +20,7 @@ export { InputError, isList, KUBERNETES_YAML, MAX_DEPTH, objectCount, parseSourc
 export { previewDocuments, previewResponse, previewText, TooManyObjectsError, type PreviewLimits, type PreviewResponse } from './preview.ts';
 export { DEFAULT_WORKER_OPTIONS, PreviewWorker, WorkerBusyError, WorkerLimitError, type PreviewWorkerOptions } from './offload.ts';
 export { outputsJson, renderJson, renderPatches, renderYaml, type EvaluatedSource, type PatchEntry, type RenderedYaml } from './render.ts';
-export { renderEdited, renderEditedJson, type DocumentEdits, type EditedDocument, type EditedSource } from './render-edits.ts';
+export { renderEdited, type DocumentEdits, type EditedDocument, type EditedSource } from './render-edits.ts';
 export { editYamlDocument, type TextEdits, type TextPath } from './yaml-edit.ts';
 export { checkLine, label, location, refusal, warningLines } from './report.ts';
 export { isUrl, MAX_URL_BYTES, readInputs, SourceError, STDIN_NAME, type InputText } from './sources.ts';

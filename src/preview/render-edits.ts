@@ -9,7 +9,7 @@
 import type { Operation } from 'fast-json-patch';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { KUBERNETES_YAML, type ParsedSource, type SourceDocument } from './parse.ts';
-import { checkRewritten, joinYamlSources, outputsJson, type RenderedYaml } from './render.ts';
+import { checkRewritten, joinYamlSources, type RenderedYaml } from './render.ts';
 import { editYamlDocument, type TextEdits } from './yaml-edit.ts';
 import { detectStyle, YamlPatchError } from './yaml-patch.ts';
 import { spliceYamlDocument, writtenAsJson } from './yaml-splice.ts';
@@ -78,6 +78,3 @@ export function renderEdited(sources: readonly EditedSource[]): RenderedYaml {
   });
   return { text: joinYamlSources(texts), notes };
 }
-
-/** The outputs as JSON: one object as itself, several as a v1 List. */
-export const renderEditedJson = (sources: readonly EditedSource[]): string => outputsJson(sources.flatMap((s) => s.documents.map((d) => d.output)));

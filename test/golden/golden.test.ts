@@ -18,7 +18,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseDocument } from 'yaml';
-import { formatProblem, injectPod, type InjectResult } from '../../src/engine/index.ts';
+import { formatProblem, injectPod, type EngineContext, type InjectResult } from '../../src/engine/index.ts';
+import { uninjectWorkload } from '../../src/workloads/index.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -46,10 +47,11 @@ interface Case {
   };
 }
 
+const context = (c: Case): EngineContext => ({ policy: mustCompile({ ...BUILTIN_POLICY, ...c.policy }).engine, cluster: c.cluster ?? {}, version: VERSION });
+
 function run(c: Case, pod: unknown = c.input): InjectResult {
-  const policy = mustCompile({ ...BUILTIN_POLICY, ...c.policy }).engine;
   const req = { pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) };
-  return injectPod(req, { policy, cluster: c.cluster ?? {}, version: VERSION });
+  return injectPod(req, context(c));
 }
 
 function actualExpect(result: InjectResult): Case['expect'] {
@@ -93,6 +95,14 @@ describe.each(files)('%s', (file) => {
     expect(again.outcome).toBe('skipped');
     expect(again.skip?.reason).toBe('already-injected');
     expect(again.patch).toEqual([]);
+  });
+
+  test.runIf(result.outcome === 'injected')('uninject gives back the input, value for value', () => {
+    const ctx = context(c);
+    const back = uninjectWorkload({ object: result.pod, namespace: c.namespace ?? 'default', namespaceAnnotations: c.namespaceAnnotations }, ctx.policy.prefix, ctx);
+    expect(back.workload && back.injected).toBe(true);
+    expect(back.workload && back.object).toEqual(c.input);
+    expect(back.workload && back.warnings).toEqual([]);
   });
 });
 
