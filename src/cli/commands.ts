@@ -4,11 +4,13 @@
  */
 import type { Env } from '../args.ts';
 import { certs } from './certs.ts';
+import { completionCommand } from './completion.ts';
 import { check } from './check.ts';
 import { inject } from './inject.ts';
 import { policy } from './policy.ts';
 import { serve } from './serve.ts';
 import { uninject } from './uninject.ts';
+import { version } from './version.ts';
 
 export interface Command {
   /** One line for the command list. */
@@ -26,4 +28,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   check,
   uninject,
   policy,
+  version,
+  completion: completionCommand(() => COMMANDS),
 };

@@ -9,7 +9,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { AdmissionDeps } from '../admission/index.ts';
 import { isDnsLabel } from '../engine/index.ts';
 import { evaluateSource, InputError, parseSource, readInputs, REFUSED, SourceError, type EvaluatedSource, type ParsedSource, type PreviewObject } from '../preview/index.ts';
-import { UsageError, type Env } from '../args.ts';
+import { UsageError, usageError, type Env } from '../args.ts';
 import { InputProblem, readStdin, write } from './io.ts';
 import { liveEnvironment, LIVE_FLAGS, LIVE_OPTIONS_USAGE, liveFlags, offlineEnvironment, type Environment, type LiveFlags } from './live.ts';
 
@@ -42,23 +42,19 @@ export interface ManifestFlags extends LiveFlags {
 
 /** The flags the manifest commands share, the command's own, and -o with the formats it offers (the first is the default). */
 export function manifestFlags(args: string[], outputs: readonly string[], own: ParseArgsOptionsConfig = {}): ManifestFlags {
+  const options: ParseArgsOptionsConfig = {
+    filename: { type: 'string', short: 'f', multiple: true },
+    output: { type: 'string', short: 'o' },
+    policy: { type: 'string' },
+    namespace: { type: 'string', short: 'n' },
+    ...LIVE_FLAGS,
+    ...own,
+  };
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      options: {
-        filename: { type: 'string', short: 'f', multiple: true },
-        output: { type: 'string', short: 'o' },
-        policy: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        ...LIVE_FLAGS,
-        ...own,
-      },
-      strict: true,
-      allowPositionals: true,
-    });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw usageError(error, options);
   }
   const { values, positionals } = parsed;
   const output = (values.output as string | undefined) ?? outputs[0]!;
