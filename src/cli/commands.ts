@@ -3,6 +3,7 @@
  * here once; main dispatches to it and prints the list in its usage.
  */
 import type { Env } from '../args.ts';
+import { annotate } from './annotate.ts';
 import { certs } from './certs.ts';
 import { completionCommand } from './completion.ts';
 import { check } from './check.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   certs,
   inject,
   check,
+  annotate,
   uninject,
   policy,
   version,

@@ -83,7 +83,8 @@ export function editSources(sources: readonly ParsedSource[], change: (object: u
           outputs.push(object);
           continue;
         }
-        result.messages.push(...c.messages.map((m) => `${d.where}: ${m}`));
+        // Indented lines continue the line before them (the errors under a denial).
+        result.messages.push(...c.messages.map((m) => (m.startsWith('  ') ? m : `${d.where}: ${m}`)));
         result.failed ||= c.failed === true;
         outputs.push(c.object);
         const under = (p: Path): Path => (item === undefined ? p : ['items', item, ...p]);

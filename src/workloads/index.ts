@@ -3,3 +3,4 @@ export { WORKLOAD_KINDS, apiGroup, classify, dotted, pointer, type Classificatio
 export { injectWorkload, type NotAWorkload, type WorkloadRequest, type WorkloadResult } from './inject.ts';
 export { misplacedAnnotations } from './misplaced.ts';
 export { nodeAt, readStatus, removePaths, uninjectWorkload, type InjectionStatus, type Path, type UninjectRequest, type UninjectResult } from './uninject.ts';
+export { annotateWorkload, type AnnotateResult } from './annotate.ts';
