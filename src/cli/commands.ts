@@ -4,6 +4,7 @@
  */
 import type { Env } from '../args.ts';
 import { annotate } from './annotate.ts';
+import { audit } from './audit.ts';
 import { certs } from './certs.ts';
 import { completionCommand } from './completion.ts';
 import { check } from './check.ts';
@@ -29,6 +30,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   check,
   annotate,
   uninject,
+  audit,
   policy,
   version,
   completion: completionCommand(() => COMMANDS),

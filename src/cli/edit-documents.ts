@@ -72,31 +72,30 @@ export function editSources(sources: readonly ParsedSource[], change: (object: u
     const documents = source.documents.map((doc) => {
       const value = doc.value;
       if (value === null || value === undefined || (isObject(value) && value.kind === 'AdmissionReview')) return { doc, output: value };
-      const items = isList(value) ? value.items : [value];
       const edits: DocumentEdits = { remove: [], replace: [], add: [] };
-      const outputs: unknown[] = [];
-      for (const [i, object] of items.entries()) {
-        const item = isList(value) ? i : undefined;
+      /** The object (or List, whose items are visited in turn, nested ones too) at `at` of the document, as it is to be written. */
+      const visit = (object: unknown, at: Path, item: number | undefined): unknown => {
+        if (isList(object)) {
+          const items = object.items.map((o, i) => visit(o, [...at, 'items', i], at.length === 0 ? i : item));
+          return items.some((o, i) => o !== object.items[i]) ? { ...object, items } : object;
+        }
         const d = describe(source, doc, object, item);
         const c = change(object, { object, where: d.where });
-        if (!c) {
-          outputs.push(object);
-          continue;
-        }
+        if (!c) return object;
         // Indented lines continue the line before them (the errors under a denial).
         result.messages.push(...c.messages.map((m) => (m.startsWith('  ') ? m : `${d.where}: ${m}`)));
         result.failed ||= c.failed === true;
-        outputs.push(c.object);
-        const under = (p: Path): Path => (item === undefined ? p : ['items', item, ...p]);
+        const under = (p: Path): Path => [...at, ...p];
         (edits.remove as Path[]).push(...c.remove.map(under));
         (edits.replace as { path: Path; value: string }[]).push(...c.replace.map((r) => ({ path: under(r.path), value: r.value })));
-        (edits.add as Operation[]).push(...c.add.map((op) => ({ ...op, path: pointer(under([])) + op.path })));
+        (edits.add as Operation[]).push(...c.add.map((op) => ({ ...op, path: pointer(at) + op.path })));
         const patch = patchOf(c);
         if (patch.length > 0) result.patches.push({ source: source.name, document: doc.index, ...(item !== undefined && { item }), kind: d.kind, namespace: d.namespace, name: d.name, patch });
-      }
+        return patch.length > 0 ? c.object : object;
+      };
+      const output = visit(value, [], undefined);
       const changed = edits.remove.length + edits.replace.length + edits.add.length > 0;
-      if (!changed) return { doc, output: value };
-      return { doc, output: isList(value) ? { ...value, items: outputs } : outputs[0], edits };
+      return changed ? { doc, output, edits } : { doc, output: value };
     });
     result.sources.push({ source, documents });
   }

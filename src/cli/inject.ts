@@ -69,7 +69,7 @@ async function run(args: string[], env: Env): Promise<number> {
 }
 
 export const inject: Command = {
-  summary: 'inject git-sync into manifests offline (files, directories or stdin)',
+  summary: 'inject git-sync into manifests (files, directories, URLs or stdin)',
   usage: USAGE,
   run,
 };

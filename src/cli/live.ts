@@ -84,7 +84,7 @@ const deps = (policy: EnginePolicy, namespaces: Environment['namespaces']): Admi
 });
 
 /** The policy of --policy: a file, or standard input. */
-async function policyFlag(path: string): Promise<Environment['policy']> {
+export async function offlinePolicy(path: string): Promise<Environment['policy']> {
   const source = path === '-' ? 'stdin' : path;
   let text: string;
   try {
@@ -110,7 +110,7 @@ function builtin(): Environment['policy'] {
 }
 
 export async function offlineEnvironment(flags: { policy?: string; namespace?: string }): Promise<Environment> {
-  const policy = flags.policy === undefined ? builtin() : await policyFlag(flags.policy);
+  const policy = flags.policy === undefined ? builtin() : await offlinePolicy(flags.policy);
   const namespaces = new Map<string, Record<string, string> | undefined>();
   // Offline there is no cluster to ask about native sidecars or namespace annotations: the
   // policy decides the former (as it does for a webhook without cluster facts), and none are known.
@@ -184,7 +184,7 @@ export async function readNamespaces(cluster: LiveCluster, names: Iterable<strin
 export async function liveEnvironment(flags: LiveFlags & { policy?: string; namespace?: string }, env: Env, sources: readonly ParsedSource[]): Promise<Environment> {
   const cluster = await connect(flags, env);
   const notes: string[] = [];
-  const policy = flags.policy === undefined ? await livePolicy(cluster, flags.policyConfigMap, notes) : await policyFlag(flags.policy);
+  const policy = flags.policy === undefined ? await livePolicy(cluster, flags.policyConfigMap, notes) : await offlinePolicy(flags.policy);
   const namespace = flags.namespace ?? cluster.contextNamespace ?? 'default';
   const namespaces = await readNamespaces(cluster, namespacesIn(sources, namespace));
   return { deps: deps(policy.compiled.engine, namespaces), policy, cluster, namespace, namespaces, notes };

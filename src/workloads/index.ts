@@ -4,3 +4,4 @@ export { injectWorkload, type NotAWorkload, type WorkloadRequest, type WorkloadR
 export { misplacedAnnotations } from './misplaced.ts';
 export { nodeAt, readStatus, removePaths, uninjectWorkload, type InjectionStatus, type Path, type UninjectRequest, type UninjectResult } from './uninject.ts';
 export { annotateWorkload, type AnnotateResult } from './annotate.ts';
+export { auditPod, auditWorkload, FINDINGS, type AuditContext, type Finding, type FindingKind } from './audit.ts';

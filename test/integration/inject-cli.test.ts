@@ -53,7 +53,7 @@ afterAll(() => {
 describe('help', () => {
   test('the command list names inject and check', async () => {
     const run = await cli(['--help']);
-    expect(run.stdout).toMatch(/^ {2}inject +inject git-sync into manifests offline/m);
+    expect(run.stdout).toMatch(/^ {2}inject +inject git-sync into manifests/m);
     expect(run.stdout).toMatch(/^ {2}check +say for each pod and workload/m);
   });
 
