@@ -7,6 +7,7 @@
  * not depend on the command line that depends on app/.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { closest } from './engine/index.ts';
 
 /** A mistake in how the command was called: reported with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -18,8 +19,28 @@ export function parseFlags<T extends ParseArgsOptionsConfig>(args: string[], opt
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw usageError(error, options);
   }
+}
+
+/**
+ * node:util parseArgs's error in one short line: `unknown option --polcy
+ * (did you mean --policy?)` rather than its advice about `--`.
+ */
+export function usageError(error: unknown, options: ParseArgsOptionsConfig): UsageError {
+  const message = (error as Error).message;
+  const code = (error as { code?: string }).code;
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+    const given = unknown[1]!.replace(/^-+/, '').split('=')[0]!;
+    const near = given.length > 1 ? closest(given, Object.keys(options)) : undefined;
+    return new UsageError(`unknown option ${unknown[1]}${near ? ` (did you mean --${near}?)` : ''}`);
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const stray = /'([^']*)'/.exec(message)?.[1];
+    return new UsageError(stray === undefined ? 'unexpected argument' : `unexpected argument ${JSON.stringify(stray)}`);
+  }
+  return new UsageError(message.replace(/\.$/, ''));
 }
 
 /** Where a setting came from, for messages that point at the right place to fix it. */

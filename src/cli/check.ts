@@ -7,7 +7,7 @@
 import { checkLine, previewResponse, type PreviewObject } from '../preview/index.ts';
 import type { Env } from '../args.ts';
 import type { Command } from './commands.ts';
-import { evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
+import { environmentJson, environmentLines, evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
 
 const USAGE = `Usage: gitsync-injector check [-f PATH]... [options]
 
@@ -16,7 +16,9 @@ will do when its pods are created: injected (mode, containers, repository,
 ref and the folder the app reads), or not and why (the skip reason, or every
 error with its code), with any warnings. One line per object, located as
 FILE:LINE (document N); other objects are listed as ignored. Works offline,
-with the engine and policy the webhook uses.
+with the engine and policy the webhook uses, or with --kubeconfig/--context
+(or KUBECONFIG) against the cluster's live policy and namespace defaults,
+which it names on standard error (and in -o json: policySource, namespaces).
 
 Options:
 ${inputOptions(`  -o, --output FORMAT    text (default), or json: the preview of every object
@@ -39,14 +41,18 @@ function summary(o: PreviewObject): Omit<PreviewObject, 'object' | 'patch' | 're
   return rest;
 }
 
-async function run(args: string[], _env: Env): Promise<number> {
+async function run(args: string[], env: Env): Promise<number> {
   const flags = manifestFlags(args, ['text', 'json']);
   return withInputProblems(async () => {
-    const { deps, objects } = await evaluateInputs(flags);
+    const { deps, objects, environment } = await evaluateInputs(flags, env);
     if (flags.output === 'json') {
       const response = previewResponse(objects, deps);
-      await write(process.stdout, `${JSON.stringify({ ...response, objects: objects.map(summary) }, null, 2)}\n`);
-    } else if (objects.length === 0) {
+      await write(process.stdout, `${JSON.stringify({ ...response, ...environmentJson(environment), objects: objects.map(summary) }, null, 2)}\n`);
+      return exitStatus(objects);
+    }
+    const used = environmentLines(environment);
+    if (used.length > 0) await write(process.stderr, `${used.join('\n')}\n`);
+    if (objects.length === 0) {
       await write(process.stderr, 'no Kubernetes objects in the input\n');
     } else {
       await write(process.stdout, `${objects.map(checkLine).join('\n')}\n`);

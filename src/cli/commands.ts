@@ -3,11 +3,16 @@
  * here once; main dispatches to it and prints the list in its usage.
  */
 import type { Env } from '../args.ts';
+import { annotate } from './annotate.ts';
+import { audit } from './audit.ts';
 import { certs } from './certs.ts';
+import { completionCommand } from './completion.ts';
 import { check } from './check.ts';
 import { inject } from './inject.ts';
 import { policy } from './policy.ts';
 import { serve } from './serve.ts';
+import { uninject } from './uninject.ts';
+import { version } from './version.ts';
 
 export interface Command {
   /** One line for the command list. */
@@ -23,5 +28,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   certs,
   inject,
   check,
+  annotate,
+  uninject,
+  audit,
   policy,
+  version,
+  completion: completionCommand(() => COMMANDS),
 };

@@ -9,7 +9,7 @@
 import { REFUSED, refusal, renderJson, renderPatches, renderYaml, warningLines } from '../preview/index.ts';
 import type { Env } from '../args.ts';
 import type { Command } from './commands.ts';
-import { evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
+import { environmentLines, evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
 
 const USAGE = `Usage: gitsync-injector inject [-f PATH]... [options]
 
@@ -29,6 +29,8 @@ ${inputOptions(`  -o, --output FORMAT    yaml (default), json (one object, or a 
 
 Warnings, and the objects the webhook would deny with every reason, are
 printed on standard error as FILE:LINE (document N) KIND NAMESPACE/NAME.
+With a cluster, standard error first says which policy (source and hash)
+and which namespace defaults were used.
 
 Exit status:
   0  all well (objects may have been left unchanged)
@@ -39,14 +41,15 @@ Examples:
   gitsync-injector inject -f deployment.yaml | kubectl apply -f -
   kustomize build overlays/prod | gitsync-injector inject -f - | kubectl apply -f -
   kubectl kustomize overlays/prod | gitsync-injector inject --policy policy.yaml > rendered.yaml
-  gitsync-injector inject -f manifests/ --namespace airflow -o patch
+  gitsync-injector inject -f manifests/ -n airflow -o patch
+  gitsync-injector inject --context prod -f https://example.com/app.yaml
 `;
 
-async function run(args: string[], _env: Env): Promise<number> {
+async function run(args: string[], env: Env): Promise<number> {
   const flags = manifestFlags(args, ['yaml', 'json', 'patch']);
   return withInputProblems(async () => {
-    const { sources, objects } = await evaluateInputs(flags);
-    const messages: string[] = [];
+    const { sources, objects, environment } = await evaluateInputs(flags, env);
+    const messages: string[] = environmentLines(environment);
     let text: string;
     if (flags.output === 'json') text = renderJson(sources);
     else if (flags.output === 'patch') text = renderPatches(sources);
@@ -66,7 +69,7 @@ async function run(args: string[], _env: Env): Promise<number> {
 }
 
 export const inject: Command = {
-  summary: 'inject git-sync into manifests offline (files, directories or stdin)',
+  summary: 'inject git-sync into manifests (files, directories, URLs or stdin)',
   usage: USAGE,
   run,
 };

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * The `gitsync-injector` command: dispatches to a subcommand from the
- * command table. Exit codes: 0 success, 1 failure, 2 bad invocation.
+ * command table. Exit codes: 0 success, 1 failure, 2 bad invocation (one
+ * line saying what is wrong, and where to find the help).
  */
 import { VERSION } from '../version.ts';
 import { UsageError } from '../args.ts';
+import { closest } from '../engine/index.ts';
 import { COMMANDS, type Command } from './commands.ts';
 
 const NAME = 'gitsync-injector';
@@ -52,8 +54,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commandFor(first);
   if (!command) {
-    const what = first.startsWith('-') ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)}`;
-    process.stderr.write(`${NAME}: ${what}\n\n${usage()}`);
+    const suggestion = first.startsWith('-') ? undefined : closest(first, Object.keys(COMMANDS));
+    const what = first.startsWith('-') ? `unknown option ${first}` : `unknown command ${JSON.stringify(first)}${suggestion ? `; did you mean ${suggestion}?` : ''}`;
+    process.stderr.write(`${NAME}: ${what}\nRun '${NAME} --help' for the commands.\n`);
     return 2;
   }
   if (wantsHelp(rest)) {
@@ -64,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(rest, process.env);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`${NAME} ${first}: ${error.message}\n\n${command.usage}`);
+      // One line and where to look, not the whole help: the mistake stays on screen.
+      process.stderr.write(`${NAME} ${first}: ${error.message}\nRun '${NAME} ${first} --help' for its options.\n`);
       return 2;
     }
     process.stderr.write(`${NAME} ${first}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

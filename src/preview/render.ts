@@ -34,7 +34,7 @@ function readBack(text: string): unknown {
 }
 
 /** Throws unless `text` reads back as `output`, and a document written as JSON is still JSON that reads back as it. */
-function check(text: string, output: unknown, json: boolean): void {
+export function checkRewritten(text: string, output: unknown, json: boolean): void {
   if (!isDeepStrictEqual(readBack(text), output)) throw new YamlPatchError('the rewritten document does not read back as the patched object');
   if (!json) return;
   const range = parseDocument(text, KUBERNETES_YAML).contents?.range;
@@ -58,7 +58,7 @@ function rewrite(source: ParsedSource, evaluated: EvaluatedDocument, notes: stri
     let why: string;
     try {
       const text = spliceYamlDocument(source.text, doc.span, yaml, patch, style);
-      check(text, output, writtenAsJson(yaml));
+      checkRewritten(text, output, writtenAsJson(yaml));
       return text;
     } catch (error) {
       if (!(error instanceof YamlPatchError)) throw error;
@@ -68,7 +68,7 @@ function rewrite(source: ParsedSource, evaluated: EvaluatedDocument, notes: stri
       const copy = yaml.clone();
       patchYamlDocument(copy, patch);
       const text = copy.toString({ ...style, lineWidth: 0 });
-      check(text, output, false);
+      checkRewritten(text, output, false);
       notes.push(`${where} was written from its syntax tree: comments and key order are kept, but untouched lines may be re-spaced (${why})`);
       // The syntax tree re-creates the document from its first token on; blank lines before that are kept as they were.
       const lead = doc.index > 1 ? source.text.slice(doc.span[0], yaml.range[0]) : '';
@@ -91,7 +91,7 @@ function rewriteJson(source: ParsedSource, evaluated: EvaluatedDocument, notes: 
       const yaml = parseDocument(source.text, { ...KUBERNETES_YAML, uniqueKeys: false });
       if (yaml.errors.length > 0 || !writtenAsJson(yaml)) throw new YamlPatchError('the JSON does not read as a YAML flow mapping');
       const text = spliceYamlDocument(source.text, [0, source.text.length], yaml, documentPatch(evaluated), detectStyle(source.text));
-      check(text, output, true);
+      checkRewritten(text, output, true);
       return text;
     } catch (error) {
       if (!(error instanceof YamlPatchError)) throw error;
@@ -128,7 +128,12 @@ function startsWithMarker(text: string): boolean {
  */
 export function renderYaml(sources: readonly EvaluatedSource[]): RenderedYaml {
   const notes: string[] = [];
-  const pieces = sources.map((source) => renderSource(source, notes)).filter((piece) => piece.trim() !== '');
+  return { text: joinYamlSources(sources.map((source) => renderSource(source, notes))), notes };
+}
+
+/** The texts of several sources as one YAML stream (see renderYaml). */
+export function joinYamlSources(texts: readonly string[]): string {
+  const pieces = texts.filter((piece) => piece.trim() !== '');
   let text = '';
   for (const piece of pieces) {
     if (text !== '') {
@@ -138,12 +143,17 @@ export function renderYaml(sources: readonly EvaluatedSource[]): RenderedYaml {
     text += piece;
   }
   if (pieces.length > 1 && /^\s*[{[]/.test(text)) text = `---\n${text}`;
-  return { text, notes };
+  return text;
 }
 
 /** The outputs as JSON: one object as itself, several as a v1 List (which kubectl apply reads like a stream). */
 export function renderJson(sources: readonly EvaluatedSource[]): string {
-  const values = sources.flatMap((s) => s.documents.map((d) => d.output)).filter((v) => v !== null && v !== undefined);
+  return outputsJson(sources.flatMap((s) => s.documents.map((d) => d.output)));
+}
+
+/** Documents as JSON: one object as itself, several as a v1 List; empty documents are left out. */
+export function outputsJson(outputs: readonly unknown[]): string {
+  const values = outputs.filter((v) => v !== null && v !== undefined);
   const value = values.length === 1 ? values[0] : { apiVersion: 'v1', kind: 'List', items: values };
   return `${JSON.stringify(value, null, 2)}\n`;
 }

@@ -69,9 +69,33 @@ async function readText(path: string): Promise<string> {
   }
 }
 
+/** Whether a path given on the command line is a URL to download, as with `kubectl apply -f URL`. */
+export const isUrl = (path: string): boolean => /^https?:\/\//i.test(path);
+
+/** Manifests larger than this are not downloaded: far beyond any real bundle, small enough to hold in memory. */
+export const MAX_URL_BYTES = 64 * 1024 * 1024;
+
+async function download(url: string): Promise<InputText> {
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(60_000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new SourceError(`cannot read ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  }
+  if (!response.ok) throw new SourceError(`cannot read ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd());
+  const length = Number(response.headers.get('content-length') ?? 0);
+  if (length > MAX_URL_BYTES) throw new SourceError(`cannot read ${url}: ${length} bytes is more than ${MAX_URL_BYTES}`);
+  const body = Buffer.from(await response.arrayBuffer());
+  if (body.length > MAX_URL_BYTES) throw new SourceError(`cannot read ${url}: more than ${MAX_URL_BYTES} bytes`);
+  const ext = extname(new URL(url).pathname).toLowerCase();
+  return { name: url, text: body.toString('utf8'), format: FORMATS[ext] ?? 'auto' };
+}
+
 /**
- * Reads every path in order; '-' is standard input (read once). Directories
- * give their *.yaml, *.yml and *.json files. Throws SourceError.
+ * Reads every path in order; '-' is standard input (read once), an http(s)
+ * URL is downloaded. Directories give their *.yaml, *.yml and *.json files.
+ * Throws SourceError.
  */
 export async function readInputs(paths: readonly string[], readStdin: () => Promise<string>): Promise<InputText[]> {
   const inputs: InputText[] = [];
@@ -81,6 +105,10 @@ export async function readInputs(paths: readonly string[], readStdin: () => Prom
       if (stdinRead) throw new SourceError('standard input (-) is given more than once');
       stdinRead = true;
       inputs.push({ name: STDIN_NAME, text: await readStdin(), format: 'auto' });
+      continue;
+    }
+    if (isUrl(path)) {
+      inputs.push(await download(path));
       continue;
     }
     let info;

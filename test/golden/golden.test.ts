@@ -18,7 +18,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseDocument } from 'yaml';
-import { formatProblem, injectPod, type InjectResult } from '../../src/engine/index.ts';
+import { formatProblem, injectPod, type EngineContext, type InjectResult } from '../../src/engine/index.ts';
+import { uninjectWorkload } from '../../src/workloads/index.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -46,11 +47,16 @@ interface Case {
   };
 }
 
+// A case's policy overrides top-level fields; limits merge, so that a case need only name the limit it is about.
+const context = (c: Case): EngineContext => ({
+  policy: mustCompile({ ...BUILTIN_POLICY, ...c.policy, limits: { ...BUILTIN_POLICY.limits, ...c.policy?.limits } }).engine,
+  cluster: c.cluster ?? {},
+  version: VERSION,
+});
+
 function run(c: Case, pod: unknown = c.input): InjectResult {
-  // A case's policy overrides top-level fields; limits merge, so that a case need only name the limit it is about.
-  const policy = mustCompile({ ...BUILTIN_POLICY, ...c.policy, limits: { ...BUILTIN_POLICY.limits, ...c.policy?.limits } }).engine;
   const req = { pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) };
-  return injectPod(req, { policy, cluster: c.cluster ?? {}, version: VERSION });
+  return injectPod(req, context(c));
 }
 
 function actualExpect(result: InjectResult): Case['expect'] {
@@ -94,6 +100,14 @@ describe.each(files)('%s', (file) => {
     expect(again.outcome).toBe('skipped');
     expect(again.skip?.reason).toBe('already-injected');
     expect(again.patch).toEqual([]);
+  });
+
+  test.runIf(result.outcome === 'injected')('uninject gives back the input, value for value', () => {
+    const ctx = context(c);
+    const back = uninjectWorkload({ object: result.pod, namespace: c.namespace ?? 'default', namespaceAnnotations: c.namespaceAnnotations }, ctx.policy.prefix, ctx);
+    expect(back.workload && back.injected).toBe(true);
+    expect(back.workload && back.object).toEqual(c.input);
+    expect(back.workload && back.warnings).toEqual([]);
   });
 });
 

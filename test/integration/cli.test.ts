@@ -33,11 +33,11 @@ describe('dispatch', () => {
     expect(run.stderr).toContain('Usage: gitsync-injector');
   });
 
-  test('an unknown command is named, with the usage, exit 2', async () => {
+  test('an unknown command is named in one line with a hint, exit 2', async () => {
     const run = await cli(['deploy']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^gitsync-injector: unknown command "deploy"\n\nUsage:/);
-    expect(run.stdout).toBe('');
+    expect(run).toEqual({ code: 2, stdout: '', stderr: `gitsync-injector: unknown command "deploy"\nRun 'gitsync-injector --help' for the commands.\n` });
+    const typo = await cli(['injct']);
+    expect(typo.stderr).toBe(`gitsync-injector: unknown command "injct"; did you mean inject?\nRun 'gitsync-injector --help' for the commands.\n`);
   });
 
   test('serve --help shows its flags and their environment variables', async () => {
@@ -56,16 +56,17 @@ describe('serve: invalid settings exit 2 with a message that names them', () => 
     [[], { GITSYNC_INJECTOR_PORT: '-1' }, 'GITSYNC_INJECTOR_PORT: "-1" is not a port number'],
     [['--log-level', 'loud'], {}, '--log-level: "loud" is not a log level'],
     [[], { GITSYNC_INJECTOR_LOG_LEVEL: 'verbose' }, 'GITSYNC_INJECTOR_LOG_LEVEL: "verbose" is not a log level'],
-    [['--frobnicate'], {}, "Unknown option '--frobnicate'"],
-    [['extra'], {}, 'extra'],
+    [['--frobnicate'], {}, 'unknown option --frobnicate'],
+    [['--polcy', 'x.yaml'], {}, 'unknown option --polcy (did you mean --policy?)'],
+    [['extra'], {}, 'unexpected argument "extra"'],
     [['--tls-cert', '/tmp/x.crt'], {}, '--tls-cert is set but --tls-key (or GITSYNC_INJECTOR_TLS_KEY) is not'],
     [['--port', '9000', '--health-port', '9000'], {}, 'need different ports'],
   ])('%j %j', async (args, env, message) => {
     const run = await cli(['serve', ...args], env as Record<string, string>);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`gitsync-injector serve: `);
+    // One line saying what is wrong, one saying where the help is: not the whole help.
+    expect(run.stderr).toMatch(/^gitsync-injector serve: [^\n]+\nRun 'gitsync-injector serve --help' for its options\.\n$/);
     expect(run.stderr).toContain(message);
-    expect(run.stderr).toContain('Usage: gitsync-injector serve');
   });
 });
 

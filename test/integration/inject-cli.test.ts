@@ -53,7 +53,7 @@ afterAll(() => {
 describe('help', () => {
   test('the command list names inject and check', async () => {
     const run = await cli(['--help']);
-    expect(run.stdout).toMatch(/^ {2}inject +inject git-sync into manifests offline/m);
+    expect(run.stdout).toMatch(/^ {2}inject +inject git-sync into manifests/m);
     expect(run.stdout).toMatch(/^ {2}check +say for each pod and workload/m);
   });
 
@@ -233,7 +233,7 @@ describe('exit statuses', () => {
     [['inject', '-o', 'xml'], /--output: "xml" is not an output format; use yaml, json, patch/],
     [['check', '-o', 'yaml'], /--output: "yaml" is not an output format; use text, json/],
     [['inject', '--namespace', 'Team_A'], /--namespace: "Team_A" is not a namespace name/],
-    [['inject', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['inject', '--frobnicate'], /^gitsync-injector inject: unknown option --frobnicate\nRun 'gitsync-injector inject --help' for its options\.\n$/],
   ])('2 for %j', async (args, message) => {
     const run = await cli(args);
     expect(run.code).toBe(2);

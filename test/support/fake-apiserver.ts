@@ -24,7 +24,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 
-export type Resource = 'namespaces' | 'configmaps' | 'nodes';
+export type Resource =
+  | 'namespaces'
+  | 'configmaps'
+  | 'nodes'
+  | 'pods'
+  | 'replicationcontrollers'
+  | 'deployments'
+  | 'statefulsets'
+  | 'daemonsets'
+  | 'replicasets'
+  | 'jobs'
+  | 'cronjobs';
 
 export interface FakeObject {
   apiVersion?: string;
@@ -64,29 +75,59 @@ export interface RecordedRequest {
   query: Record<string, string>;
 }
 
-const KINDS: Record<Resource, string> = { namespaces: 'Namespace', configmaps: 'ConfigMap', nodes: 'Node' };
-const NAMESPACED: Record<Resource, boolean> = { namespaces: false, configmaps: true, nodes: false };
+const KINDS: Record<Resource, string> = {
+  namespaces: 'Namespace',
+  configmaps: 'ConfigMap',
+  nodes: 'Node',
+  pods: 'Pod',
+  replicationcontrollers: 'ReplicationController',
+  deployments: 'Deployment',
+  statefulsets: 'StatefulSet',
+  daemonsets: 'DaemonSet',
+  replicasets: 'ReplicaSet',
+  jobs: 'Job',
+  cronjobs: 'CronJob',
+};
+/** The API group and version each resource is served under. */
+const API_VERSIONS: Record<Resource, string> = {
+  namespaces: 'v1',
+  configmaps: 'v1',
+  nodes: 'v1',
+  pods: 'v1',
+  replicationcontrollers: 'v1',
+  deployments: 'apps/v1',
+  statefulsets: 'apps/v1',
+  daemonsets: 'apps/v1',
+  replicasets: 'apps/v1',
+  jobs: 'batch/v1',
+  cronjobs: 'batch/v1',
+};
+const NAMESPACED = (r: Resource): boolean => r !== 'namespaces' && r !== 'nodes';
+const isResource = (s: string | undefined): s is Resource => s !== undefined && Object.hasOwn(KINDS, s);
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
 /**
- * Parses the paths this server knows: the collections /api/v1/{namespaces,nodes,configmaps}
- * and /api/v1/namespaces/NS/configmaps, and their objects (`item`).
+ * Parses the paths this server knows: /api/v1/… for the core group and
+ * /apis/GROUP/VERSION/… for the others; a collection across namespaces
+ * (/api/v1/pods), in one (/api/v1/namespaces/NS/pods), and its objects (`item`).
  */
 function route(pathname: string): { resource: Resource; namespace?: string; item?: string } | undefined {
   const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] !== 'api' || parts[1] !== 'v1') return undefined;
-  const [, , first, second, third, fourth] = parts;
-  if (first === 'namespaces' || first === 'nodes') {
-    if (parts.length === 3) return { resource: first };
-    if (parts.length === 4) return { resource: first, item: second };
-  }
-  if (first === 'configmaps' && parts.length === 3) return { resource: 'configmaps' };
-  if (first === 'namespaces' && third === 'configmaps') {
-    if (parts.length === 5) return { resource: 'configmaps', namespace: second };
-    if (parts.length === 6) return { resource: 'configmaps', namespace: second, item: fourth };
+  let groupVersion: string;
+  let rest: string[];
+  if (parts[0] === 'api' && parts[1] === 'v1') [groupVersion, rest] = ['v1', parts.slice(2)];
+  else if (parts[0] === 'apis' && parts.length >= 3) [groupVersion, rest] = [`${parts[1]}/${parts[2]}`, parts.slice(3)];
+  else return undefined;
+  const served = (r: string | undefined): r is Resource => isResource(r) && API_VERSIONS[r] === groupVersion;
+  const [first, second, third, fourth] = rest;
+  if (served(first) && rest.length === 1) return { resource: first };
+  if (served(first) && !NAMESPACED(first) && rest.length === 2) return { resource: first, item: second };
+  if (first === 'namespaces' && served(third) && NAMESPACED(third)) {
+    if (rest.length === 3) return { resource: third, namespace: second };
+    if (rest.length === 4) return { resource: third, namespace: second, item: fourth };
   }
   return undefined;
 }
@@ -98,11 +139,7 @@ export interface FakeApiServerOptions {
 }
 
 export class FakeApiServer {
-  readonly #objects = new Map<Resource, Map<string, FakeObject>>([
-    ['namespaces', new Map()],
-    ['configmaps', new Map()],
-    ['nodes', new Map()],
-  ]);
+  readonly #objects = new Map<Resource, Map<string, FakeObject>>((Object.keys(KINDS) as Resource[]).map((r) => [r, new Map()]));
   #history: HistoryEntry[] = [];
   /** Watches from a resourceVersion below this one are too old. */
   #oldestWatchable = 1;
@@ -198,7 +235,7 @@ export class FakeApiServer {
     const type: EventType = store.has(key) ? 'MODIFIED' : 'ADDED';
     const stored: FakeObject = structuredClone({
       ...object,
-      apiVersion: 'v1',
+      apiVersion: API_VERSIONS[resource],
       kind: KINDS[resource],
       metadata: { ...object.metadata, resourceVersion: String(++this.#rv) },
     });
@@ -300,7 +337,7 @@ export class FakeApiServer {
   // ---- HTTP ----
 
   #key(resource: Resource, namespace: string | undefined, name: string): string {
-    return NAMESPACED[resource] ? `${namespace ?? ''}/${name}` : name;
+    return NAMESPACED(resource) ? `${namespace ?? ''}/${name}` : name;
   }
 
   #record(resource: Resource, type: EventType, object: FakeObject): void {
