@@ -3,7 +3,8 @@
  * The playground's wiring: editors, examples, files, the link, and the call
  * to /preview, the only request that carries what the user typed.
  */
-import { Editor, lineOfField } from './editor.js';
+import { Editor } from './editor.js';
+import { lineOfField } from './find.js';
 import { el, objectCard, totals } from './render.js';
 import { decodeState, encodeState } from './state.js';
 

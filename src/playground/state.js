@@ -73,7 +73,7 @@ async function readAll(stream, max) {
  * @param {number} max
  */
 function through(bytes, transform, max) {
-  return readAll(new Blob([/** @type {BlobPart} */ (bytes)]).stream().pipeThrough(transform), max);
+  return readAll(new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (bytes)]).stream().pipeThrough(transform), max);
 }
 
 /**
