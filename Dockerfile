@@ -17,7 +17,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The playground page (src/playground/: HTML, CSS, browser modules) is served as it is, from dist/playground/.
 RUN npx tsc -p tsconfig.build.json \
+ && cp -R src/playground dist/ \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # Runtime: distroless Node.js 24 (the current LTS), no shell, non-root.

@@ -52,6 +52,14 @@ export const HTTP_ERRORS = {
 
   // /preview's parameters and limits.
   INVALID_NAMESPACE: { status: 400, meaning: '/preview: the namespace query parameter is not a namespace name, or is given more than once.' },
+  INVALID_PREVIEW_REQUEST: {
+    status: 400,
+    meaning: '/preview: a PreviewRequest body has fields that are missing, unknown or of the wrong type; `problems` lists each field and what it must be.',
+  },
+  INVALID_POLICY: {
+    status: 400,
+    meaning: '/preview: the policy in a PreviewRequest has problems; `problems` lists each with its code, field, line and column, as `serve` would refuse it.',
+  },
   TOO_MANY_OBJECTS: { status: 413, meaning: '/preview: the body has more objects than one preview answers (the message gives the limit); the offline commands have none.' },
   BODY_TOO_COMPLEX: { status: 413, meaning: '/preview: reading the body or writing the answer took longer or needed more memory than a preview may use.' },
   BUSY: { status: 429, meaning: '/preview: too many previews are waiting already; retry after the seconds the Retry-After header gives.' },

@@ -1,5 +1,6 @@
 /**
- * The preview listener: POST /preview and GET /policy on an HTTPS port of
+ * The preview listener: POST /preview, GET /policy and the playground page
+ * (GET /, src/playground/) on an HTTPS port of
  * their own, apart from /mutate's. They are for people and pipelines, not
  * for the API server, and they are open (no authentication): /preview
  * reads any namespace's `gitsync.dev/*` defaults through `?namespace=` and
@@ -17,6 +18,7 @@ import type { Logger } from 'pino';
 import type { AdmissionDeps } from '../admission/index.ts';
 import { clientErrorHandler, errorResponder, installErrorHandling } from './errors.ts';
 import { refuseWhilePending, type PolicyPending } from './policy-gate.ts';
+import { registerPlayground } from './playground.ts';
 import { registerPolicyRoute, type PolicyViewSource } from './policy-route.ts';
 import { registerPreview } from './preview.ts';
 import { HEADERS_TIMEOUT_MS, SERVER_TUNING, secureContextOptions, type TlsFiles } from './webhook.ts';
@@ -54,5 +56,7 @@ export function buildPreviewServer(options: PreviewServerOptions): PreviewServer
   });
   registerPreview(app, options.deps);
   if (options.policy) registerPolicyRoute(app, options.policy);
+  // The page for people, at the root: it asks /preview and nothing else.
+  registerPlayground(app);
   return app;
 }

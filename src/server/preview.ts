@@ -12,7 +12,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdmissionDeps } from '../admission/index.ts';
-import { InputError, previewDocuments, PreviewWorker, TooManyObjectsError, WorkerBusyError, WorkerLimitError, type InputFormat, type PreviewLimits, type PreviewResponse } from '../preview/index.ts';
+import { InputError, previewDocuments, PreviewWorker, TooManyObjectsError, WorkerBusyError, WorkerLimitError, type InputFormat, type PreviewLimits, type PreviewOptions, type PreviewResponse } from '../preview/index.ts';
+import { formatPolicyProblem } from '../policy/index.ts';
+import { addYaml, isPreviewRequest, PreviewRequestError, readPreviewRequest, RequestPolicies, RequestPolicyError } from './preview-request.ts';
 import { errorBody, HttpError } from './http-errors.ts';
 import { isDnsLabel } from '../engine/index.ts';
 import { isJsonType, isYamlType, mediaType, prefersYaml } from './negotiate.ts';
@@ -50,6 +52,16 @@ function rejectInput(request: FastifyRequest, reply: FastifyReply, error: InputE
   const body = errorBody(error.reason, `line ${error.line}, column ${error.column}: ${error.detail}`, { line: error.line, column: error.column });
   // The reason only, as for every client mistake: the parser's message may quote the body.
   request.log.warn({ method: request.method, url: request.url.slice(0, 200), statusCode: body.error.code, reason: error.reason }, 'request rejected');
+  void reply.code(body.error.code).send(body);
+}
+
+/** A PreviewRequest with wrong fields, or whose policy has problems: 400 with every problem (a policy's with its line and column). */
+function rejectRequest(request: FastifyRequest, reply: FastifyReply, error: PreviewRequestError | RequestPolicyError): void {
+  const body =
+    error instanceof RequestPolicyError
+      ? errorBody('INVALID_POLICY', `${error.message}: ${error.problems.map((p) => formatPolicyProblem(p, 'policy')).join('; ')}`, { problems: error.problems })
+      : errorBody('INVALID_PREVIEW_REQUEST', error.message, { problems: error.problems });
+  request.log.warn({ method: request.method, url: request.url.slice(0, 200), statusCode: body.error.code, reason: body.error.reason }, 'request rejected');
   void reply.code(body.error.code).send(body);
 }
 
@@ -94,6 +106,7 @@ export function registerPreview(
   options: PreviewRouteOptions = {},
 ): void {
   const worker = options.worker ?? new PreviewWorker();
+  const requestPolicies = new RequestPolicies();
   const limits: PreviewLimits = { maxObjects: options.maxObjects ?? MAX_PREVIEW_OBJECTS, pause: { every: OBJECTS_PER_TURN, wait: turn } };
   void app.register(async (scope) => {
     scope.addHook('onClose', async () => {
@@ -115,14 +128,29 @@ export function registerPreview(
       if (text.trim() === '') throw new HttpError('EMPTY_BODY', EMPTY);
       const namespace = namespaceParam(request.query);
       // One policy for the whole answer, even if a reload replaces deps.ctx while it is worked out.
-      const snapshot: AdmissionDeps = { ctx: deps.ctx, namespaceAnnotations: (ns) => deps.namespaceAnnotations(ns) };
+      let snapshot: AdmissionDeps = { ctx: deps.ctx, namespaceAnnotations: (ns) => deps.namespaceAnnotations(ns) };
       let response: PreviewResponse;
       try {
-        const parsed = await worker.parse('the body', text, format, limits.maxObjects);
-        response = await previewDocuments(parsed.documents, snapshot, namespace === undefined ? {} : { namespace }, limits);
+        let { documents } = await worker.parse('the body', text, format, limits.maxObjects);
+        let options: PreviewOptions = namespace === undefined ? {} : { namespace };
+        let yaml = false;
+        if (isPreviewRequest(documents)) {
+          // A PreviewRequest: its manifests are read as a body is, under its own policy when it has one.
+          const ask = readPreviewRequest(documents);
+          if (ask.policy !== undefined) snapshot = requestPolicies.depsWith(snapshot, ask.policy);
+          documents = (await worker.parse('the manifests', ask.manifests, 'auto', limits.maxObjects)).documents;
+          if (ask.namespace !== undefined) options = { namespace: ask.namespace };
+          yaml = ask.yaml;
+        }
+        response = await previewDocuments(documents, snapshot, options, limits);
+        if (yaml) response = await addYaml(response, documents, worker);
       } catch (error) {
         if (error instanceof InputError) {
           rejectInput(request, reply, error);
+          return reply;
+        }
+        if (error instanceof PreviewRequestError || error instanceof RequestPolicyError) {
+          rejectRequest(request, reply, error);
           return reply;
         }
         throw clientError(error, reply) ?? error;

@@ -238,6 +238,10 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
   TOO_DEEP: [['/preview', () => preview(`${'['.repeat(500)}${']'.repeat(500)}`)]],
   FORBIDDEN_JSON_KEY: [['/mutate', () => mutate('{"__proto__": {"allowed": true}}')]],
   INVALID_NAMESPACE: [['/preview', () => preview(JSON.stringify(samplePod()), undefined, '?namespace=Not_A_Namespace')]],
+  INVALID_PREVIEW_REQUEST: [['/preview: a PreviewRequest without manifests', () => preview(JSON.stringify({ apiVersion: 'gitsync.dev/v1', kind: 'PreviewRequest', yaml: 'yes' }))]],
+  INVALID_POLICY: [
+    ['/preview: a PreviewRequest whose policy has a bad field', () => preview(JSON.stringify({ apiVersion: 'gitsync.dev/v1', kind: 'PreviewRequest', manifests: JSON.stringify(samplePod()), policy: 'limits:\n  minPeriod: soon\n' }))],
+  ],
   TOO_MANY_OBJECTS: [['/preview', () => preview(JSON.stringify({ kind: 'List', items: Array.from({ length: MAX_PREVIEW_OBJECTS + 1 }, () => ({})) }))]],
   BODY_TOO_COMPLEX: [['/preview with a worker allowed 1 ms', () => previewThrough(okDeps(), new PreviewWorker({ timeoutMs: 1 }))]],
   BUSY: [['/preview with no room in the queue', () => previewThrough(okDeps(), new PreviewWorker({ maxQueued: 0 }))]],
