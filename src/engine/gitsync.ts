@@ -89,7 +89,9 @@ type Role = 'once' | 'after-init' | 'first-sync';
  * early, so a first sync that ends between ticks waits for the next one:
  * half the period on average. periodSeconds 1 (the minimum) keeps that wait
  * to 0.5 s; failureThreshold 300 still allows five minutes for a first clone,
- * as before (2 s × 150).
+ * as before (2 s × 150). No initialDelaySeconds: 0 is its default, and the
+ * API server drops a zero when it stores the pod, so writing it would only
+ * make the stored pod differ from the one the preview shows.
  *
  * Only the native sidecar gets a startup probe: it is what holds the app
  * containers back until the first sync (the kubelet starts the next
@@ -104,7 +106,7 @@ function probes(port: number, role: Exclude<Role, 'once'>): Pick<V1Container, 's
   const httpGet = { path: '/', port };
   const livenessProbe: V1Probe = { httpGet, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 };
   if (role === 'after-init') return { livenessProbe };
-  const startupProbe: V1Probe = { httpGet, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 300 };
+  const startupProbe: V1Probe = { httpGet, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 300 };
   return { startupProbe, livenessProbe };
 }
 

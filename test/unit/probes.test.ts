@@ -25,7 +25,7 @@ describe('git-sync probes', () => {
   test('native: a startup probe every second from the start, 300 tries (five minutes), and liveness', () => {
     const { init } = injected('native');
     expect(init).toHaveLength(1);
-    expect(init[0]!.startupProbe).toEqual({ httpGet: { path: '/', port: 1234 }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 300 });
+    expect(init[0]!.startupProbe).toEqual({ httpGet: { path: '/', port: 1234 }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 300 });
     expect(init[0]!.livenessProbe).toEqual(liveness);
     expect(init[0]!.readinessProbe).toBeUndefined();
   });
