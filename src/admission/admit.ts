@@ -70,7 +70,7 @@ const namespaceOf = (pod: Record<string, unknown>): string => {
   return typeof metadata?.namespace === 'string' ? metadata.namespace : '';
 };
 
-const base64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
+const base64 = (text: string): string => Buffer.from(text).toString('base64');
 
 const withWarnings = (response: AdmissionResponse, warnings: string[]): AdmissionResponse =>
   warnings.length > 0 ? { ...response, warnings } : response;
@@ -144,7 +144,7 @@ export function admit(body: unknown, deps: AdmissionDeps): Admission {
   switch (result.outcome) {
     case 'injected': {
       const warnings = capWarnings(result.warnings.map(formatProblem));
-      const response = withWarnings({ uid, allowed: true, patchType: 'JSONPatch', patch: base64(result.patch) }, warnings);
+      const response = withWarnings({ uid, allowed: true, patchType: 'JSONPatch', patch: base64(result.patchJson) }, warnings);
       return { statusCode: 200, review: review(response), summary: { ...summary, outcome: 'injected', warnings: warnings.length }, result };
     }
     case 'skipped': {

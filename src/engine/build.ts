@@ -18,6 +18,16 @@ import { containerNames, portsInUse, uniqueName, volumeNames, type Pod } from '.
 import { publishedPath, publishedVolume, type PublishedFile } from './published.ts';
 import { quote } from './problems.ts';
 
+const json = (value: unknown): string => JSON.stringify(value);
+
+/**
+ * The text the config hash is taken over: `JSON.stringify([containers, volumes])`
+ * (what it has always been, so a pod's hash does not change with this
+ * version), put together from each part's text.
+ */
+const configText = (t: { init: string[]; app: string[]; volumes: string[] }): string =>
+  `[{"init":[${t.init.join(',')}],"app":[${t.app.join(',')}]},[${t.volumes.join(',')}]]`;
+
 export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   const { policy } = ctx;
   const gs = policy.gitSync;
@@ -100,16 +110,18 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
     ...(s['sparse-paths'] && p.checkout.sparse && { sparsePaths: s['sparse-paths'].value }),
     ...(p.checkout.filter !== undefined && { filter: p.checkout.filter }),
   };
-  const configHash = hash('sha256', JSON.stringify([containers, volumes])).slice(0, 12);
+  // Serialised once: the config hash is taken over this text, and the patch's JSON reuses it.
+  const text = { init: containers.init.map(json), app: containers.app.map(json), volumes: volumes.map(json) };
+  const configHash = hash('sha256', configText(text)).slice(0, 12);
   const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };
 
   // Annotations first: the status records the injection; each published file's
   // content is what its downwardAPI volume projects into the file git-sync reads.
   patch.put(['metadata', 'annotations'], `${policy.prefix}${WRITTEN_ANNOTATIONS.status}`, JSON.stringify(status));
   for (const f of published) patch.put(['metadata', 'annotations'], `${policy.prefix}${f.annotation}`, f.data);
-  for (const v of volumes) patch.append(['spec', 'volumes'], v);
-  for (const c of containers.init) patch.append(['spec', 'initContainers'], c);
-  for (const c of containers.app) patch.append(['spec', 'containers'], c);
+  volumes.forEach((v, i) => patch.append(['spec', 'volumes'], v, text.volumes[i]));
+  containers.init.forEach((c, i) => patch.append(['spec', 'initContainers'], c, text.init[i]));
+  containers.app.forEach((c, i) => patch.append(['spec', 'containers'], c, text.app[i]));
 
   const warnings = [...p.warnings];
   const envName = s.env?.value;
@@ -137,5 +149,5 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
       }
     }
   }
-  return { outcome: 'injected', patch: patch.ops, pod: patch.draft, warnings, errors: [], injection };
+  return { outcome: 'injected', patch: patch.ops, patchJson: patch.json(), pod: patch.draft, warnings, errors: [], injection };
 }

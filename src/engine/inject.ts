@@ -40,7 +40,7 @@ export function injectPod(req: InjectRequest, ctx: EngineContext): InjectResult 
     if (policy.onInvalidAnnotations === 'admit') {
       return { ...skipped(pod, 'invalid-annotations'), warnings: p.warnings, errors: p.errors };
     }
-    return { outcome: 'denied', patch: [], pod, warnings: p.warnings, errors: p.errors };
+    return { outcome: 'denied', patch: [], patchJson: '[]', pod, warnings: p.warnings, errors: p.errors };
   }
   return build(pod, p, ctx);
 }

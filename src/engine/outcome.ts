@@ -40,6 +40,8 @@ export interface InjectResult {
   skip?: { reason: SkipReason; message: string };
   /** JSON Patch (adds only) that turns the input pod into `pod`; empty unless injected. */
   patch: Operation[];
+  /** `patch` as JSON text (`JSON.stringify(patch)`), made from parts the engine serialised once: what the webhook encodes. */
+  patchJson: string;
   /**
    * The pod after the patch; the input object itself when nothing changes.
    * Parts the patch does not touch are shared with the input, so treat both as read-only.
@@ -53,5 +55,5 @@ export interface InjectResult {
 /** The result for a pod the injector leaves alone, with the reason. */
 export function skipped(pod: unknown, reason: SkipReason, detail?: string): InjectResult {
   const message = detail ?? SKIP_REASONS[reason];
-  return { outcome: 'skipped', skip: { reason, message }, patch: [], pod, warnings: [], errors: [] };
+  return { outcome: 'skipped', skip: { reason, message }, patch: [], patchJson: '[]', pod, warnings: [], errors: [] };
 }

@@ -22,6 +22,10 @@
  *   earlier operation created) copies that part of the draft first. Callers
  *   hand over values they no longer change, and treat ops and draft as
  *   read-only.
+ * - `json()` is the patch as JSON text, exactly `JSON.stringify(ops)`, made
+ *   from the text of the values a caller has serialised already (`append`'s
+ *   `text`): the git-sync containers are serialised once, for the config
+ *   hash, and that text goes into the answer as it is.
  */
 import type { AddOperation } from 'fast-json-patch';
 
@@ -36,6 +40,8 @@ const isContainer = (v: Json): v is Container => typeof v === 'object' && v !== 
 
 export class AddOnlyPatch {
   readonly ops: AddOperation<Json>[] = [];
+  /** Each op's value as JSON text, where the caller gave it (same index as ops). */
+  private readonly texts: (string | undefined)[] = [];
   /** The original with the changes so far; it shares every part no change touched with the original. */
   readonly draft: Record<string, Json>;
   /** The copies this recorder made, which it may write to; anything else belongs to the original. */
@@ -45,14 +51,17 @@ export class AddOnlyPatch {
     this.draft = this.copyOf(original);
   }
 
-  /** Appends `value` to the list at `path`, creating the list (and its parents) when absent. */
-  append(path: readonly (string | number)[], value: Json): void {
+  /**
+   * Appends `value` to the list at `path`, creating the list (and its parents) when absent.
+   * `text`, when given, must be `JSON.stringify(value)`: json() uses it instead of serialising again.
+   */
+  append(path: readonly (string | number)[], value: Json, text?: string): void {
     const list = this.writable(path);
     if (Array.isArray(list)) {
       list.push(value);
-      this.ops.push({ op: 'add', path: `${pointer(path)}/-`, value });
+      this.record(`${pointer(path)}/-`, value, text);
     } else {
-      this.create(path, [value]);
+      this.create(path, [value], text === undefined ? undefined : `[${text}]`);
     }
   }
 
@@ -62,10 +71,21 @@ export class AddOnlyPatch {
     if (isContainer(obj) && !Array.isArray(obj)) {
       if (obj[key] !== undefined && obj[key] !== null) throw new Error(`refusing to overwrite ${pointer([...path, key])}`);
       obj[key] = value;
-      this.ops.push({ op: 'add', path: pointer([...path, key]), value });
+      this.record(pointer([...path, key]), value);
     } else {
       this.create(path, { [key]: value });
     }
+  }
+
+  /** The patch as JSON text: `JSON.stringify(this.ops)`, with the values' own text where it was given. */
+  json(): string {
+    const ops = this.ops.map((op, i) => `{"op":"add","path":${JSON.stringify(op.path)},"value":${this.texts[i] ?? JSON.stringify(op.value)}}`);
+    return `[${ops.join(',')}]`;
+  }
+
+  private record(path: string, value: Json, text?: string): void {
+    this.ops.push({ op: 'add', path, value });
+    this.texts.push(text);
   }
 
   /** The value at `path` in the draft, or undefined if any part of the path is missing. */
@@ -113,7 +133,7 @@ export class AddOnlyPatch {
    * carrying the missing levels nested inside it. A null member counts as
    * absent (the API server treats both alike).
    */
-  private create(path: readonly (string | number)[], value: Json): void {
+  private create(path: readonly (string | number)[], value: Json, text?: string): void {
     let depth = 0;
     let node: Container = this.draft;
     for (; depth < path.length - 1; depth++) {
@@ -122,8 +142,12 @@ export class AddOnlyPatch {
       node = this.own(node, path[depth]!, next);
     }
     let nested = value;
-    for (let i = path.length - 1; i > depth; i--) nested = { [path[i]!]: nested };
+    let nestedText = text;
+    for (let i = path.length - 1; i > depth; i--) {
+      nested = { [path[i]!]: nested };
+      if (nestedText !== undefined) nestedText = `{${JSON.stringify(String(path[i]))}:${nestedText}}`;
+    }
     (node as Record<string, Json>)[path[depth]!] = nested;
-    this.ops.push({ op: 'add', path: pointer(path.slice(0, depth + 1)), value: nested });
+    this.record(pointer(path.slice(0, depth + 1)), nested, nestedText);
   }
 }

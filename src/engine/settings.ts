@@ -87,8 +87,6 @@ function unknownAnnotation(prefix: string, key: string, field: string): Problem 
 
 interface RawEntry {
   raw: string;
-  /** The value as problems show it (shownValue): never a credential. */
-  shown: string;
   field: string;
   source: 'namespace' | 'pod';
 }
@@ -110,7 +108,7 @@ function readAnnotations(
     const field = `${fullKey}${label}`;
     if (isAnnotationKey(key)) {
       const raw = String(value).trim();
-      entries.set(key, { raw, shown: shownValue(key, raw), field, source });
+      entries.set(key, { raw, field, source });
     }
     else if (!WRITTEN_KEYS.has(key) && ++unknown <= MAX_UNKNOWN_REPORTED) warnings.push(unknownAnnotation(prefix, key, field));
   }
@@ -150,10 +148,10 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
   const parse = <K extends AnnotationKey>(key: K, entry: RawEntry): boolean => {
     const parsed = parseValue(key, entry.raw);
     if (!parsed.ok) {
-      errors.push({ code: parsed.code, field: entry.field, value: entry.shown, message: parsed.message });
+      errors.push({ code: parsed.code, field: entry.field, value: shownValue(key, entry.raw), message: parsed.message });
       return false;
     }
-    if (parsed.note) warnings.push({ ...parsed.note, field: entry.field, value: entry.shown });
+    if (parsed.note) warnings.push({ ...parsed.note, field: entry.field, value: shownValue(key, entry.raw) });
     (settings as Record<K, Setting<AnnotationValues[K]>>)[key] = { value: parsed.value, raw: entry.raw, field: entry.field, source: entry.source };
     return true;
   };
@@ -167,11 +165,13 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
       if (!entry) continue;
       const parsed = parseValue(key, entry.raw);
       if (parsed.ok && value && JSON.stringify(parsed.value) === JSON.stringify(value.value)) continue;
+      // As problems show it (shownValue): never a credential. Worked out only for a problem (for a repository it parses the URL again).
+      const shown = shownValue(key, entry.raw);
       const policyText = value ? `the policy enforces ${key} ${quote(value.raw)}` : `the policy keeps ${key} unset`;
       if (level === 'strict') {
-        errors.push({ code: 'SETTING_ENFORCED', field: entry.field, value: entry.shown, message: `${quote(entry.shown)} is not allowed: ${policyText}; remove this annotation` });
+        errors.push({ code: 'SETTING_ENFORCED', field: entry.field, value: shown, message: `${quote(shown)} is not allowed: ${policyText}; remove this annotation` });
       } else {
-        warnings.push({ code: 'ENFORCED_VALUE_USED', field: entry.field, value: entry.shown, message: `${quote(entry.shown)} is ignored: ${policyText}` });
+        warnings.push({ code: 'ENFORCED_VALUE_USED', field: entry.field, value: shown, message: `${quote(shown)} is ignored: ${policyText}` });
       }
     }
   };
@@ -212,8 +212,8 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
         warnings.push({
           code: 'PRESET_OVERRIDE',
           field: nsEntry.field,
-          value: nsEntry.shown,
-          message: `${quote(nsEntry.shown)} is replaced by preset ${presetName}'s ${quote(fromPreset.raw)}; set ${prefix}${key} on the pod to choose`,
+          value: shownValue(key, nsEntry.raw),
+          message: `${quote(shownValue(key, nsEntry.raw))} is replaced by preset ${presetName}'s ${quote(fromPreset.raw)}; set ${prefix}${key} on the pod to choose`,
         });
       }
       continue;

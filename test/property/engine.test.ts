@@ -123,10 +123,11 @@ describe('when the engine injects', () => {
     expect(outcomes).toContain('skipped');
   });
 
-  it('the patch is adds only, applies to the input and gives result.pod', () => {
+  it('the patch is adds only, applies to the input and gives result.pod; its JSON text is exactly the patch', () => {
     fc.assert(
       fc.property(cases, (c) => {
         const r = run(c);
+        expect(r.patchJson).toBe(JSON.stringify(r.patch));
         if (r.outcome !== 'injected') return;
         expect(r.patch.length).toBeGreaterThan(0);
         for (const op of r.patch) expect(op.op).toBe('add');

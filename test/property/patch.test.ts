@@ -68,6 +68,20 @@ describe('AddOnlyPatch', () => {
     );
   });
 
+  it('json() is JSON.stringify of the ops, whether values come with their text or not, and wherever lists are created', () => {
+    fc.assert(
+      fc.property(docArb, fc.array(trickyKey, { minLength: 1, maxLength: 3 }), fc.jsonValue(), fc.boolean(), (doc, path, value, withText) => {
+        const patch = new AddOnlyPatch(structuredClone(doc));
+        const text = withText ? JSON.stringify(value) : undefined;
+        patch.append([...path, 'list'], value, text);
+        patch.append([...path, 'list'], value, text);
+        patch.put(['metadata', 'annotations'], 'k', 'v');
+        expect(patch.json()).toBe(JSON.stringify(patch.ops));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('escapePointer is undone by RFC 6901 unescaping (~1 → /, then ~0 → ~)', () => {
     fc.assert(
       fc.property(fc.oneof(trickyKey, fc.string()), (key) => {

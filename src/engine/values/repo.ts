@@ -68,13 +68,14 @@ function credentialsProblem(raw: string): string | undefined {
   const ssh = scheme === undefined || /^ssh:\/\/$/i.test(scheme);
   const user = rest.slice(0, first);
   if (ssh && ats.length === 1 && rest[first] === '@' && !/[:/?#\\%\s]/.test(user)) return undefined;
-  const shown = quote(maskCredentials(raw));
+  // Only a refused value is shown, and masking costs more than the checks: worked out for a message only.
+  const shown = (): string => quote(maskCredentials(raw));
   const fix = 'remove them from the URL, put them in a Secret and name it with the secret annotation';
   const end = rest.search(/[/?#\\]/);
   if (end !== -1 && end < first) {
-    return `${shown} has an '@' after the host, where some URL readers find a user name and password; ${fix}`;
+    return `${shown()} has an '@' after the host, where some URL readers find a user name and password; ${fix}`;
   }
-  return `${shown} carries credentials; ${fix}`;
+  return `${shown()} carries credentials; ${fix}`;
 }
 
 function checkHost(raw: string, host: string): Parsed<string> {
@@ -94,22 +95,22 @@ function checkPath(raw: string, path: string): Parsed<string> {
   return ok(trimmed);
 }
 
-function parseUrlForm(raw: string, shown: string): Parsed<GitRepo> {
+function parseUrlForm(raw: string, shown: () => string): Parsed<GitRepo> {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return fail('REPO_INVALID', `${shown} is not a valid URL; ${ALLOWED}`);
+    return fail('REPO_INVALID', `${shown()} is not a valid URL; ${ALLOWED}`);
   }
   const scheme = url.protocol.slice(0, -1);
   if (scheme !== 'https' && scheme !== 'ssh') {
     const why = scheme === 'http' || scheme === 'git' ? 'is not encrypted' : 'is not supported';
-    return fail('REPO_INVALID', `${shown} uses ${scheme}://, which ${why}; ${ALLOWED}`);
+    return fail('REPO_INVALID', `${shown()} uses ${scheme}://, which ${why}; ${ALLOWED}`);
   }
   // Credentials were refused before (credentialsProblem); what is left of a user is a plain ssh user name.
-  if (url.search || url.hash) return fail('REPO_INVALID', `${shown} has a query or fragment; ${ALLOWED}`);
+  if (url.search || url.hash) return fail('REPO_INVALID', `${shown()} has a query or fragment; ${ALLOWED}`);
   if (url.username && !SSH_USER.test(decodeURIComponent(url.username))) {
-    return fail('REPO_INVALID', `${shown} has an invalid user name; ${ALLOWED}`);
+    return fail('REPO_INVALID', `${shown()} has an invalid user name; ${ALLOWED}`);
   }
   // The WHATWG parser lower-cases and punycodes hosts; check what was written.
   const writtenHost = /^[a-z]+:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/]*)/i.exec(raw)?.[1] ?? '';
@@ -133,14 +134,15 @@ export function parseRepo(raw: string): Parsed<GitRepo> {
   // First, so that no other message is about a value with credentials in it; and every message shows the value masked.
   const credentials = credentialsProblem(raw);
   if (credentials) return fail('REPO_CREDENTIALS_IN_URL', credentials);
-  const shown = quote(maskCredentials(raw));
-  if (/\s/.test(raw)) return fail('REPO_INVALID', `${shown} contains white space; ${ALLOWED}`);
+  // Only a refused value is shown, and masking costs more than the checks: worked out for a message only.
+  const shown = (): string => quote(maskCredentials(raw));
+  if (/\s/.test(raw)) return fail('REPO_INVALID', `${shown()} contains white space; ${ALLOWED}`);
   if (SCHEME.test(raw)) return parseUrlForm(raw, shown);
-  if (/^[A-Za-z0-9+.-]*::/.test(raw)) return fail('REPO_INVALID', `${shown} names a git remote helper, which is not allowed; ${ALLOWED}`);
+  if (/^[A-Za-z0-9+.-]*::/.test(raw)) return fail('REPO_INVALID', `${shown()} names a git remote helper, which is not allowed; ${ALLOWED}`);
   const scp = SCP_LIKE.exec(raw);
-  if (!scp) return fail('REPO_INVALID', `${shown} is not a git URL; ${ALLOWED}`);
+  if (!scp) return fail('REPO_INVALID', `${shown()} is not a git URL; ${ALLOWED}`);
   const [, user, hostPart = '', pathPart = ''] = scp;
-  if (user !== undefined && !SSH_USER.test(user)) return fail('REPO_INVALID', `${shown} has an invalid user name; ${ALLOWED}`);
+  if (user !== undefined && !SSH_USER.test(user)) return fail('REPO_INVALID', `${shown()} has an invalid user name; ${ALLOWED}`);
   const host = checkHost(raw, hostPart);
   if (!host.ok) return host;
   // git reads "host:path" as a local path when the host part has no dot and no
