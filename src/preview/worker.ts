@@ -28,7 +28,29 @@ export type WorkerReply =
   | { id: number; ok: true; text: string }
   | { id: number; ok: false; input: InputErrorData }
   | { id: number; ok: false; tooMany: { count: number; max: number } }
+  | { id: number; ok: false; tooComplex: { max: number } }
   | { id: number; ok: false; message: string };
+
+/**
+ * Values (objects, lists and scalars) a body may hold. What the worker
+ * parses is copied to the main thread, whose heap the webhook shares; a
+ * thousand ordinary objects hold about a hundred thousand values, and a
+ * body of three million empty objects, within the size limit, would take a
+ * few hundred MiB there.
+ */
+export const MAX_PREVIEW_VALUES = 250_000;
+
+/** Whether some values hold more than `max` values in all, counted without recursion; stops past `max`. */
+function holdsMoreThan(roots: readonly unknown[], max: number): boolean {
+  let count = roots.length;
+  const stack = roots.filter((v) => typeof v === 'object' && v !== null);
+  while (count <= max && stack.length > 0) {
+    const children = Object.values(stack.pop()!);
+    count += children.length;
+    for (const child of children) if (typeof child === 'object' && child !== null) stack.push(child);
+  }
+  return count > max;
+}
 
 function handle(job: WorkerJob): WorkerReply {
   try {
@@ -37,6 +59,7 @@ function handle(job: WorkerJob): WorkerReply {
     // Counted here, so that an input with too many objects costs the main thread nothing.
     const count = parsed.documents.reduce((n, doc) => n + objectCount(doc), 0);
     if (count > job.maxObjects) return { id: job.id, ok: false, tooMany: { count, max: job.maxObjects } };
+    if (holdsMoreThan(parsed.documents.map((doc) => doc.value), MAX_PREVIEW_VALUES)) return { id: job.id, ok: false, tooComplex: { max: MAX_PREVIEW_VALUES } };
     // The syntax trees stay here: the main thread needs the data only.
     const documents = parsed.documents.map(({ yaml: _tree, ...doc }) => doc);
     return { id: job.id, ok: true, format: parsed.format, documents };
