@@ -82,18 +82,30 @@ const CLOSE_BRACE = 0x7d;
  */
 export function nestingBeyond(text: string, max = MAX_NESTING): number {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
+    if (c === QUOTE) i = closingQuote(text, i);
     else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
       if (++depth > max) return i;
     } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) depth--;
   }
   return -1;
+}
+
+/**
+ * Where the double-quoted string that opens at `open` ends: its closing
+ * quote, the first one not escaped by an odd number of backslashes (or the
+ * end of the text). Found with indexOf rather than a look at every
+ * character: in a pod most characters are inside strings, and the scan
+ * runs on every body.
+ */
+function closingQuote(text: string, open: number): number {
+  for (let i = text.indexOf('"', open + 1); i >= 0; i = text.indexOf('"', i + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return i;
+  }
+  return text.length;
 }
 
 /** What kind of JSON value something is, for messages: "missing", "null", "an array", "a string", "an object". */
