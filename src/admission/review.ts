@@ -81,15 +81,35 @@ const CLOSE_BRACE = 0x7d;
  * limit is far above what any manifest nests.
  */
 export function nestingBeyond(text: string, max = MAX_NESTING): number {
+  return shapeBeyond(text, max, Infinity)?.at ?? -1;
+}
+
+/**
+ * Objects and lists a body may hold. Real pods hold a few hundred to a few
+ * thousand (a thousand env entries, managed fields and all, make some ten
+ * thousand); a body of 3 MiB can hold a million empty ones, which
+ * JSON.parse builds into 70 MiB of heap, and four such bodies at once once
+ * took more than the container's whole memory.
+ */
+export const MAX_COLLECTIONS = 100_000;
+
+/**
+ * Where a text first nests deeper than `maxDepth` brackets and braces, or
+ * holds more than `maxCollections` of them (outside double-quoted strings),
+ * and which; undefined when neither. One scan for both, before JSON.parse.
+ */
+export function shapeBeyond(text: string, maxDepth = MAX_NESTING, maxCollections = MAX_COLLECTIONS): { reason: 'deep' | 'many'; at: number } | undefined {
   let depth = 0;
+  let collections = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) i = closingQuote(text, i);
     else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
-      if (++depth > max) return i;
+      if (++depth > maxDepth) return { reason: 'deep', at: i };
+      if (++collections > maxCollections) return { reason: 'many', at: i };
     } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) depth--;
   }
-  return -1;
+  return undefined;
 }
 
 /**

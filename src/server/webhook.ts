@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { admit, MAX_NESTING, nestingBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
+import { admit, MAX_COLLECTIONS, MAX_NESTING, shapeBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
 import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
 import { HttpError } from './http-errors.ts';
 import { onePerTurn } from './one-per-turn.ts';
@@ -141,9 +141,14 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
   const large = onePerTurn();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const read = (): void => {
-      // Before parsing: JSON.parse would build every level of a hostile body first.
-      const deep = nestingBeyond(body as string);
-      if (deep >= 0) return done(new HttpError('TOO_DEEP', `the body nests more than ${MAX_NESTING} levels deep (at character ${deep + 1}), which no Kubernetes object does`));
+      // Before parsing: JSON.parse would build every level, and every object, of a hostile body first.
+      const shape = shapeBeyond(body as string);
+      if (shape?.reason === 'deep') {
+        return done(new HttpError('TOO_DEEP', `the body nests more than ${MAX_NESTING} levels deep (at character ${shape.at + 1}), which no Kubernetes object does`));
+      }
+      if (shape?.reason === 'many') {
+        return done(new HttpError('BODY_TOO_COMPLEX', `the body holds more than ${MAX_COLLECTIONS} objects and lists (at character ${shape.at + 1}), far more than any pod does`));
+      }
       parseJson(request, body as string, (error, value) => (error ? done(explainJsonError(body as string)) : done(null, value)));
     };
     if ((body as string).length < LARGE_BODY) read();

@@ -7,7 +7,7 @@
  * JSON.parse skips strings as JSON does.
  */
 import { describe, expect, test } from 'vitest';
-import { MAX_NESTING, nestingBeyond } from '../../src/admission/index.ts';
+import { MAX_COLLECTIONS, MAX_NESTING, nestingBeyond, shapeBeyond } from '../../src/admission/index.ts';
 import { injectPod } from '../../src/engine/index.ts';
 import { ANNOTATIONS_SIZE_LIMIT } from '../../src/engine/pod.ts';
 import { engineContext } from '../support/server.ts';
@@ -78,5 +78,18 @@ describe('the nesting scan before JSON.parse', () => {
     ['nesting deeper than the limit, at the first bracket too deep', `${'['.repeat(300)}${']'.repeat(300)}`, MAX_NESTING],
   ])('%s', (_name, text, at) => {
     expect(nestingBeyond(text)).toBe(at);
+  });
+});
+
+describe('the count of objects and lists before JSON.parse', () => {
+  test(`more than ${MAX_COLLECTIONS} objects and lists are found at the first one too many; strings do not count`, () => {
+    expect(shapeBeyond(`[${'{},'.repeat(MAX_COLLECTIONS)}{}]`)).toEqual({ reason: 'many', at: 3 * MAX_COLLECTIONS - 2 });
+    expect(shapeBeyond(`[${'{},'.repeat(MAX_COLLECTIONS - 2)}{}]`)).toBeUndefined();
+    expect(shapeBeyond(`["${'{}'.repeat(MAX_COLLECTIONS)}"]`)).toBeUndefined();
+  });
+
+  test('whichever limit the text passes first is the one reported', () => {
+    expect(shapeBeyond('['.repeat(MAX_NESTING + 1), MAX_NESTING, 10)).toEqual({ reason: 'many', at: 10 });
+    expect(shapeBeyond('['.repeat(MAX_NESTING + 1))).toEqual({ reason: 'deep', at: MAX_NESTING });
   });
 });
