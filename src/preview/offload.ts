@@ -39,16 +39,17 @@ export interface PreviewWorkerOptions {
 }
 
 /**
- * The worker's whole heap (old and young generation, 72 MiB) stays well
- * below the container's memory limit (256 MiB) beside the main thread's
- * own heap (see manifests/base/deployment.yaml, NODE_OPTIONS): a job that
- * needs more is refused (BODY_TOO_COMPLEX), never the process killed. 64
- * MiB read about a thousand ordinary objects (0.6 MiB of YAML); bigger
- * inputs go to the offline commands, which have no limit. A job may wait 5
+ * The worker's whole heap (old and young generation, 52 MiB) fits beside
+ * the main thread's own heap (80 MiB, NODE_OPTIONS in
+ * manifests/base/deployment.yaml) and the process's ~90 MiB outside them
+ * within the container's memory limit (256 MiB): a job that needs more is
+ * refused (BODY_TOO_COMPLEX), and the process is never killed for it.
+ * 48 MiB read about a thousand ordinary objects (0.6 MiB of YAML); bigger
+ * inputs go to the offline commands, which have no limit. A job may wait 8
  * s and run 20 s, so that every answer, even a refusal, comes before the
  * connection's 30 s idle timeout.
  */
-export const DEFAULT_WORKER_OPTIONS: PreviewWorkerOptions = { timeoutMs: 20_000, maxQueued: 8, maxWaitMs: 5_000, memoryMb: 64, youngMb: 8 };
+export const DEFAULT_WORKER_OPTIONS: PreviewWorkerOptions = { timeoutMs: 20_000, maxQueued: 8, maxWaitMs: 8_000, memoryMb: 48, youngMb: 4 };
 
 // src/preview/worker.ts when running from source, dist/preview/worker.js when built.
 const WORKER_URL = new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -70,6 +71,8 @@ export class PreviewWorker {
   private worker: Worker | undefined;
   private readonly queue: Pending[] = [];
   private running: (Pending & { id: number; timer: NodeJS.Timeout }) | undefined;
+  /** A worker being ended: the next one starts once it is gone, so that two heaps never add up. */
+  private ending: Promise<unknown> | undefined;
   private nextId = 1;
   private closed = false;
 
@@ -164,7 +167,7 @@ export class PreviewWorker {
     });
     worker.on('error', (error: Error & { code?: string }) => {
       if (this.worker !== worker) return;
-      this.worker = undefined;
+      this.forget(worker);
       const limit = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
       this.finish(limit ? new WorkerLimitError(`the job needs more than ${this.options.memoryMb} MiB`) : error);
     });
@@ -177,7 +180,7 @@ export class PreviewWorker {
   }
 
   private pump(): void {
-    if (this.running || this.closed) return;
+    if (this.running || this.closed || this.ending) return;
     const next = this.queue.shift();
     if (!next) return;
     // No longer waiting: the job's own deadline takes over.
@@ -222,7 +225,24 @@ export class PreviewWorker {
   /** Ends the current worker; it is forgotten at once, so its last events are ignored. */
   private async stop(): Promise<void> {
     const worker = this.worker;
+    if (worker) this.forget(worker);
+    await worker?.terminate();
+  }
+
+  /**
+   * Forgets a worker that is ending (ended by us, or out of memory) and
+   * holds the next job back until its thread is gone: a worker that ran out
+   * of memory still holds its whole heap until then, and four such in a row
+   * once added up to more than the container's limit.
+   */
+  private forget(worker: Worker): void {
     this.worker = undefined;
-    if (worker) await worker.terminate();
+    const gone = new Promise((resolve) => worker.once('exit', resolve));
+    this.ending = gone;
+    void gone.then(() => {
+      if (this.ending !== gone) return;
+      this.ending = undefined;
+      this.pump();
+    });
   }
 }
