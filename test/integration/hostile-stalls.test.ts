@@ -2,8 +2,9 @@
  * Work per request is bounded: while hostile input is being handled, on
  * any endpoint or through a policy reload, an ordinary admission to the
  * same `serve` process is not held up. Each class of input that once
- * stalled the event loop for seconds is sent four times at once (the policy
- * is reloaded instead), and ordinary admissions are timed meanwhile; their
+ * stalled the event loop for seconds is sent four times at once, in three
+ * bursts (the policy is reloaded instead), and ordinary admissions are
+ * timed meanwhile; their
  * p50, p99 and maximum are printed for each class. The bound asserted is
  * generous (1 s; the goal is a p99 under 50 ms on an idle machine), so the
  * test is about stalls, not timing noise.
@@ -62,6 +63,12 @@ function millionObjects(): string {
   return `${head}[${'{},'.repeat(1_040_000)}{}]${tail}`;
 }
 
+/** The most a body can make JSON.parse build: just under the limit on objects and lists, the rest of 3 MiB numbers. */
+function densest(): string {
+  const [head, tail] = JSON.stringify(reviewOf({ ...samplePod(), spec: { containers: [{ name: 'web', image: 'nginx' }], extra: '@@' } })).split('"@@"');
+  return `${head}[${'{},'.repeat(99_000)}${'0.5,'.repeat(710_000)}0]${tail}`;
+}
+
 /** 0.2 MiB of YAML whose anchors, each aliased within the yaml library's per-anchor limit, expand a hundredfold. */
 function aliasExpansion(): string {
   const lines = ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: x', '  annotations: {gitsync.dev/repo: "https://github.com/acme/site.git"}', 'anchors:'];
@@ -108,52 +115,68 @@ function holdsBound(name: string, latencies: number[]): void {
   expect(sorted.at(-1), `ordinary admissions took ${latencies.map(Math.round).join(', ')} ms`).toBeLessThan(STALL_MS);
 }
 
-const CLASSES: [name: string, path: string, type: string, body: () => string, expected: number][] = [
-  ['unknown annotations', '/mutate', 'application/json', unknownAnnotations, 200],
-  ['a long containers list', '/mutate', 'application/json', longContainerList, 200],
-  ['a million empty objects', '/mutate', 'application/json', millionObjects, 413],
-  ['YAML aliases', '/preview', 'application/yaml', aliasExpansion, 400],
+const CLASSES: [name: string, path: string, type: string, body: () => string, expected: number[]][] = [
+  ['unknown annotations', '/mutate', 'application/json', unknownAnnotations, [200]],
+  ['a long containers list', '/mutate', 'application/json', longContainerList, [200]],
+  ['a million empty objects', '/mutate', 'application/json', millionObjects, [413]],
+  ['the densest body still parsed', '/mutate', 'application/json', densest, [200]],
+  // Previews are worked on one at a time: on a busy machine the last may be told to come back (429).
+  ['YAML aliases', '/preview', 'application/yaml', aliasExpansion, [400, 429]],
 ];
 
+/**
+ * A run is repeated when it passes the bound: on a machine busy with other
+ * work the operating system alone can delay an answer that long, while the
+ * stalls this test is about (seconds, every time) fail every run.
+ */
+const RUNS = { retry: 2, timeout: 120_000 };
+
 describe('an ordinary admission is not held up while hostile bodies are answered', () => {
-  test.each(CLASSES)('%s on %s, four at once', async (name, path, type, make, expected) => {
+  test.each(CLASSES)('%s on %s, four at once', RUNS, async (name, path, type, make, expected) => {
     const body = make();
     const port = path === '/preview' ? serve.previewPort! : serve.port;
-    const hostile = Promise.all(Array.from({ length: 4 }, () => send({ port, ca, path, method: 'POST', headers: { 'content-type': type }, body })));
+    const burst = () => Promise.all(Array.from({ length: 4 }, () => send({ port, ca, path, method: 'POST', headers: { 'content-type': type }, body })));
+    // Three bursts of four, one after another: enough ordinary admissions meanwhile to tell a percentile.
+    const hostile = (async () => [...(await burst()), ...(await burst()), ...(await burst())])();
     const { latencies } = await ordinaryAdmissions(hostile);
-    for (const res of await hostile) expect(res.status, res.text.slice(0, 300)).toBe(expected);
+    for (const res of await hostile) expect(expected, res.text.slice(0, 300)).toContain(res.status);
     holdsBound(name, latencies);
-  }, 120_000);
+  });
 });
 
 describe('a policy reloaded from its file while admissions run', () => {
-  const messages = (): string[] => serve.lines.map((l) => String(l.msg));
+  const count = (prefix: string): number => serve.lines.filter((l) => String(l.msg).startsWith(prefix)).length;
   const eventually = { timeout: 60_000, interval: 20 };
+  let attempt = 0;
 
-  test('one at every limit comes into force', async () => {
+  test('one at every limit comes into force', RUNS, async () => {
     // 1 MiB: a thousand presets, repository patterns, RSA host keys and excluded namespaces.
+    const before = count('policy loaded');
     const loaded = (async () => {
       await writeFile(policyFile, largePolicy({ period: '45s' }));
-      await vi.waitFor(() => expect(messages()).toContain('policy loaded'), eventually);
+      await vi.waitFor(() => expect(count('policy loaded')).toBe(before + 1), eventually);
     })();
     const { latencies, periods } = await ordinaryAdmissions(loaded);
     holdsBound('a policy at every limit reloaded', latencies);
     // Admissions saw the old policy, then the new one.
     expect([...new Set(periods)].filter((p) => p !== '45s').every((p) => p === '30s')).toBe(true);
     await vi.waitFor(async () => expect(periodOf((await postReview({ port: serve.port, ca }, reviewOf(samplePod()))).json().response)).toBe('45s'), eventually);
-  }, 120_000);
+  });
 
-  test('one of 20,000 presets is refused by name, and the last good stays', async () => {
+  test('one of 20,000 presets is refused by name, and the last good stays', RUNS, async () => {
     // What once held admissions up for 6.7 s.
     const presets = Array.from({ length: 20_000 }, (_, i) => `  p${i}:\n    period: 30s\n    ref: main\n`).join('');
+    const rejected = `policy from ${policyFile} rejected`;
+    const before = count(rejected);
     const refused = (async () => {
-      await writeFile(policyFile, `defaults:\n  period: 50s\npresets:\n${presets}`);
-      await vi.waitFor(() => expect(serve.lines.find((l) => String(l.msg).startsWith(`policy from ${policyFile} rejected`))).toBeDefined(), eventually);
+      // A text of its own for each run: the same text again would be known, and not judged again.
+      await writeFile(policyFile, `defaults:\n  period: 50s\npresets:\n${presets}# run ${++attempt}\n`);
+      await vi.waitFor(() => expect(count(rejected)).toBe(before + 1), eventually);
     })();
     const { latencies, periods } = await ordinaryAdmissions(refused);
     holdsBound('a policy of 20,000 presets reloaded, and refused', latencies);
     expect(new Set(periods)).toEqual(new Set(['45s']));
-    const rejection = serve.lines.find((l) => String(l.msg).startsWith(`policy from ${policyFile} rejected`));
+    const rejection = serve.lines.findLast((l) => String(l.msg).startsWith(rejected));
     expect(rejection?.problems).toEqual([`${policyFile}:4:3: presets: has 20000 presets; a policy may have at most ${MAX_POLICY_ENTRIES} [POLICY_TOO_LARGE]`]);
-  }, 120_000);
+  });
 });
