@@ -81,29 +81,49 @@ const CLOSE_BRACE = 0x7d;
  * limit is far above what any manifest nests.
  */
 export function nestingBeyond(text: string, max = MAX_NESTING): number {
+  return shapeBeyond(text, max, Infinity)?.at ?? -1;
+}
+
+/**
+ * Objects and lists a body may hold. Real pods hold a few hundred to a few
+ * thousand (a thousand env entries, managed fields and all, make some ten
+ * thousand); a body of 3 MiB can hold a million empty ones, which
+ * JSON.parse builds into 70 MiB of heap, and four such bodies at once once
+ * took more than the container's whole memory.
+ */
+export const MAX_COLLECTIONS = 100_000;
+
+/**
+ * Where a text first nests deeper than `maxDepth` brackets and braces, or
+ * holds more than `maxCollections` of them (outside double-quoted strings),
+ * and which; undefined when neither. One scan for both, before JSON.parse.
+ */
+export function shapeBeyond(text: string, maxDepth = MAX_NESTING, maxCollections = MAX_COLLECTIONS): { reason: 'deep' | 'many'; at: number } | undefined {
   let depth = 0;
+  let collections = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) i = closingQuote(text, i);
     else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
-      if (++depth > max) return i;
+      if (++depth > maxDepth) return { reason: 'deep', at: i };
+      if (++collections > maxCollections) return { reason: 'many', at: i };
     } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) depth--;
   }
-  return -1;
+  return undefined;
 }
 
 /**
- * Where the string opened at `open` ends (its closing quote, or the end of
- * the text). Most of a pod's characters are inside strings: indexOf skips
- * them natively instead of one character at a time, which made the scan
- * cost a third of the JSON parse itself. A quote preceded by an odd number
- * of backslashes is escaped.
+ * Where the double-quoted string that opens at `open` ends: its closing
+ * quote, the first one not escaped by an odd number of backslashes (or the
+ * end of the text). Found with indexOf rather than a look at every
+ * character: in a pod most characters are inside strings, and the scan
+ * runs on every body.
  */
 function closingQuote(text: string, open: number): number {
-  for (let at = text.indexOf('"', open + 1); at >= 0; at = text.indexOf('"', at + 1)) {
-    let slashes = 0;
-    while (text.charCodeAt(at - 1 - slashes) === BACKSLASH) slashes++;
-    if (slashes % 2 === 0) return at;
+  for (let i = text.indexOf('"', open + 1); i >= 0; i = text.indexOf('"', i + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return i;
   }
   return text.length;
 }

@@ -27,6 +27,11 @@ const normalisePath = (path: string): string => {
   return plain ? path : `/${path.split('/').filter((s) => s !== '' && s !== '.').join('/')}`;
 };
 
+/** Names a message lists before it only counts the rest: a pod may have thousands of containers. */
+const MAX_NAMES_LISTED = 20;
+const listed = (names: readonly string[]): string =>
+  names.length <= MAX_NAMES_LISTED ? names.join(', ') : `${names.slice(0, MAX_NAMES_LISTED).join(', ')} and ${names.length - MAX_NAMES_LISTED} more`;
+
 /** Everything decided before anything is written; `errors` non-empty means nothing will be. */
 export interface Plan {
   settings: Settings;
@@ -112,20 +117,23 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
     warnings.push({ code: 'SETTING_IGNORED', field: settings.period.field, value: settings.period.raw, message: `${quote(settings.period.raw)} has no effect: the pod syncs once (init-only)` });
   }
 
+  // Sets, not list scans: every loop here is linear in what the pod holds, whatever its size.
   const all = pod.spec.containers.map((c) => c.name);
   let appContainers = all.map((_, i) => i);
   const wanted = settings.containers;
   if (wanted) {
-    const missing = wanted.value.filter((n) => !all.includes(n));
+    const present = new Set(all);
+    const missing = wanted.value.filter((n) => !present.has(n));
     if (missing.length > 0) {
       errors.push({
         code: 'CONTAINER_NOT_FOUND',
         field: wanted.field,
         value: wanted.raw,
-        message: `${quote(wanted.raw)} names ${missing.map((m) => quote(m)).join(', ')}, which the pod does not have; its containers are ${all.join(', ')}`,
+        message: `${quote(wanted.raw)} names ${missing.map((m) => quote(m)).join(', ')}, which the pod does not have; its containers are ${listed(all)}`,
       });
     }
-    appContainers = appContainers.filter((i) => wanted.value.includes(all[i]!));
+    const chosen = new Set(wanted.value);
+    appContainers = appContainers.filter((i) => chosen.has(all[i]!));
   }
   const mountPath = settings['mount-path'];
   for (const i of appContainers) {

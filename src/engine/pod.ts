@@ -26,13 +26,41 @@ function containerProblem(c: Record<string, unknown>, where: string): string | u
   return undefined;
 }
 
+/**
+ * Kubernetes' limit on a pod's annotations, keys and values together
+ * (TotalAnnotationSizeLimitB): the API server refuses a pod above it, but
+ * only after admission, so the webhook is sent pods with any number.
+ */
+export const ANNOTATIONS_SIZE_LIMIT = 256 * 1024;
+
+/**
+ * Why a pod's annotations are unusable: a value that is not a string, or
+ * more than Kubernetes allows. One for-in pass, stopped at the limit: the
+ * rest of the engine then never walks more than 256 KiB of annotations,
+ * where a hostile pod once made it walk tens of thousands of them several
+ * times. Characters count no more than bytes do, so a pod refused here is
+ * one the API server refuses too.
+ */
+function annotationsProblem(annotations: unknown): string | undefined {
+  if (!isObject(annotations)) return undefined;
+  let size = 0;
+  for (const key in annotations) {
+    const value = annotations[key];
+    if (typeof value !== 'string') return 'metadata.annotations has a value that is not a string';
+    size += key.length + value.length;
+    if (size > ANNOTATIONS_SIZE_LIMIT) return `metadata.annotations hold more than ${ANNOTATIONS_SIZE_LIMIT} bytes, the most Kubernetes allows a pod`;
+  }
+  return undefined;
+}
+
 /** Returns why `value` is not a pod the engine can work on, or undefined when it is. */
 export function podShapeProblem(value: unknown): string | undefined {
   if (!isObject(value)) return 'the object is not a JSON object';
   if (!optionalObject(value.metadata)) return 'metadata is not an object';
   const metadata = (value.metadata ?? {}) as Record<string, unknown>;
   if (!optionalObject(metadata.annotations)) return 'metadata.annotations is not an object';
-  if (!Object.values(metadata.annotations ?? {}).every((v) => typeof v === 'string')) return 'metadata.annotations has a value that is not a string';
+  const annotations = annotationsProblem(metadata.annotations);
+  if (annotations) return annotations;
   if (!optionalString(metadata.namespace)) return 'metadata.namespace is not a string';
   if (!isObject(value.spec)) return 'spec is missing';
   const spec = value.spec;

@@ -17,13 +17,14 @@ export type FieldType =
   /** A boolean that can only be written with one value (a safe setting kept visible); `why` completes "<value> …" for the other. */
   | { kind: 'fixed'; value: boolean; why: string }
   | { kind: 'integer'; min: number; max: number }
-  | { kind: 'list'; name: string; expect: string; item: Check }
+  /** `max`: the most items read; a longer list is refused (POLICY_TOO_LARGE) before any item is checked. */
+  | { kind: 'list'; name: string; expect: string; item: Check; max: number }
   /** `numbers`: YAML numbers are taken as their string form (Kubernetes accepts `cpu: 0.5`). */
   | { kind: 'map'; name: string; expect: string; key: Check; value: Check; numbers?: boolean }
   /** Annotation values by annotation key, as on pods but without the prefix. */
   | { kind: 'annotations' }
-  /** Named sets of annotation values; merged by name with the base value. */
-  | { kind: 'presets' }
+  /** Named sets of annotation values; merged by name with the base value. `max`: the most presets a policy may define. */
+  | { kind: 'presets'; max: number }
   /** A structured value with its own check (network profiles); returns the value to keep or INVALID. */
   | { kind: 'custom'; name: string; expect: string; check: (value: unknown, field: string, problems: PolicyProblem[]) => unknown };
 
@@ -88,7 +89,7 @@ export function typeText(type: FieldType): string {
     case 'custom':
       return type.name;
     case 'list':
-      return `list of ${type.name}`;
+      return `list of ${type.name}, at most ${type.max}`;
     case 'map':
       return `map of ${type.name}`;
     case 'enum':
@@ -102,8 +103,22 @@ export function typeText(type: FieldType): string {
     case 'annotations':
       return 'annotation values';
     case 'presets':
-      return 'map of name → annotation values';
+      return `map of name → annotation values, at most ${type.max}`;
   }
+}
+
+/**
+ * A list or map with more entries than the policy may hold. Refused before
+ * any entry is read: each one costs time on every reload (and a repository
+ * pattern on every admission), and no cluster needs thousands.
+ */
+export function tooMany(field: string, count: number, max: number, what: string): PolicyProblem {
+  return {
+    code: 'POLICY_TOO_LARGE',
+    field,
+    value: String(count),
+    message: `has ${count} ${what}; a policy may have at most ${max}`,
+  };
 }
 
 function checkString(type: Extract<FieldType, { kind: 'string' }>, value: unknown, field: string, problems: PolicyProblem[]): unknown {
@@ -129,6 +144,10 @@ function checkInteger(type: Extract<FieldType, { kind: 'integer' }>, value: unkn
 function checkList(type: Extract<FieldType, { kind: 'list' }>, value: unknown, field: string, problems: PolicyProblem[]): unknown {
   if (!Array.isArray(value)) {
     problems.push(typeProblem(field, value, 'a list', type.expect));
+    return INVALID;
+  }
+  if (value.length > type.max) {
+    problems.push(tooMany(field, value.length, type.max, 'items'));
     return INVALID;
   }
   const items = value.map((item: unknown, i) => {
@@ -187,9 +206,14 @@ function checkAnnotations(value: unknown, field: string, problems: PolicyProblem
 
 const suggestion = (hint: string | undefined): string => (hint ? `; did you mean ${hint}?` : '');
 
-function checkPresets(value: unknown, field: string, base: unknown, problems: PolicyProblem[]): unknown {
+function checkPresets(type: Extract<FieldType, { kind: 'presets' }>, value: unknown, field: string, base: unknown, problems: PolicyProblem[]): unknown {
   if (!isObject(value)) {
-    problems.push(typeProblem(field, value, 'a map', expectation({ kind: 'presets' })));
+    problems.push(typeProblem(field, value, 'a map', expectation(type)));
+    return INVALID;
+  }
+  const count = Object.keys(value).length;
+  if (count > type.max) {
+    problems.push(tooMany(field, count, type.max, 'presets'));
     return INVALID;
   }
   const merged: Record<string, unknown> = isObject(base) ? { ...base } : {};
@@ -241,7 +265,7 @@ export function checkField(type: FieldType, value: unknown, field: string, base:
     case 'annotations':
       return checkAnnotations(value, field, problems, expectation(type));
     case 'presets':
-      return checkPresets(value, field, base, problems);
+      return checkPresets(type, value, field, base, problems);
     case 'custom':
       return type.check(value, field, problems);
   }

@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { BUILTIN_POLICY } from './builtin.ts';
 import { mustCompile, type CompiledPolicy } from './compile.ts';
+import { DUPLICATE_KEY_MESSAGE, duplicateKey } from '../yaml-keys.ts';
 import { formatPolicyProblem, type PolicyProblem } from './problems.ts';
+import { MAX_POLICY_BYTES } from './schema.ts';
 import { validatePolicyDocument } from './validate.ts';
 
 /** Where the policy in force came from when no file or ConfigMap is configured. */
@@ -70,13 +72,17 @@ function position(doc: Document, lines: LineCounter, p: PolicyProblem): { line: 
 /** Parses YAML text; syntax errors become problems with their line and column. */
 export function parsePolicyYaml(text: string, source: string): ParsedPolicyYaml {
   const lines = new LineCounter();
-  // `merge`: YAML anchors with `<<:` let presets share values.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
+  // `merge`: YAML anchors with `<<:` let presets share values. `uniqueKeys`: checked below, in linear time.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: false });
   const locate = (problems: readonly PolicyProblem[]): PolicyProblem[] => problems.map((p) => ({ ...p, ...position(doc, lines, p) }));
-  const problems: PolicyProblem[] = doc.errors.map((e) => {
-    const { line, col } = lines.linePos(e.pos[0]);
-    return { code: 'POLICY_YAML_INVALID', field: '', message: `invalid YAML: ${e.message}`, line, column: col };
-  });
+  const problem = (offset: number, message: string): PolicyProblem => {
+    const { line, col } = lines.linePos(offset);
+    return { code: 'POLICY_YAML_INVALID', field: '', message: `invalid YAML: ${message}`, line, column: col };
+  };
+  const problems = doc.errors.map((e) => problem(e.pos[0], e.message));
+  const duplicate = duplicateKey(doc.contents);
+  if (duplicate?.range) problems.push(problem(duplicate.range[0], DUPLICATE_KEY_MESSAGE));
+  problems.sort((a, b) => a.line! - b.line! || a.column! - b.column!);
   if (problems.length > 0) return { source, document: undefined, problems, locate };
   try {
     return { source, document: doc.toJS(), problems, locate };
@@ -96,17 +102,52 @@ export const EMPTY_POLICY_MESSAGE =
   'the policy is empty (nothing but whitespace or comments), as a file caught in the middle of being written is; ' +
   'write {} to use the built-in policy (a document that sets any field takes the built-in values for the rest)';
 
+/**
+ * Problems shown for one text; past it they are counted. A text of 50,000
+ * unknown keys would otherwise make 50,000 log lines, each located in the text.
+ */
+export const MAX_POLICY_PROBLEMS = 100;
+
+/** Refuses a text larger than a policy may be, before anything reads it. */
+function sizeProblem(text: string): PolicyProblem | undefined {
+  // Characters first: counting bytes is a pass over the text, and a text within the limit in bytes is within it in characters.
+  if (text.length <= MAX_POLICY_BYTES / 3) return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= MAX_POLICY_BYTES) return undefined;
+  return {
+    code: 'POLICY_TOO_LARGE',
+    field: '',
+    value: String(bytes),
+    message: `the policy is ${bytes} bytes; a policy may have at most ${MAX_POLICY_BYTES} (1 MiB, what a ConfigMap holds)`,
+  };
+}
+
+/**
+ * The problems to show, in the order of the text: the first
+ * MAX_POLICY_PROBLEMS found (only those are located in the text), then a
+ * line that counts the rest.
+ */
+function shown(problems: readonly PolicyProblem[], locate: (problems: readonly PolicyProblem[]) => PolicyProblem[]): PolicyProblem[] {
+  const located = locate(problems.slice(0, MAX_POLICY_PROBLEMS)).map((p, i) => ({ p, i }));
+  // Stable: problems without a position (in a built-in value) come last, in their order.
+  located.sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i);
+  const result = located.map(({ p }) => p);
+  const more = problems.length - MAX_POLICY_PROBLEMS;
+  if (more > 0) result.push({ code: problems[MAX_POLICY_PROBLEMS]!.code, field: '', message: `${more} more problems, not shown; fix these and check the policy again` });
+  return result;
+}
+
 /** Validates and compiles a policy text; problems are in the order of the text. */
 export function loadPolicyText(text: string, source: string): LoadedPolicy {
+  const tooLarge = sizeProblem(text);
+  if (tooLarge) return { problems: [tooLarge], source };
   const parsed = parsePolicyYaml(text, source);
-  if (parsed.problems.length > 0) return { problems: parsed.problems, source };
+  // Syntax problems carry their position already.
+  if (parsed.problems.length > 0) return { problems: shown(parsed.problems, (p) => [...p]), source };
   // null: empty, comments only, `---` alone, or an explicit null. `{}` is a map, and means the built-in policy.
   if (parsed.document === null || parsed.document === undefined) return { problems: [{ code: 'POLICY_EMPTY', field: '', message: EMPTY_POLICY_MESSAGE }], source };
   const result = validatePolicyDocument(parsed.document);
-  const problems = parsed.locate(result.problems).map((p, i) => ({ p, i }));
-  // Stable: problems without a position (in a built-in value) come last, in their order.
-  problems.sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i);
-  return result.compiled ? { compiled: result.compiled, problems: [], source } : { problems: problems.map(({ p }) => p), source };
+  return result.compiled ? { compiled: result.compiled, problems: [], source } : { problems: shown(result.problems, parsed.locate), source };
 }
 
 /** A policy that cannot be used, with every problem found in it. */

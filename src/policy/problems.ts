@@ -16,6 +16,7 @@ export const POLICY_PROBLEM_CODES = {
   POLICY_VALUE_INVALID: 'a policy value has the wrong form: annotation prefix, image, known_hosts line, repository pattern or resource quantity',
   POLICY_SOURCE_UNAVAILABLE: 'the policy file or ConfigMap cannot be read; the last good policy stays in force',
   POLICY_EMPTY: 'the policy text is empty, whitespace or comments only (as a file caught halfway through a write is); write {} for the built-in policy',
+  POLICY_TOO_LARGE: 'the policy text is larger than 1 MiB, a list or presets has more entries than the policy reference allows, or reading it took too long or too much memory',
 } as const;
 
 export type PolicyProblemCode = ProblemCode | keyof typeof POLICY_PROBLEM_CODES;

@@ -44,6 +44,22 @@ const resourceMap: FieldType = {
   numbers: true,
 };
 
+/**
+ * The most bytes a policy text may have: a ConfigMap holds at most 1 MiB, and
+ * the file source reads the same policies. Larger texts are refused before
+ * they are parsed (POLICY_TOO_LARGE).
+ */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
+/**
+ * The most entries of each list and of `presets`. Every entry costs time on
+ * each reload, and each repository pattern on each admission; a policy of
+ * 20,000 presets once held admissions up for seconds while it loaded. A
+ * thousand is far more than any cluster's rules need: patterns such as
+ * `host/org/*` cover many repositories at once.
+ */
+export const MAX_POLICY_ENTRIES = 1000;
+
 const duration: FieldType = {
   kind: 'string',
   name: 'duration',
@@ -124,7 +140,7 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
   },
   {
     path: 'presets',
-    type: { kind: 'presets' },
+    type: { kind: 'presets', max: MAX_POLICY_ENTRIES },
     help: 'Named bundles of annotation values that a pod selects with the `preset` annotation. They are merged by name with the built-in presets: redefining one replaces it.',
   },
   {
@@ -134,12 +150,13 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
       name: 'repository patterns',
       expect: 'a list of repository patterns such as github.com/acme/*, gitlab.example.com/data/** or github.com/acme/dags',
       item: normaliseRepoPattern,
+      max: MAX_POLICY_ENTRIES,
     },
     help: 'Repositories pods may sync: `host/org/repo` (one repository), `host/org/*` (every repository directly under `org`), `host/group/**` (under `group`, at any depth). https, ssh:// and scp-style URLs of a repository are the same repository. Empty: any repository.',
   },
   {
     path: 'allowedFilters',
-    type: { kind: 'list', name: 'partial clone filters', expect: 'a list of filters such as blob:none, blob:limit, tree:0', item: parseAllowedFilter },
+    type: { kind: 'list', name: 'partial clone filters', expect: 'a list of filters such as blob:none, blob:limit, tree:0', item: parseAllowedFilter, max: MAX_POLICY_ENTRIES },
     help: "Partial clone filters pods may ask for with `filter`: `blob:none`, `tree:<depth>`, `blob:limit=<size>`, or `blob:limit` for every size. A pod with `sparse-paths` gets `blob:none` when it is listed here. Empty: no partial clone (`filter: none` is always allowed).",
   },
   {
@@ -170,6 +187,7 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
       name: 'modes',
       expect: `a list of modes out of ${CONCRETE_MODES.join(', ')}`,
       item: (raw) => parseChoice(raw, CONCRETE_MODES),
+      max: CONCRETE_MODES.length,
     },
     help: '`mode` values pods may ask for; any other is refused. `auto` is always allowed and picks among these.',
   },
@@ -185,7 +203,7 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
   },
   {
     path: 'limits.webhookHosts',
-    type: { kind: 'list', name: 'hosts', expect: 'a list of hosts or host:port, such as reloader.tools.svc:8080', item: parseWebhookHost },
+    type: { kind: 'list', name: 'hosts', expect: 'a list of hosts or host:port, such as reloader.tools.svc:8080', item: parseWebhookHost, max: MAX_POLICY_ENTRIES },
     help: '`webhook-url` may call these hosts (a host alone: any port) besides the pod itself (`localhost`, `127.0.0.1`, `[::1]`, always allowed).',
   },
   {
@@ -233,7 +251,7 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
   },
   {
     path: 'knownHosts',
-    type: { kind: 'list', name: 'known_hosts lines', expect: 'a list of known_hosts lines, one per item, as ssh-keyscan prints them', item: parseKnownHostsLine },
+    type: { kind: 'list', name: 'known_hosts lines', expect: 'a list of known_hosts lines, one per item, as ssh-keyscan prints them', item: parseKnownHostsLine, max: MAX_POLICY_ENTRIES },
     help: 'SSH host keys of the git hosts, for pods with `known-hosts: policy`: one known_hosts line per item, as `ssh-keyscan` prints them.',
   },
   {
@@ -243,7 +261,7 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
   },
   {
     path: 'excludedNamespaces',
-    type: { kind: 'list', name: 'namespace names', expect: 'a list of namespace names', item: parseNamespaceName },
+    type: { kind: 'list', name: 'namespace names', expect: 'a list of namespace names', item: parseNamespaceName, max: MAX_POLICY_ENTRIES },
     help: "Pods in these namespaces are never injected. `kube-system` and the webhook's own namespace (`POD_NAMESPACE`) are always excluded, listed or not.",
   },
   {

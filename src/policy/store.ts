@@ -9,7 +9,8 @@
 import { stringify } from 'yaml';
 import type { Logger } from '../log.ts';
 import type { CompiledPolicy } from './compile.ts';
-import { loadPolicyText } from './load.ts';
+import { loadPolicyText, type LoadedPolicy } from './load.ts';
+import { loadPolicyTextInWorker } from './offload.ts';
 import { formatPolicyProblem } from './problems.ts';
 import type { Policy } from './types.ts';
 
@@ -98,9 +99,30 @@ export class PolicyStore {
    * Returns whether the text is (now) in force.
    */
   apply(text: string, source: string, name: string = source): boolean {
-    if (this.#lastText.get(source) === text) return this.#current.source === source && this.#rejected?.source !== source;
+    if (this.#lastText.get(source) === text) return this.#inForce(source);
     this.#lastText.set(source, text);
-    const loaded = loadPolicyText(text, name);
+    return this.#judge(loadPolicyText(text, name), source, name);
+  }
+
+  /**
+   * As apply, with the text read in a worker thread (offload.ts): what the
+   * sources use, so that a reload never holds admissions up for the time
+   * the YAML takes to parse. A newer text from the same source (or a
+   * rejection of it) offered meanwhile wins: the older one is dropped.
+   */
+  async applyInWorker(text: string, source: string, name: string = source): Promise<boolean> {
+    if (this.#lastText.get(source) === text) return this.#inForce(source);
+    this.#lastText.set(source, text);
+    const loaded = await loadPolicyTextInWorker(text, name);
+    if (this.#lastText.get(source) !== text) return false;
+    return this.#judge(loaded, source, name);
+  }
+
+  #inForce(source: string): boolean {
+    return this.#current.source === source && this.#rejected?.source !== source;
+  }
+
+  #judge(loaded: LoadedPolicy, source: string, name: string): boolean {
     if (!loaded.compiled) {
       this.#reject(
         source,

@@ -18,7 +18,7 @@ export {
 } from './evaluate.ts';
 export { InputError, isList, KUBERNETES_YAML, MAX_DEPTH, objectCount, parseSource, sniffFormat, type InputErrorReason, type InputFormat, type ParsedSource, type SourceDocument } from './parse.ts';
 export { previewDocuments, previewResponse, previewText, TooManyObjectsError, type PreviewLimits, type PreviewResponse } from './preview.ts';
-export { DEFAULT_WORKER_OPTIONS, PreviewWorker, WorkerBusyError, WorkerLimitError, type PreviewWorkerOptions } from './offload.ts';
+export { DEFAULT_WORKER_OPTIONS, PreviewWorker, WorkerAbortedError, WorkerBusyError, WorkerLimitError, type PreviewWorkerOptions } from './offload.ts';
 export { outputsJson, renderJson, renderPatches, renderYaml, type EvaluatedSource, type PatchEntry, type RenderedYaml } from './render.ts';
 export { renderEdited, type DocumentEdits, type EditedDocument, type EditedSource } from './render-edits.ts';
 export { editYamlDocument, type TextEdits, type TextPath } from './yaml-edit.ts';

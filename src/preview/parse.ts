@@ -6,9 +6,10 @@
  * text, so that output can copy untouched documents byte for byte and
  * messages can point at a line.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
+import { LineCounter, isAlias, isMap, isSeq, parseAllDocuments, visit, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
 import { MAX_NESTING, nestingBeyond } from '../admission/index.ts';
 import { isObject } from '../engine/index.ts';
+import { DUPLICATE_KEY_MESSAGE, duplicateKey } from '../yaml-keys.ts';
 
 export type InputFormat = 'json' | 'yaml';
 
@@ -135,32 +136,6 @@ function tooDeep(value: unknown, max: number): boolean {
 }
 
 /**
- * The first key that repeats one before it in the same mapping. Kubernetes
- * refuses duplicate keys too; the yaml library's own check compares every
- * pair of keys, which a mapping with many thousands of keys turns into
- * minutes, so this one keeps a set per mapping.
- */
-function duplicateKey(root: unknown): Node | undefined {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (isMap(node)) {
-      const seen = new Set<unknown>();
-      for (const pair of node.items) {
-        if (isScalar(pair.key) && pair.key.value !== '<<') {
-          if (seen.has(pair.key.value)) return pair.key;
-          seen.add(pair.key.value);
-        }
-        stack.push(pair.value);
-      }
-    } else if (isSeq(node)) {
-      stack.push(...node.items);
-    }
-  }
-  return undefined;
-}
-
-/**
  * What the aliases of a document would add once expanded, counted on the
  * syntax tree before anything is expanded: the number of aliases, and the
  * nodes they copy in (an alias inside an anchored node counts each time that
@@ -281,7 +256,7 @@ function parseYaml(name: string, text: string): ParsedSource {
     const duplicate = duplicateKey(doc.contents);
     if (duplicate?.range) {
       const { line: l, column } = at(duplicate.range[0]);
-      throw new InputError(name, 'INVALID_YAML', l, column, 'invalid YAML: Map keys must be unique');
+      throw new InputError(name, 'INVALID_YAML', l, column, `invalid YAML: ${DUPLICATE_KEY_MESSAGE}`);
     }
     return parsed;
   });

@@ -61,7 +61,10 @@ export const HTTP_ERRORS = {
     meaning: '/preview: the policy in a PreviewRequest has problems; `problems` lists each with its code, field, line and column, as `serve` would refuse it.',
   },
   TOO_MANY_OBJECTS: { status: 413, meaning: '/preview: the body has more objects than one preview answers (the message gives the limit); the offline commands have none.' },
-  BODY_TOO_COMPLEX: { status: 413, meaning: '/preview: reading the body or writing the answer took longer or needed more memory than a preview may use.' },
+  BODY_TOO_COMPLEX: {
+    status: 413,
+    meaning: 'The body costs more than a request may: /mutate, more objects and lists than any pod (counted before parsing); /preview, more values, time or memory than a preview may use.',
+  },
   BUSY: { status: 429, meaning: '/preview: too many previews are waiting already; retry after the seconds the Retry-After header gives.' },
 
   // The injector's own state.

@@ -161,7 +161,7 @@ function inputOf(o: PreviewObject, documents: ReadonlyMap<number, unknown>): unk
  * other previews' jobs take turns with this one's. Objects that are neither
  * are left as they are: nothing is done to them.
  */
-export async function addYaml(response: PreviewResponse, documents: readonly PlainDocument[], worker: PreviewWorker): Promise<PreviewResponse> {
+export async function addYaml(response: PreviewResponse, documents: readonly PlainDocument[], worker: PreviewWorker, signal?: AbortSignal): Promise<PreviewResponse> {
   const byIndex = new Map(documents.map((d) => [d.index, d.value]));
   const objects: ObjectWithYaml[] = [];
   for (const o of response.objects) {
@@ -170,8 +170,8 @@ export async function addYaml(response: PreviewResponse, documents: readonly Pla
       objects.push(o);
       continue;
     }
-    const inputText = await worker.yaml(input);
-    const outputText = o.patch.length === 0 ? inputText : await worker.yaml(o.object);
+    const inputText = await worker.yaml(input, signal);
+    const outputText = o.patch.length === 0 ? inputText : await worker.yaml(o.object, signal);
     objects.push({ ...o, yaml: { input: inputText, output: outputText } });
   }
   return { ...response, objects };

@@ -87,6 +87,13 @@ function clientError(error: unknown, reply: FastifyReply): HttpError | undefined
   return undefined;
 }
 
+/** The client hung up before its answer: logged, and nothing is sent (there is no one to send it to). */
+function abandoned(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  request.log.info({ method: request.method, url: request.url.slice(0, 200), durationMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'preview abandoned: the client closed the connection, and its work was stopped');
+  reply.hijack();
+  return reply;
+}
+
 export interface PreviewRouteOptions {
   /** Where bodies are read and YAML answers written; by default a worker of this server's own. */
   worker?: PreviewWorker;
@@ -107,7 +114,7 @@ export function registerPreview(
 ): void {
   const worker = options.worker ?? new PreviewWorker();
   const requestPolicies = new RequestPolicies();
-  const limits: PreviewLimits = { maxObjects: options.maxObjects ?? MAX_PREVIEW_OBJECTS, pause: { every: OBJECTS_PER_TURN, wait: turn } };
+  const maxObjects = options.maxObjects ?? MAX_PREVIEW_OBJECTS;
   void app.register(async (scope) => {
     scope.addHook('onClose', async () => {
       if (!options.worker) await worker.close();
@@ -129,41 +136,55 @@ export function registerPreview(
       const namespace = namespaceParam(request.query);
       // One policy for the whole answer, even if a reload replaces deps.ctx while it is worked out.
       let snapshot: AdmissionDeps = { ctx: deps.ctx, namespaceAnnotations: (ns) => deps.namespaceAnnotations(ns) };
-      let response: PreviewResponse;
+      // A client that hangs up gets nothing more done for it: its job leaves the worker's queue,
+      // or ends the worker if it runs, and the engine stops at its next pause.
+      const left = new AbortController();
+      const onClose = (): void => {
+        if (!reply.raw.writableFinished) left.abort();
+      };
+      reply.raw.once('close', onClose);
+      const limits: PreviewLimits = { maxObjects, pause: { every: OBJECTS_PER_TURN, wait: () => turn().then(() => left.signal.throwIfAborted()) } };
       try {
-        let { documents } = await worker.parse('the body', text, format, limits.maxObjects);
-        let options: PreviewOptions = namespace === undefined ? {} : { namespace };
-        let yaml = false;
-        if (isPreviewRequest(documents)) {
-          // A PreviewRequest: its manifests are read as a body is, under its own policy when it has one.
-          const ask = readPreviewRequest(documents);
-          if (ask.policy !== undefined) snapshot = requestPolicies.depsWith(snapshot, ask.policy);
-          documents = (await worker.parse('the manifests', ask.manifests, 'auto', limits.maxObjects)).documents;
-          if (ask.namespace !== undefined) options = { namespace: ask.namespace };
-          yaml = ask.yaml;
+        let response: PreviewResponse;
+        try {
+          let { documents } = await worker.parse('the body', text, format, maxObjects, left.signal);
+          let options: PreviewOptions = namespace === undefined ? {} : { namespace };
+          let yaml = false;
+          if (isPreviewRequest(documents)) {
+            // A PreviewRequest: its manifests are read as a body is, under its own policy when it has one.
+            const ask = readPreviewRequest(documents);
+            if (ask.policy !== undefined) snapshot = requestPolicies.depsWith(snapshot, ask.policy);
+            documents = (await worker.parse('the manifests', ask.manifests, 'auto', maxObjects, left.signal)).documents;
+            if (ask.namespace !== undefined) options = { namespace: ask.namespace };
+            yaml = ask.yaml;
+          }
+          response = await previewDocuments(documents, snapshot, options, limits);
+          if (yaml) response = await addYaml(response, documents, worker, left.signal);
+        } catch (error) {
+          if (left.signal.aborted) return abandoned(request, reply);
+          if (error instanceof InputError) {
+            rejectInput(request, reply, error);
+            return reply;
+          }
+          if (error instanceof PreviewRequestError || error instanceof RequestPolicyError) {
+            rejectRequest(request, reply, error);
+            return reply;
+          }
+          throw clientError(error, reply) ?? error;
         }
-        response = await previewDocuments(documents, snapshot, options, limits);
-        if (yaml) response = await addYaml(response, documents, worker);
-      } catch (error) {
-        if (error instanceof InputError) {
-          rejectInput(request, reply, error);
-          return reply;
+        request.log.info({ ...response.summary, policy: response.policy, durationMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'preview');
+        if (!prefersYaml(request.headers.accept)) return reply.send(response);
+        let yaml: string;
+        try {
+          yaml = await worker.yaml(response, left.signal);
+        } catch (error) {
+          if (left.signal.aborted) return abandoned(request, reply);
+          throw clientError(error, reply) ?? error;
         }
-        if (error instanceof PreviewRequestError || error instanceof RequestPolicyError) {
-          rejectRequest(request, reply, error);
-          return reply;
-        }
-        throw clientError(error, reply) ?? error;
+        return reply.type('application/yaml; charset=utf-8').send(yaml);
+      } finally {
+        reply.raw.off('close', onClose);
       }
-      request.log.info({ ...response.summary, policy: response.policy, durationMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'preview');
-      if (!prefersYaml(request.headers.accept)) return reply.send(response);
-      let yaml: string;
-      try {
-        yaml = await worker.yaml(response);
-      } catch (error) {
-        throw clientError(error, reply) ?? error;
-      }
-      return reply.type('application/yaml; charset=utf-8').send(yaml);
     });
   });
 }

@@ -9,9 +9,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { admit, MAX_NESTING, nestingBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
+import { admit, MAX_COLLECTIONS, MAX_NESTING, shapeBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
 import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
 import { HttpError } from './http-errors.ts';
+import { onePerTurn } from './one-per-turn.ts';
 import { refuseWhilePending, type PolicyPending } from './policy-gate.ts';
 
 export interface TlsFiles {
@@ -84,6 +85,13 @@ export const SERVER_TUNING = {
   onConstructorPoisoning: 'error',
 } as const;
 
+/**
+ * Bodies from this size on wait for their turn (one-per-turn.ts). Ordinary
+ * pods are a few KiB; one at the limit (3 MiB) holds the loop for its
+ * parse, and several at once would hold it for all of theirs in a row.
+ */
+const LARGE_BODY = 256 * 1024;
+
 type JsonCallbackParser = (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => void;
 
 /** Why a body the default parser refused is not usable, in words a person can act on. */
@@ -131,11 +139,22 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
   // JSON only: the API server sends nothing else, so any other type is a client mistake (415).
   app.removeAllContentTypeParsers();
   const parseJson = app.getDefaultJsonParser('error', 'error') as JsonCallbackParser;
+  // Large bodies are read (and admitted: the route runs in the same call) one per turn of the event loop.
+  const large = onePerTurn();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    // Before parsing: JSON.parse would build every level of a hostile body first.
-    const deep = nestingBeyond(body as string);
-    if (deep >= 0) return done(new HttpError('TOO_DEEP', `the body nests more than ${MAX_NESTING} levels deep (at character ${deep + 1}), which no Kubernetes object does`));
-    parseJson(request, body as string, (error, value) => (error ? done(explainJsonError(body as string)) : done(null, value)));
+    const read = (): void => {
+      // Before parsing: JSON.parse would build every level, and every object, of a hostile body first.
+      const shape = shapeBeyond(body as string);
+      if (shape?.reason === 'deep') {
+        return done(new HttpError('TOO_DEEP', `the body nests more than ${MAX_NESTING} levels deep (at character ${shape.at + 1}), which no Kubernetes object does`));
+      }
+      if (shape?.reason === 'many') {
+        return done(new HttpError('BODY_TOO_COMPLEX', `the body holds more than ${MAX_COLLECTIONS} objects and lists (at character ${shape.at + 1}), far more than any pod does`));
+      }
+      parseJson(request, body as string, (error, value) => (error ? done(explainJsonError(body as string)) : done(null, value)));
+    };
+    if ((body as string).length < LARGE_BODY) read();
+    else large(read);
   });
 
   // Draining: Node closes the connections that are idle when close() starts, but a
@@ -158,7 +177,10 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
 
   app.post('/mutate', (request, reply) => {
     if (refuseWhilePending(options.policyPending, request, reply)) return;
-    const admission = admit(request.body, deps);
+    const body = request.body;
+    // Let go of the parsed body at once: it may be tens of MiB, and the request lives until its answer is flushed.
+    request.body = undefined;
+    const admission = admit(body, deps);
     const durationMs = reply.elapsedTime;
     logAdmission(logger, admission, durationMs);
     options.onAdmission?.(admission.summary, durationMs);

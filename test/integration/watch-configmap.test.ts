@@ -38,7 +38,8 @@ async function watch(options: { expiredAs?: 'event' | 'status'; before?: (api: F
   watcher = new PolicyConfigMapWatcher({ kubeConfig: api.kubeConfig(), ref: REF, store, backoff: BACKOFF, logger });
   watcher.start();
   const w = watcher;
-  await vi.waitFor(() => expect(w.status().watch.synced).toBe(true), eventually);
+  // Read: listed, and the text found (if any) judged, which happens in the policy worker.
+  await vi.waitFor(() => expect(w.status().state).not.toBe('waiting'), eventually);
   return { api, store, events, lines, watcher: w };
 }
 

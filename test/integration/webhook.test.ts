@@ -104,9 +104,13 @@ describe('POST /mutate', () => {
 });
 
 describe('body size', () => {
-  /** A review for a pod with a large annotation, padded to exactly `size` bytes of JSON. */
+  /** A review for a pod with a large env value (annotations past 256 KiB the API server refuses), padded to exactly `size` bytes of JSON. */
   function reviewOfSize(size: number, uid: string): string {
-    const pad = (n: number) => JSON.stringify(reviewOf(samplePod({ 'example.com/blob': 'x'.repeat(n) }), { uid }));
+    const pad = (n: number) => {
+      const pod = samplePod() as { spec: { containers: Record<string, unknown>[] } };
+      pod.spec.containers[0]!.env = [{ name: 'BLOB', value: 'x'.repeat(n) }];
+      return JSON.stringify(reviewOf(pod, { uid }));
+    };
     const text = pad(size - pad(0).length);
     expect(Buffer.byteLength(text)).toBe(size);
     return text;

@@ -56,10 +56,17 @@ const running = new Set<ChildProcess>();
 /**
  * Starts `gitsync-injector serve` on free ports of 127.0.0.1 with the given
  * serving certificate and resolves once it logged that it started; rejects
- * with its log if it exits first.
+ * with its log if it exits first. `main` runs another entry point (the
+ * compiled one, compiled.ts), with `nodeArgs` before it.
  */
-export function startServe(args: string[], tls: { cert: string; key: string }, env: Record<string, string> = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI_MAIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
+export function startServe(
+  args: string[],
+  tls: { cert: string; key: string },
+  env: Record<string, string> = {},
+  options: { main?: string; nodeArgs?: string[] } = {},
+): Promise<ServeProcess> {
+  const { main = CLI_MAIN, nodeArgs = [] } = options;
+  const child = spawn(process.execPath, [...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
     env: { PATH: process.env.PATH ?? '', GITSYNC_INJECTOR_TLS_CERT: tls.cert, GITSYNC_INJECTOR_TLS_KEY: tls.key, ...env },
   });
   running.add(child);

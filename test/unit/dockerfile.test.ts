@@ -8,15 +8,12 @@
  * dependencies imported.
  */
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { serveConfig } from '../../src/app/index.ts';
 import { VERSION } from '../../src/version.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { compiledApp, ROOT, type CompiledApp } from '../support/compiled.ts';
 
 interface Instruction {
   keyword: string;
@@ -193,19 +190,15 @@ describe('.dockerignore', () => {
 });
 
 describe('the compiled output', () => {
+  let compiled: CompiledApp;
   let app: string;
   beforeAll(async () => {
     // The image's /app: dist/ from the build tsconfig, package.json, node_modules.
-    app = await mkdtemp(join(tmpdir(), 'gitsync-injector-image-'));
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 120_000,
-    });
-    await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
-    await symlink(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
+    compiled = await compiledApp();
+    app = compiled.dir;
   }, 120_000);
   afterAll(async () => {
-    await rm(app, { recursive: true, force: true });
+    await compiled.remove();
   });
 
   /** Runs the image's ENTRYPOINT with these arguments, with this Node.js in place of /nodejs/bin/node. */

@@ -19,7 +19,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from 'vitest';
-import type { AdmissionDeps } from '../../src/admission/index.ts';
+import { MAX_COLLECTIONS, type AdmissionDeps } from '../../src/admission/index.ts';
 import { PreviewWorker, type InputErrorReason } from '../../src/preview/index.ts';
 import { clientErrorHandler, errorResponder, installErrorHandling } from '../../src/server/errors.ts';
 import { BODY_LIMIT, HTTP_ERRORS, httpErrorTable, HttpError, type HttpErrorReason } from '../../src/server/index.ts';
@@ -235,7 +235,10 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
     ['/preview', () => preview('{"kind": "Pod",, }', { 'content-type': 'application/json' })],
   ],
   INVALID_YAML: [['/preview', () => preview('kind: Pod\nkind: Service\n')]],
-  TOO_DEEP: [['/preview', () => preview(`${'['.repeat(500)}${']'.repeat(500)}`)]],
+  TOO_DEEP: [
+    ['/mutate', () => mutate(`${'['.repeat(500)}${']'.repeat(500)}`)],
+    ['/preview', () => preview(`${'['.repeat(500)}${']'.repeat(500)}`)],
+  ],
   FORBIDDEN_JSON_KEY: [['/mutate', () => mutate('{"__proto__": {"allowed": true}}')]],
   INVALID_NAMESPACE: [['/preview', () => preview(JSON.stringify(samplePod()), undefined, '?namespace=Not_A_Namespace')]],
   INVALID_PREVIEW_REQUEST: [['/preview: a PreviewRequest without manifests', () => preview(JSON.stringify({ apiVersion: 'gitsync.dev/v1', kind: 'PreviewRequest', yaml: 'yes' }))]],
@@ -243,7 +246,10 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
     ['/preview: a PreviewRequest whose policy has a bad field', () => preview(JSON.stringify({ apiVersion: 'gitsync.dev/v1', kind: 'PreviewRequest', manifests: JSON.stringify(samplePod()), policy: 'limits:\n  minPeriod: soon\n' }))],
   ],
   TOO_MANY_OBJECTS: [['/preview', () => preview(JSON.stringify({ kind: 'List', items: Array.from({ length: MAX_PREVIEW_OBJECTS + 1 }, () => ({})) }))]],
-  BODY_TOO_COMPLEX: [['/preview with a worker allowed 1 ms', () => previewThrough(okDeps(), new PreviewWorker({ timeoutMs: 1 }))]],
+  BODY_TOO_COMPLEX: [
+    ['/mutate: more objects and lists than any pod', () => mutate(`[${'{},'.repeat(MAX_COLLECTIONS)}{}]`)],
+    ['/preview with a worker allowed 1 ms', () => previewThrough(okDeps(), new PreviewWorker({ timeoutMs: 1 }))],
+  ],
   BUSY: [['/preview with no room in the queue', () => previewThrough(okDeps(), new PreviewWorker({ maxQueued: 0 }))]],
   POLICY_NOT_LOADED: [
     [

@@ -22,6 +22,7 @@ import { injectPod, WRITTEN_ANNOTATIONS } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
 import { loadPolicyText } from '../../src/policy/load.ts';
+import { DEFAULT_WORKER_OPTIONS } from '../../src/preview/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { kubectlAvailable } from '../support/kubectl.ts';
 
@@ -384,6 +385,16 @@ describe.skipIf(!available)(`kustomize renders${skipReason}`, () => {
       const mount = spec.containers[0].volumeMounts.find((m: Obj) => m.name === 'tls');
       expect(mount).toEqual({ name: 'tls', mountPath: '/etc/gitsync-injector/tls', readOnly: true });
       expect(spec.volumes.find((v: Obj) => v.name === 'tls').secret.secretName).toBe('gitsync-injector-tls');
+    });
+
+    test('caps the main thread’s JavaScript heap well below its memory limit, leaving room for the workers', () => {
+      const container = one(base, 'Deployment', 'gitsync-injector').spec.template.spec.containers[0];
+      const limitMi = Number(/^(\d+)Mi$/.exec(container.resources.limits.memory)![1]);
+      const nodeOptions = container.env.find((e: Obj) => e.name === 'NODE_OPTIONS')?.value as string;
+      const heapMi = Number(/(?:^| )--max-old-space-size=(\d+)(?: |$)/.exec(nodeOptions)?.[1]);
+      expect(heapMi).toBeGreaterThan(0);
+      // The preview worker's whole heap fits beside it, with the process's own ~90 MiB outside the heap.
+      expect(heapMi + DEFAULT_WORKER_OPTIONS.memoryMb + DEFAULT_WORKER_OPTIONS.youngMb + 90).toBeLessThan(limitMi);
     });
 
     test("its arguments and environment are a valid serve configuration: the ports, TLS files and shutdown the manifests assume", () => {

@@ -49,9 +49,9 @@ describe('the schema table', () => {
       "| `gitSync.httpPort` | integer, 1 to 65535 | `1234` | Port of git-sync's HTTP endpoint, which its probes use; moved if an app container uses it. |",
     );
     expect(table).toContain('| `imagePullPolicy` | `Always`, `IfNotPresent`, `Never` | `IfNotPresent` |');
-    expect(table).toContain('| `presets` | map of name → annotation values | `airflow` |');
+    expect(table).toContain('| `presets` | map of name → annotation values, at most 1000 | `airflow` |');
     expect(table).toContain('| `resources.requests` | map of resource → quantity | `cpu: 10m`, `memory: 64Mi` |');
-    expect(table).toContain('| `knownHosts` | list of known_hosts lines | none |');
+    expect(table).toContain('| `knownHosts` | list of known_hosts lines, at most 1000 | none |');
   });
 });
 

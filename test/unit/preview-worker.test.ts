@@ -6,12 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { InputError, parseSource, PreviewWorker, TooManyObjectsError, WorkerBusyError, WorkerLimitError, yamlText } from '../../src/preview/index.ts';
+import { InputError, parseSource, PreviewWorker, TooManyObjectsError, WorkerAbortedError, WorkerBusyError, WorkerLimitError, yamlText } from '../../src/preview/index.ts';
+import { MAX_PREVIEW_VALUES } from '../../src/preview/worker.ts';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/manifests/${name}`, import.meta.url)), 'utf8');
 
-/** A ConfigMap of about 2.7 MB: seconds of YAML parsing. */
-const bigConfigMap = (): string => `kind: ConfigMap\ndata:\n${Array.from({ length: 60_000 }, (_, i) => `  k${i}: "value number ${i} with some text"`).join('\n')}\n`;
+/** A ConfigMap of about 0.4 MB: a second or more of YAML parsing, within the worker's memory. */
+const bigConfigMap = (): string => `kind: ConfigMap\ndata:\n${Array.from({ length: 10_000 }, (_, i) => `  k${i}: "value number ${i} with some text"`).join('\n')}\n`;
 
 const workers: PreviewWorker[] = [];
 function worker(options: ConstructorParameters<typeof PreviewWorker>[0] = {}): PreviewWorker {
@@ -82,6 +83,27 @@ describe('limits', () => {
     expect((await w.parse('small.yaml', 'kind: Pod', 'yaml')).documents[0]!.value).toEqual({ kind: 'Pod' });
   });
 
+  test('a job that waits longer than allowed for its turn is turned away as busy; the running one finishes', async () => {
+    const w = worker({ maxWaitMs: 1 });
+    const running = w.parse('big.yaml', bigConfigMap(), 'yaml');
+    await expect(w.parse('small.yaml', 'kind: Pod', 'yaml')).rejects.toThrow(new WorkerBusyError('the preview waited 0.001 s for its turn'));
+    expect((await running).documents).toHaveLength(1);
+  });
+
+  test(`a body of more than ${MAX_PREVIEW_VALUES} values is refused in the worker, before anything reaches this thread`, async () => {
+    const w = worker();
+    const text = `{"kind":"ConfigMap","data":[${'{},'.repeat(MAX_PREVIEW_VALUES)}{}]}`;
+    await expect(w.parse('many.json', text, 'json')).rejects.toThrow(new WorkerLimitError(`the body holds more than ${MAX_PREVIEW_VALUES} values`));
+    const within = `{"kind":"ConfigMap","data":[${'{},'.repeat(MAX_PREVIEW_VALUES - 10)}{}]}`;
+    expect((await w.parse('fewer.json', within, 'json')).documents).toHaveLength(1);
+  });
+
+  test('the worker is sized below the container: its whole heap is at most 52 MiB by default', () => {
+    const w = worker();
+    const { memoryMb, youngMb } = (w as unknown as { options: { memoryMb: number; youngMb: number } }).options;
+    expect(memoryMb + youngMb).toBeLessThanOrEqual(52);
+  });
+
   test('closing rejects what waits and what comes later', async () => {
     const w = worker();
     // The expectations are attached before close() rejects the jobs, so no rejection is ever unhandled.
@@ -91,5 +113,36 @@ describe('limits', () => {
     await running;
     await waiting;
     await expect(w.yaml({})).rejects.toThrow('the preview worker is shut down');
+  });
+});
+
+describe('a caller that gives up', () => {
+  test('a running job ends its worker at once; the next job runs on a fresh one', async () => {
+    const w = worker();
+    const gaveUp = new AbortController();
+    const running = w.parse('big.yaml', bigConfigMap(), 'yaml', Infinity, gaveUp.signal);
+    const next = w.parse('small.yaml', 'kind: Pod', 'yaml');
+    const order: string[] = [];
+    void next.then(() => order.push('next'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    gaveUp.abort();
+    await expect(running.finally(() => order.push('running'))).rejects.toBeInstanceOf(WorkerAbortedError);
+    expect((await next).documents[0]!.value).toEqual({ kind: 'Pod' });
+    // The next job did not wait for the big one to finish its seconds of parsing: it was ended first.
+    expect(order).toEqual(['running', 'next']);
+  });
+
+  test('a waiting job leaves the queue; the others run', async () => {
+    const w = worker();
+    const gaveUp = new AbortController();
+    const first = w.parse('a', 'kind: A', 'yaml');
+    const waiting = w.parse('b', 'kind: B', 'yaml', Infinity, gaveUp.signal);
+    gaveUp.abort();
+    await expect(waiting).rejects.toBeInstanceOf(WorkerAbortedError);
+    expect((await first).documents[0]!.value).toEqual({ kind: 'A' });
+  });
+
+  test('a signal aborted already is refused without queueing', async () => {
+    await expect(worker().yaml({}, AbortSignal.abort())).rejects.toBeInstanceOf(WorkerAbortedError);
   });
 });

@@ -80,6 +80,8 @@ export class PolicyConfigMapWatcher {
   #present = false;
   /** Whether the ConfigMap existed at the first read; undefined before it. */
   #presentAtStart: boolean | undefined;
+  /** Texts being read in the policy worker: until the first is judged, the ConfigMap counts as not read yet. */
+  #reading = 0;
 
   constructor(options: PolicyConfigMapWatcherOptions) {
     this.#options = options;
@@ -112,7 +114,7 @@ export class PolicyConfigMapWatcher {
   status(): PolicyConfigMapStatus {
     const watch = this.#reflector.status();
     let state: ConfigMapState;
-    if (!watch.synced) state = 'waiting';
+    if (!watch.synced || (this.#reading > 0 && !this.#everLoaded && this.#presentAtStart)) state = 'waiting';
     else if (this.#everLoaded) state = 'in-force';
     else state = this.#presentAtStart ? 'invalid' : 'fallback';
     return { source: this.#source, state, watch };
@@ -172,6 +174,8 @@ export class PolicyConfigMapWatcher {
       store.reject(this.#source, [`configmap ${ref.namespace}/${ref.name} has no key ${ref.key}${where} [POLICY_SOURCE_UNAVAILABLE]`]);
       return;
     }
-    store.apply(text, this.#source, ref.key);
+    // Read off the event loop (a large policy takes the yaml library about a second); a newer edit meanwhile wins.
+    this.#reading++;
+    void store.applyInWorker(text, this.#source, ref.key).finally(() => this.#reading--);
   }
 }

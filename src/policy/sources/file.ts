@@ -136,7 +136,8 @@ export class PolicyFileWatcher {
     this.#lastError = undefined;
     if (this.#stopped) return;
     this.#applied = text;
-    store.apply(text, path);
+    // Read off the event loop: a large policy takes the yaml library about a second.
+    await store.applyInWorker(text, path);
   }
 
   #schedule(): void {
