@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AdmissionDeps } from '../admission/index.ts';
 import { DEFAULT_POLICY_CONFIGMAP, DEFAULT_POLICY_KEY } from '../app/index.ts';
-import { configMapKey, connectLive, LiveError, namespaceAnnotations, wantsCluster, ClusterConfigError, type LiveCluster } from '../cluster/index.ts';
+import { clusterFacts, configMapKey, connectLive, LiveError, namespaceAnnotations, wantsCluster, ClusterConfigError, type LiveCluster, type LiveClusterFacts } from '../cluster/index.ts';
 import { isAnnotationKey, isDnsLabel, isObject, parseObjectName, parseSecretKey, shownValue, type EnginePolicy } from '../engine/index.ts';
 import { formatPolicyProblem, loadBuiltinPolicy, loadPolicyText, type CompiledPolicy } from '../policy/index.ts';
 import { isList, type ParsedSource } from '../preview/index.ts';
@@ -76,10 +76,12 @@ export interface Environment {
   namespaces: Map<string, Record<string, string> | undefined>;
   /** Said about the policy besides its source (a missing ConfigMap). */
   notes: string[];
+  /** What the cluster's versions say about native sidecars (mode auto), read as the webhook reads them. */
+  facts?: LiveClusterFacts;
 }
 
-const deps = (policy: EnginePolicy, namespaces: Environment['namespaces']): AdmissionDeps => ({
-  ctx: { policy, cluster: {}, version: VERSION },
+const deps = (policy: EnginePolicy, namespaces: Environment['namespaces'], facts?: LiveClusterFacts): AdmissionDeps => ({
+  ctx: { policy, cluster: facts?.nativeSidecars === undefined ? {} : { nativeSidecars: facts.nativeSidecars }, version: VERSION },
   namespaceAnnotations: (ns) => namespaces.get(ns),
 });
 
@@ -187,14 +189,18 @@ export async function liveEnvironment(flags: LiveFlags & { policy?: string; name
   const policy = flags.policy === undefined ? await livePolicy(cluster, flags.policyConfigMap, notes) : await offlinePolicy(flags.policy);
   const namespace = flags.namespace ?? cluster.contextNamespace ?? 'default';
   const namespaces = await readNamespaces(cluster, namespacesIn(sources, namespace));
-  return { deps: deps(policy.compiled.engine, namespaces), policy, cluster, namespace, namespaces, notes };
+  const facts = await clusterFacts(cluster);
+  return { deps: deps(policy.compiled.engine, namespaces, facts), policy, cluster, namespace, namespaces, notes, facts };
 }
+
+const NATIVE_WORDS: Record<string, string> = { true: 'yes', false: 'no', undefined: 'unknown, mode auto does not choose them' };
 
 /** What the preview used, for stderr: the cluster, the policy with its hash, and each namespace's defaults. */
 export function environmentLines(e: Environment): string[] {
   if (!e.cluster) return [];
   const prefix = e.policy.compiled.engine.prefix;
   const lines = [`cluster: ${e.cluster.via} (${e.cluster.server})`, `policy: ${e.policy.source} (hash ${e.policy.hash})`, ...e.notes.map((n) => `note: ${n}`)];
+  if (e.facts) lines.push(`native sidecars: ${NATIVE_WORDS[String(e.facts.nativeSidecars)]}: ${e.facts.reason}`);
   for (const [name, annotations] of e.namespaces) {
     if (annotations === undefined) {
       lines.push(`namespace ${name}: does not exist; no defaults`);
@@ -216,7 +222,7 @@ export function environmentJson(e: Environment): Record<string, unknown> {
   const json: Record<string, unknown> = { policySource: e.policy.source };
   if (!e.cluster) return json;
   const prefix = e.policy.compiled.engine.prefix;
-  json.cluster = { context: e.cluster.context, server: e.cluster.server };
+  json.cluster = { context: e.cluster.context, server: e.cluster.server, ...(e.facts && { facts: e.facts }) };
   json.namespaces = Object.fromEntries(
     [...e.namespaces].map(([name, a]) => [name, a === undefined ? null : Object.fromEntries(Object.entries(a).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k, isAnnotationKey(k.slice(prefix.length)) ? shownValue(k.slice(prefix.length) as never, v) : v]))]),
   );

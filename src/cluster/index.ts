@@ -10,7 +10,7 @@
  * here, since they cost nothing at run time.
  */
 export { CLUSTER_MODES, ClusterConfigError, connectToCluster, SERVICE_ACCOUNT_DIR, type ClusterConnection, type ClusterMode } from './connect.ts';
-export { configMapKey, connectLive, getJson, listAll, LiveError, namespaceAnnotations, wantsCluster, type LiveCluster, type LiveOptions } from './live.ts';
+export { clusterFacts, configMapKey, connectLive, getJson, listAll, LiveError, namespaceAnnotations, wantsCluster, type LiveCluster, type LiveClusterFacts, type LiveOptions } from './live.ts';
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 export type { CheckResult, ListPage, ObjectMeta, Reflector, ReflectorOptions, ReflectorStatus } from './reflector.ts';
 export type { NamespaceCache, NamespaceCacheOptions, NamespaceCacheStatus } from './namespaces.ts';

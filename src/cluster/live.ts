@@ -11,6 +11,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { delimiter } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClusterConfigError, connectToCluster } from './connect.ts';
+import { kubeletVersionOf, nativeSidecarVerdict, type NativeSidecarVerdict } from './versions.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -135,4 +136,47 @@ export async function configMapKey(cluster: LiveCluster, namespace: string, name
   if (!cm) return undefined;
   const value = cm.data?.[key];
   return { text: typeof value === 'string' ? value : undefined };
+}
+
+/** The cluster facts the webhook keeps (facts.ts), read once: the API server's version, each node's kubelet, and the verdict. */
+export interface LiveClusterFacts extends NativeSidecarVerdict {
+  apiServer?: string;
+  nodes?: number;
+}
+
+/**
+ * Reads /version and the nodes once and decides as the webhook does
+ * (versions.ts). A read the user may not make (no permission to list nodes,
+ * say) leaves that part unknown, as the webhook's own facts are until its
+ * watch syncs: `auto` then does not choose native sidecars, and the reason
+ * says why.
+ */
+export async function clusterFacts(cluster: LiveCluster): Promise<LiveClusterFacts> {
+  let apiServer: string | undefined;
+  let versionError: string | undefined;
+  try {
+    const info = (await getJson(cluster, '/version')) as { gitVersion?: string; major?: string; minor?: string } | undefined;
+    apiServer = info?.gitVersion || (info?.major !== undefined ? `v${info.major}.${info.minor ?? ''}` : undefined);
+  } catch (error) {
+    if (!(error instanceof LiveError)) throw error;
+    versionError = error.message;
+  }
+  let kubelets: Map<string, string> | undefined;
+  let nodesError: string | undefined;
+  try {
+    const nodes = await listAll(cluster, '/api/v1/nodes');
+    kubelets = new Map(nodes.map((n) => [String((n as { metadata?: { name?: unknown } }).metadata?.name ?? ''), kubeletVersionOf(n)]));
+  } catch (error) {
+    if (!(error instanceof LiveError)) throw error;
+    nodesError = error.message;
+  }
+  const verdict = nativeSidecarVerdict(apiServer, kubelets);
+  // An unknown verdict because a read failed says which read, not only "not known yet".
+  const unreadable = verdict.nativeSidecars === undefined && (versionError ?? nodesError);
+  return {
+    ...verdict,
+    ...(unreadable && { reason: `cannot tell (${unreadable})` }),
+    ...(apiServer !== undefined && { apiServer }),
+    ...(kubelets && { nodes: kubelets.size }),
+  };
 }

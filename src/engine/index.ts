@@ -40,6 +40,7 @@ export { modeNotAllowedMessage, type ClusterFacts, type Mode, type NativeSidecar
 export { DIALECTS, type Dialect, type DialectName, type EnvPair } from './dialect.ts';
 export { encodeGitConfig } from './network.ts';
 export { depthAbove, depthMessage } from './limits.ts';
+export { maxFailuresAboveMaximum, syncTimeoutAboveMaximum } from './knobs.ts';
 export { closest } from './suggest.ts';
 export { cloneJson, isObject, valueAt } from './json.ts';
 export { CONTROL_CHARS, fail, ok, type Parsed } from './values/result.ts';

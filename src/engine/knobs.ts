@@ -21,34 +21,34 @@ export interface Knobs {
   warnings: Problem[];
 }
 
+/** Why a sync timeout is above the policy's maximum, or undefined when it is within it (the policy checks its own defaults with this too). */
+export function syncTimeoutAboveMaximum(raw: string, ms: number, max: { ms: number; text: string }): string | undefined {
+  if (ms <= max.ms) return undefined;
+  return `${quote(raw)} is above the policy maximum ${max.text}; use at most ${formatDuration(max.ms)}`;
+}
+
+/** Why a max-failures value is above the policy's maximum (-1: retry forever, allowed only when the maximum is -1), or undefined. */
+export function maxFailuresAboveMaximum(raw: string, value: number, max: number): string | undefined {
+  const forever = value === -1;
+  if (max === -1 || (!forever && value <= max)) return undefined;
+  return `${quote(raw)} is above the policy maximum; use a whole number from 0 to ${max}${forever ? ' (the policy does not allow retrying forever)' : ''}`;
+}
+
 export function checkKnobs(settings: Settings, policy: EnginePolicy, mode: Mode): Knobs {
   const limits = policy.knobs;
   const errors: Problem[] = [];
   const warnings: Problem[] = [];
 
   const timeout = settings['sync-timeout'];
-  if (timeout.value > limits.maxSyncTimeout.ms) {
-    errors.push({
-      code: 'SYNC_TIMEOUT_ABOVE_MAXIMUM',
-      field: timeout.field,
-      value: timeout.raw,
-      message: `${quote(timeout.raw)} is above the policy maximum ${limits.maxSyncTimeout.text}; use at most ${formatDuration(limits.maxSyncTimeout.ms)}`,
-    });
-  }
+  const timeoutAbove = syncTimeoutAboveMaximum(timeout.raw, timeout.value, limits.maxSyncTimeout);
+  if (timeoutAbove) errors.push({ code: 'SYNC_TIMEOUT_ABOVE_MAXIMUM', field: timeout.field, value: timeout.raw, message: timeoutAbove });
 
   const failures = settings['max-failures'];
   let maxFailures = policy.gitSync.maxFailures;
   if (failures) {
     maxFailures = failures.value;
-    const forever = failures.value === -1;
-    if ((forever && limits.maxFailures !== -1) || (limits.maxFailures !== -1 && failures.value > limits.maxFailures)) {
-      errors.push({
-        code: 'MAX_FAILURES_ABOVE_MAXIMUM',
-        field: failures.field,
-        value: failures.raw,
-        message: `${quote(failures.raw)} is above the policy maximum; use a whole number from 0 to ${limits.maxFailures}${forever ? ' (the policy does not allow retrying forever)' : ''}`,
-      });
-    }
+    const above = maxFailuresAboveMaximum(failures.raw, failures.value, limits.maxFailures);
+    if (above) errors.push({ code: 'MAX_FAILURES_ABOVE_MAXIMUM', field: failures.field, value: failures.raw, message: above });
   }
 
   const webhook = settings['webhook-url'];

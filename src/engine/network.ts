@@ -13,6 +13,14 @@
  * `http.<url>.sslCAInfo` that the policy's own gitConfig may set, whereas
  * config keeps every trust decision in one place where git's own precedence
  * (the more specific URL wins) applies. docs/networks.md says the same.
+ *
+ * git is not git-sync's only HTTPS client: git-sync itself (Go's net/http)
+ * asks the GitHub API for App installation tokens and calls --webhook-url.
+ * Go reads its roots from SSL_CERT_FILE, so the bundle is named there too;
+ * without it a GitHub Enterprise Server behind the private CA refuses the
+ * token request ("x509: certificate signed by unknown authority"), which
+ * test/gitsync/github-app.test.ts shows with the real git-sync. git does not
+ * read SSL_CERT_FILE once http.sslCAInfo is set, so git's trust is unchanged.
  */
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
 import type { EnginePolicy, NetworkProfile } from './context.ts';
@@ -57,6 +65,7 @@ export function wireNetwork(settings: Settings, policy: EnginePolicy): NetworkWi
   const wiring: NetworkWiring = { env: profile.env, gitConfig: [...profile.gitConfig], errors };
   if (profile.caBundle) {
     wiring.gitConfig.push(['http.sslCAInfo', CA_BUNDLE_FILE]);
+    wiring.env = [...profile.env, ['SSL_CERT_FILE', CA_BUNDLE_FILE]];
     wiring.caBundle = {
       annotation: WRITTEN_ANNOTATIONS.caBundle,
       volume: 'git-sync-ca',

@@ -23,7 +23,7 @@ import {
 import type { PolicyProblem } from './problems.ts';
 import { checkPodBounds, podMaxima } from './bounds.ts';
 import { parseRepoPattern } from './formats.ts';
-import { checkDialect, checkLimits, checkNamedChoices, checkSecurityContext, compileEnforced } from './semantics.ts';
+import { checkDialect, checkKnobDefaults, checkLimits, checkNamedChoices, checkNetworkDialect, checkSecurityContext, compileEnforced } from './semantics.ts';
 import { checkNetworks } from './networks.ts';
 import { INVALID } from './field-types.ts';
 import type { Policy } from './types.ts';
@@ -111,9 +111,12 @@ export function compilePolicy(policy: Policy): CompileResult {
   checkLimits(policy, defaults, presets, problems);
   checkSecurityContext(policy.securityContext, problems);
   checkPodBounds(policy, defaults, presets, problems);
+  if (maxSyncTimeout.ok) checkKnobDefaults({ maxSyncTimeout: { ms: maxSyncTimeout.value, text: policy.limits.maxSyncTimeout }, maxFailures: policy.limits.maxFailures }, defaults, presets, problems);
   const dialect = DIALECTS[policy.dialect];
-  if (dialect) checkDialect(dialect, defaults, presets, problems);
-  else {
+  if (dialect) {
+    checkDialect(dialect, defaults, presets, problems);
+    checkNetworkDialect(dialect, networks, problems);
+  } else {
     const message = `${JSON.stringify(policy.dialect)} is not allowed; use one of ${Object.keys(DIALECTS).join(', ')}`;
     problems.push({ code: 'VALUE_NOT_ALLOWED', field: 'dialect', value: String(policy.dialect), message });
   }

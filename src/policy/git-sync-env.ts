@@ -74,6 +74,8 @@ const OTHER_OWNED: Record<string, string> = {
   GIT_SSL_CAINFO: 'would override every http.sslCAInfo; use caBundle of the profile (or gitConfig)',
   GIT_SSL_CAPATH: 'would change which CAs git trusts; use caBundle of the profile (or gitConfig)',
   GIT_SSL_NO_VERIFY: 'would turn TLS verification off for every host; if the platform really wants that, say so per host in gitConfig (http.<url>.sslVerify)',
+  SSL_CERT_FILE: "is set from caBundle of the profile (git-sync's own HTTPS requests, GitHub App tokens, trust it)",
+  SSL_CERT_DIR: "would change which CAs git-sync's own HTTPS requests trust; use caBundle of the profile",
   GIT_SSH_COMMAND: 'is set by git-sync itself, from the SSH settings',
   GIT_SSH: 'would replace the ssh git-sync configures',
   GIT_ASKPASS: 'is how git-sync hands git its credentials',

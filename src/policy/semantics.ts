@@ -9,12 +9,15 @@ import {
   depthAbove,
   depthMessage,
   isAnnotationKey,
+  maxFailuresAboveMaximum,
   modeNotAllowedMessage,
   quote,
+  syncTimeoutAboveMaximum,
   type AnnotationKey,
   type Dialect,
   type Enforcement,
   type Mode,
+  type NetworkProfile,
   type ParsedLayer,
 } from '../engine/index.ts';
 import type { PolicyProblem, PolicyProblemCode } from './problems.ts';
@@ -90,6 +93,63 @@ export function checkLimits(policy: Policy, defaults: ParsedLayer, presets: Read
     const mode = layer.get('mode');
     if (mode && mode.value !== 'auto' && !allowedModes.includes(mode.value as Mode)) {
       problems.push({ code: 'MODE_NOT_ALLOWED', field: `${path}.mode`, value: mode.raw, message: modeNotAllowedMessage(mode.raw, allowedModes) });
+    }
+  }
+}
+
+/**
+ * The operations knobs the policy gives pods itself (its defaults, presets,
+ * and so what it enforces) against its own maxima: a default sync-timeout
+ * above limits.maxSyncTimeout, or max-failures above limits.maxFailures,
+ * would refuse every pod that takes it. The annotation table's built-in
+ * sync-timeout (120s) is checked too, so a policy that lowers the maximum
+ * below it must set defaults.sync-timeout.
+ */
+export function checkKnobDefaults(
+  limits: { maxSyncTimeout: { ms: number; text: string }; maxFailures: number },
+  defaults: ParsedLayer,
+  presets: ReadonlyMap<string, ParsedLayer>,
+  problems: PolicyProblem[],
+): void {
+  const layers = [{ path: 'defaults', layer: defaults }, ...[...presets].map(([name, layer]) => ({ path: `presets.${name}`, layer }))];
+  for (const { path, layer } of layers) {
+    const timeout = layer.get('sync-timeout');
+    const timeoutAbove = timeout && syncTimeoutAboveMaximum(timeout.raw, timeout.value as number, limits.maxSyncTimeout);
+    if (timeout && timeoutAbove) {
+      const builtIn = timeout.source === 'default';
+      problems.push({
+        code: 'SYNC_TIMEOUT_ABOVE_MAXIMUM',
+        field: builtIn ? 'limits.maxSyncTimeout' : `${path}.sync-timeout`,
+        value: builtIn ? limits.maxSyncTimeout.text : timeout.raw,
+        message: builtIn
+          ? `${quote(limits.maxSyncTimeout.text)} is below ${quote(timeout.raw)}, the built-in default of sync-timeout, so every pod that sets none would be refused; set defaults.sync-timeout to at most ${quote(limits.maxSyncTimeout.text)}, or raise the maximum`
+          : `${timeoutAbove}, so every pod that takes it would be refused (limits.maxSyncTimeout)`,
+      });
+    }
+    const failures = layer.get('max-failures');
+    const failuresAbove = failures && maxFailuresAboveMaximum(failures.raw, failures.value as number, limits.maxFailures);
+    if (failures && failuresAbove) {
+      problems.push({ code: 'MAX_FAILURES_ABOVE_MAXIMUM', field: `${path}.max-failures`, value: failures.raw, message: `${failuresAbove}, so every pod that takes it would be refused (limits.maxFailures)` });
+    }
+  }
+}
+
+/**
+ * A network profile's extra env under dialect v3: its GITSYNC_* names are
+ * git-sync v4's, which git-sync v3 ignores without a word, so the setting the
+ * platform team meant would silently not happen.
+ */
+export function checkNetworkDialect(dialect: Dialect, networks: ReadonlyMap<string, NetworkProfile>, problems: PolicyProblem[]): void {
+  if (dialect.name !== 'v3') return;
+  for (const [name, profile] of networks) {
+    for (const [variable] of profile.env) {
+      if (!variable.startsWith('GITSYNC_')) continue;
+      problems.push({
+        code: 'DIALECT_UNSUPPORTED',
+        field: `networks.${name}.env.${variable}`,
+        value: variable,
+        message: `${quote(variable)} is a git-sync v4 name, which git-sync v3 (the policy's dialect: v3) ignores without a word; remove it, or use dialect v4 with a git-sync v4 image`,
+      });
     }
   }
 }

@@ -188,6 +188,9 @@ describe('previews that match the cluster', () => {
     api.configMap('gitsync-injector', 'gitsync-injector-policy', { 'policy.yaml': read(POLICY) });
     api.namespace('airflow', { 'gitsync.dev/repo': DAGS, 'gitsync.dev/ref': 'main', owner: 'data-team' });
     api.namespace('web');
+    // The fake API server is v1.31.2; its nodes' kubelets decide, with it, whether mode auto may choose native sidecars.
+    api.node('node-a', 'v1.31.2');
+    api.node('node-b', 'v1.30.6');
   });
 
   test('KUBECONFIG: check reads the policy ConfigMap and the namespace defaults, and says so', async () => {
@@ -196,7 +199,9 @@ describe('previews that match the cluster', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`policy: configmap gitsync-injector/gitsync-injector-policy key policy.yaml (hash ${policyHash})`);
     expect(run.stderr).toContain(`namespace airflow: defaults gitsync.dev/repo=${DAGS}, gitsync.dev/ref=main`);
-    expect(run.stdout).toContain(`injected, mode sidecar: init container git-sync-init, sidecar git-sync; repo ${DAGS}, ref main`);
+    // The cluster's versions allow native sidecars, so auto chooses them, as the webhook would.
+    expect(run.stderr).toContain('native sidecars: yes: the API server (v1.31.2) and every kubelet (2 nodes) are 1.29 or newer');
+    expect(run.stdout).toContain(`injected, mode native: native sidecar git-sync; repo ${DAGS}, ref main`);
     // Offline, the same manifest has no repository: the namespace's default is unknown.
     const offline = await cli(['check', '-f', 'test/fixtures/cli/scheduler.yaml']);
     expect(offline.code).toBe(1);
@@ -244,6 +249,35 @@ describe('previews that match the cluster', () => {
     const missing = await cli(['check', '--kubeconfig', kubeconfig, '--policy-configmap', 'platform/injector-policy', '-f', 'test/fixtures/cli/scheduler.yaml']);
     expect(missing.stderr).toContain(`policy: built-in (hash ${builtinHash})`);
     expect(missing.stderr).toContain('note: configmap platform/injector-policy does not exist');
+  });
+
+  test('cluster facts: the same versions the webhook reads decide mode auto, and check -o json carries them', async () => {
+    const json = async () => JSON.parse((await cli(['check', '-o', 'json', '--kubeconfig', kubeconfig, '-f', 'test/fixtures/cli/scheduler.yaml'])).stdout) as {
+      cluster: { facts: Record<string, unknown> };
+      objects: { injection?: { mode: string } }[];
+    };
+    const now = await json();
+    expect(now.cluster.facts).toEqual({ nativeSidecars: true, reason: 'the API server (v1.31.2) and every kubelet (2 nodes) are 1.29 or newer', apiServer: 'v1.31.2', nodes: 2 });
+    // A node with an old kubelet joins: the webhook would stop choosing native sidecars, and so does the preview.
+    api.node('node-old', 'v1.28.9');
+    try {
+      const old = await cli(['check', '--kubeconfig', kubeconfig, '-f', 'test/fixtures/cli/scheduler.yaml']);
+      expect(old.stderr).toContain('native sidecars: no: node node-old runs kubelet v1.28.9; native sidecars need 1.29 or newer on every node');
+      expect(old.stdout).toContain('injected, mode sidecar: init container git-sync-init, sidecar git-sync');
+      expect((await json()).cluster.facts).toMatchObject({ nativeSidecars: false, nodes: 3 });
+    } finally {
+      api.remove('nodes', 'node-old');
+    }
+    // A user who may not list nodes: unknown, said with the reason, and auto falls back to classic sidecars as the webhook does until it knows.
+    api.forbid('nodes');
+    try {
+      const run = await cli(['check', '--kubeconfig', kubeconfig, '-f', 'test/fixtures/cli/scheduler.yaml']);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/native sidecars: unknown, mode auto does not choose them: cannot tell \(GET \/api\/v1\/nodes\?limit=500: HTTP 403[^)]*\)/);
+      expect(run.stdout).toContain('injected, mode sidecar:');
+    } finally {
+      api.allow('nodes');
+    }
   });
 
   test('a ConfigMap the user may not read: exit 2, saying what to do', async () => {

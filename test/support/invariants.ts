@@ -242,9 +242,13 @@ export const GIT_SYNC_ENV: ReadonlySet<string> = new Set([
 /**
  * What a policy's network profiles may add (policy/networks.ts): the proxy
  * variables and each profile's env, by name, with the exact values, and the
- * exact git config values. Taken from the policy document, not from the engine.
+ * exact git config values, and for a profile with a CA bundle SSL_CERT_FILE
+ * naming the projected bundle (git-sync's own HTTPS requests trust it).
+ * Taken from the policy document, not from the engine.
  */
-export function policyNetworkEnv(networks: Record<string, { httpsProxy?: string; httpProxy?: string; noProxy?: string; env?: Record<string, string> }>): Map<string, Set<string>> {
+export function policyNetworkEnv(
+  networks: Record<string, { httpsProxy?: string; httpProxy?: string; noProxy?: string; caBundle?: string; env?: Record<string, string> }>,
+): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   const add = (name: string, value: string): void => void (out.get(name) ?? out.set(name, new Set()).get(name)!).add(value);
   for (const n of Object.values(networks)) {
@@ -255,6 +259,7 @@ export function policyNetworkEnv(networks: Record<string, { httpsProxy?: string;
         add(name.toLowerCase(), v);
       }
     }
+    if (n.caBundle) add('SSL_CERT_FILE', '/etc/git-sync-ca/ca-bundle.crt');
     for (const [name, value] of Object.entries(n.env ?? {})) add(name, value);
   }
   return out;

@@ -172,11 +172,20 @@ const REPEATABLE = new Set(['GIT_SYNC_USERNAME', 'GIT_SYNC_PASSWORD', 'GITSYNC_U
 /** Settings whose v3 default differs from what the injector means, so they must always be written. */
 const V3_ALWAYS = ['GIT_SYNC_REPO', 'GIT_SYNC_BRANCH', 'GIT_SYNC_REV', 'GIT_SYNC_ROOT', 'GIT_SYNC_DEST', 'GIT_SYNC_DEPTH', 'GIT_SYNC_SUBMODULES'];
 
+/** Without a profile's GITSYNC_* env, which git-sync v3 would ignore (a v3 policy is refused with them). */
+const v3Networks = (networks: CompiledPolicy['document']['networks']): CompiledPolicy['document']['networks'] =>
+  Object.fromEntries(
+    Object.entries(networks).map(([name, profile]) => [
+      name,
+      { ...profile, ...(profile.env && { env: Object.fromEntries(Object.entries(profile.env).filter(([k]) => !k.startsWith('GITSYNC_'))) }) },
+    ]),
+  );
+
 /** Each property policy, with the v3 dialect (and the default branch v3 needs). */
 const V3_POLICIES = Object.fromEntries(
   Object.entries(POLICIES).map(([name, compiled]) => [
     name,
-    mustCompile({ ...compiled.document, dialect: 'v3', defaults: { ...compiled.document.defaults, ref: 'main' } }),
+    mustCompile({ ...compiled.document, dialect: 'v3', defaults: { ...compiled.document.defaults, ref: 'main' }, networks: v3Networks(compiled.document.networks) }),
   ]),
 ) as Record<PolicyName, CompiledPolicy>;
 

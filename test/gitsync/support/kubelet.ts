@@ -18,7 +18,10 @@
  * (or `items`) as files with `defaultMode` (0644 when unset) or the item's
  * mode, in the kubelet's layout (a timestamped folder, `..data` pointing at it,
  * one symlink per key); a missing Secret or key that is not optional is a
- * FailedMount (the pod never starts). downwardAPI: `fieldRef` files from the
+ * FailedMount (the pod never starts). A Secret changed while the pod runs
+ * (`updateSecret`) is swapped in as the kubelet's AtomicWriter does: a new
+ * timestamped folder, then `..data` replaced by a rename, so a reader sees
+ * the old files or the new ones, never a mix. downwardAPI: `fieldRef` files from the
  * pod's metadata (annotations as the API server stored them). With a pod
  * fsGroup, secret and downwardAPI files get that group and group read, as
  * SetVolumeOwnership does.
@@ -52,7 +55,7 @@
  * mounts (not enforced; the app side only reads); probes and restarts.
  */
 import type { V1Container, V1EnvVar, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './ports.ts';
@@ -126,13 +129,15 @@ const FILE_MODE_DEFAULT = 0o644;
 const LISTEN_ALL = /^(?:0\.0\.0\.0)?:(\d+)$/;
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
+/** Tells apart payload folders written within the same millisecond. */
+let payloads = 0;
 
 /** A pod whose volumes exist as host folders; `close` removes them. */
 export class PodSandbox {
   readonly dir: string;
   readonly pod: V1Pod;
   readonly namespace: string;
-  private readonly fixtures: Fixtures;
+  private fixtures: Fixtures;
   private readonly volumes = new Map<string, string>();
   private readonly ports = new Map<number, number>();
 
@@ -322,18 +327,7 @@ export class PodSandbox {
         if (v.secret.optional) return this.writeAtomic(dir, {}, fsGroup);
         throw new FailedMount(`MountVolume.SetUp failed for volume "${v.name}" : secret "${name}" not found`);
       }
-      const files: Record<string, { data: string; mode: number }> = {};
-      const defaultMode = v.secret.defaultMode ?? FILE_MODE_DEFAULT;
-      if (v.secret.items) {
-        for (const item of v.secret.items) {
-          if (!(item.key in data)) {
-            if (v.secret.optional) continue;
-            throw new FailedMount(`MountVolume.SetUp failed for volume "${v.name}" : references non-existent secret key: ${item.key}`);
-          }
-          files[item.path] = { data: data[item.key]!, mode: item.mode ?? defaultMode };
-        }
-      } else for (const [k, value] of Object.entries(data)) files[k] = { data: value, mode: defaultMode };
-      return this.writeAtomic(dir, files, fsGroup);
+      return this.writeAtomic(dir, this.secretFiles(v, data), fsGroup);
     }
     if (v.downwardAPI) {
       const files: Record<string, { data: string; mode: number }> = {};
@@ -346,9 +340,46 @@ export class PodSandbox {
     throw new Error(`volume ${v.name}: kind not modelled: ${JSON.stringify(v)}`);
   }
 
-  /** The kubelet's AtomicWriter layout: ..<timestamp>/files, ..data → it, key → ..data/key. */
-  private writeAtomic(dir: string, files: Record<string, { data: string; mode: number }>, fsGroup: number | undefined): string {
-    const stamp = `..${new Date().toISOString().replace(/[-:]/g, '_').replace('T', '_').replace('Z', '')}`;
+  /** A secret volume's files from the Secret's data: every key, or the volume's `items`. */
+  private secretFiles(v: V1Volume, data: Record<string, string>): Record<string, { data: string; mode: number }> {
+    const files: Record<string, { data: string; mode: number }> = {};
+    const defaultMode = v.secret!.defaultMode ?? FILE_MODE_DEFAULT;
+    if (v.secret!.items) {
+      for (const item of v.secret!.items) {
+        if (!(item.key in data)) {
+          if (v.secret!.optional) continue;
+          throw new FailedMount(`MountVolume.SetUp failed for volume "${v.name}" : references non-existent secret key: ${item.key}`);
+        }
+        files[item.path] = { data: data[item.key]!, mode: item.mode ?? defaultMode };
+      }
+    } else for (const [k, value] of Object.entries(data)) files[k] = { data: value, mode: defaultMode };
+    return files;
+  }
+
+  /**
+   * The Secret changed in the API: the kubelet's next sync of each volume
+   * that mounts it writes a new timestamped folder and swaps `..data` to it
+   * with one rename (AtomicWriter), then removes the old folder. Keys stay
+   * as they were (the tests rotate values). Env already resolved does not
+   * change: a running container keeps the values it started with.
+   */
+  updateSecret(name: string, data: Record<string, string>): void {
+    this.fixtures = { ...this.fixtures, secrets: { ...this.fixtures.secrets, [name]: data } };
+    const fsGroup = this.pod.spec?.securityContext?.fsGroup;
+    for (const v of this.pod.spec?.volumes ?? []) {
+      if (v.secret?.secretName !== name) continue;
+      const dir = this.volumeDir(v.name);
+      const old = readlinkSync(join(dir, '..data'));
+      const stamp = this.writePayload(dir, this.secretFiles(v, data), fsGroup);
+      symlinkSync(stamp, join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      rmSync(join(dir, old), { recursive: true, force: true });
+    }
+  }
+
+  /** A new ..<timestamp> folder holding the files; its name. */
+  private writePayload(dir: string, files: Record<string, { data: string; mode: number }>, fsGroup: number | undefined): string {
+    const stamp = `..${new Date().toISOString().replace(/[-:]/g, '_').replace('T', '_').replace('Z', '')}_${(payloads++).toString(36)}`;
     const payload = join(dir, stamp);
     mkdirSync(payload, { mode: 0o755 });
     const owner = isRoot ? NOBODY : -1;
@@ -360,6 +391,13 @@ export class PodSandbox {
       chmodSync(file, fsGroup === undefined ? f.mode : f.mode | 0o440);
       if (isRoot) chownSync(file, owner, fsGroup ?? NOBODY);
     }
+    return stamp;
+  }
+
+  /** The kubelet's AtomicWriter layout: ..<timestamp>/files, ..data → it, key → ..data/key. */
+  private writeAtomic(dir: string, files: Record<string, { data: string; mode: number }>, fsGroup: number | undefined): string {
+    const owner = isRoot ? NOBODY : -1;
+    const stamp = this.writePayload(dir, files, fsGroup);
     symlinkSync(stamp, join(dir, '..data'));
     for (const path of Object.keys(files)) {
       const top = path.split('/')[0]!;

@@ -1,8 +1,9 @@
 /**
  * Git servers on 127.0.0.1 for git-sync to sync from:
  * - HTTPS: a Node https server with a certificate from a private CA (made
- *   with src/tls), which checks HTTP basic auth on paths under /private/ and
- *   runs `git http-backend` as a CGI program for every request.
+ *   with src/tls, or one the test shares with another server), which checks
+ *   HTTP basic auth on paths under /private/ (the password can be rotated
+ *   mid-test) and runs `git http-backend` as a CGI program for every request.
  * - SSH: an sshd on a free port with a fresh host key, public-key login only
  *   for the current user (the URL's user), keys from an authorized_keys file.
  * Both serve the bare repositories under one folder, by absolute path for
@@ -16,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createCA, issueServingCertificate } from '../../../src/tls/index.ts';
+import { createCA, issueServingCertificate, type KeyPair } from '../../../src/tls/index.ts';
 import { canConnect, freePort } from './ports.ts';
 import { GIT_HTTP_BACKEND, SSHD, SSH_KEYGEN } from './tools.ts';
 
@@ -30,6 +31,8 @@ export interface HttpsGitServer {
   caFile: string;
   /** Requests seen, for assertions about what git-sync sent; `bytes`: the response body's size, counted as it is sent. */
   requests: { path: string; user?: string; status: number; bytes: number }[];
+  /** Changes the password /private/ wants from the next request on (a rotated credential). */
+  setPassword(password: string): void;
   close(): Promise<void>;
 }
 
@@ -47,14 +50,21 @@ export async function startHttpsGitServer(
   dir: string,
   projectRoot: string,
   credentials: { username: string; password: string },
-  options: { dnsNames?: string[] } = {},
+  /** anyUser: only the password counts, whatever the user (GitHub with an installation token: git-sync sends the user "-"). */
+  options: { dnsNames?: string[]; ca?: KeyPair; anyUser?: boolean } = {},
 ): Promise<HttpsGitServer> {
-  const ca = await createCA('gitsync-injector git server test CA');
+  const ca = options.ca ?? (await createCA('gitsync-injector git server test CA'));
   const serving = await issueServingCertificate(ca, { dnsNames: ['localhost', ...(options.dnsNames ?? [])], ipAddresses: ['127.0.0.1'] });
   const caFile = join(dir, 'git-server-ca.crt');
   writeFileSync(caFile, ca.cert);
   const requests: HttpsGitServer['requests'] = [];
-  const expected = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+  let password = credentials.password;
+  const authorized = (header: string | undefined): boolean => {
+    if (!header?.startsWith('Basic ')) return false;
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    return decoded.slice(i + 1) === password && (options.anyUser || decoded.slice(0, i) === credentials.username);
+  };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
@@ -69,7 +79,7 @@ export async function startHttpsGitServer(
       entry.bytes += chunk.length;
       res.write(chunk);
     };
-    if (url.pathname.startsWith('/private/') && auth !== expected) {
+    if (url.pathname.startsWith('/private/') && !authorized(auth)) {
       record(401);
       unauthorized(res);
       return;
@@ -142,6 +152,9 @@ export async function startHttpsGitServer(
     caCert: ca.cert,
     caFile,
     requests,
+    setPassword: (rotated) => {
+      password = rotated;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
