@@ -31,7 +31,9 @@ export {
   shownValue,
   type AnnotationKey,
   type RawAnnotations,
+  type RawPresetAnnotations,
 } from './annotations.ts';
+export { MAX_REPOSITORY_NAME, isRepositoryKey, repositoryNameProblem, splitQualified } from './repositories.ts';
 export { parseValue } from './settings.ts';
 export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, quote, type Problem, type ProblemCode } from './problems.ts';
 export { SKIP_REASONS, type SkipReason } from './skips.ts';
