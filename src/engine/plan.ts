@@ -87,13 +87,22 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   }
 
   const choice = chooseMode(settings.mode.value, pod.spec.restartPolicy, policy.nativeSidecars, ctx.cluster, policy.allowedModes);
-  const all = [{ name: undefined, settings }, ...repositories].map((r) => planRepository(pod, r.name, r.settings, choice, namespace, ctx, errors, warnings));
+  const named = repositories.map((r) => r.name);
+  const all = [{ name: undefined, settings }, ...repositories].map((r) => planRepository(pod, r.name, r.settings, { choice, namespace, named }, ctx, errors, warnings));
   checkTogether(pod, all, prefix, errors);
   return { mode: choice.mode, repositories: all, errors, warnings };
 }
 
 /** One repository's plan; its problems go to `errors` and `warnings`, named by its qualified annotations. */
-function planRepository(pod: Pod, name: string | undefined, settings: Settings, choice: ModeChoice, namespace: string, ctx: EngineContext, errors: Problem[], warnings: Problem[]): RepositoryPlan {
+/** What every repository's plan shares: the pod's mode, its namespace, and the names of its named repositories. */
+interface PodFacts {
+  choice: ModeChoice;
+  namespace: string;
+  named: readonly string[];
+}
+
+function planRepository(pod: Pod, name: string | undefined, settings: Settings, facts: PodFacts, ctx: EngineContext, errors: Problem[], warnings: Problem[]): RepositoryPlan {
+  const { choice, namespace } = facts;
   const mode = choice.mode;
   // The repository's view of the policy: messages spell its annotations with its qualifier (`gitsync.dev/plugins.secret`).
   const policy = name === undefined ? ctx.policy : { ...ctx.policy, prefix: `${ctx.policy.prefix}${qualifier(name)}` };
@@ -106,7 +115,10 @@ function planRepository(pod: Pod, name: string | undefined, settings: Settings, 
             code: 'REPO_REQUIRED',
             field: settings.inject?.field ?? `${prefix}repo`,
             ...(settings.inject && { value: settings.inject.raw }),
-            message: `${settings.inject ? `${quote(settings.inject.raw)} opts the pod in, but` : 'the pod opted in, but'} no repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`,
+            message:
+              facts.named.length > 0 && !settings.inject
+                ? `the pod names ${facts.named.length === 1 ? 'repository' : 'repositories'} ${facts.named.join(', ')}, which come${facts.named.length === 1 ? 's' : ''} in addition to the main one, and no main repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`
+                : `${settings.inject ? `${quote(settings.inject.raw)} opts the pod in, but` : 'the pod opted in, but'} no repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`,
           }
         : { code: 'REPO_REQUIRED', field: `${prefix}repo`, message: `the pod sets annotations for repository ${name}, but not its repository; set ${prefix}repo, or remove the ${prefix}* annotations` },
     );
