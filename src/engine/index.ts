@@ -5,7 +5,7 @@
  * takes from a compiled policy, the annotation table, the problem and skip
  * catalogues, and the value parsers the policy and the edges reuse.
  */
-export { injectPod, type InjectRequest, type InjectResult, type Injection } from './inject.ts';
+export { injectPod, type InjectRequest, type InjectResult, type Injection, type RepositoryInjection } from './inject.ts';
 export type {
   EngineContext,
   EnginePolicy,
