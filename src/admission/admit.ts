@@ -35,6 +35,8 @@ export interface AdmissionSummary {
   reason: string;
   dryRun: boolean;
   warnings: number;
+  /** For an injected pod: how many repositories it syncs, the main one included. */
+  repositories?: number;
 }
 
 export interface Admission {
@@ -145,7 +147,7 @@ export function admit(body: unknown, deps: AdmissionDeps): Admission {
     case 'injected': {
       const warnings = capWarnings(result.warnings.map(formatProblem));
       const response = withWarnings({ uid, allowed: true, patchType: 'JSONPatch', patch: base64(result.patchJson) }, warnings);
-      return { statusCode: 200, review: review(response), summary: { ...summary, outcome: 'injected', warnings: warnings.length }, result };
+      return { statusCode: 200, review: review(response), summary: { ...summary, outcome: 'injected', warnings: warnings.length, repositories: 1 + (result.injection?.repositories?.length ?? 0) }, result };
     }
     case 'skipped': {
       // A pod admitted untouched despite bad annotations hears about every problem, errors first.

@@ -14,16 +14,23 @@ import { ANNOTATIONS, ANNOTATION_KEYS, PROBLEM_CODES, SKIP_REASONS } from '../en
 import { BUILTIN_POLICY, POLICY_PROBLEM_CODES, policyReferenceTable } from '../policy/index.ts';
 import { httpErrorTable } from '../server/index.ts';
 
+/** How the table shows whether a named repository has its own value (docs/several-repositories.md). */
+const SCOPES = {
+  pod: 'no: the whole pod',
+  repository: '`<name>.`key; else the policy default',
+  distinct: '`<name>.`key only',
+} as const;
+
 const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 export function annotationTable(prefix = BUILTIN_POLICY.annotationPrefix): string {
   const rows = ANNOTATION_KEYS.map((key) => {
-    const d = ANNOTATIONS[key] as { type: string; allowed: string; default?: string; defaultText?: string; help: string };
+    const d = ANNOTATIONS[key] as { type: string; allowed: string; default?: string; defaultText?: string; help: string; scope: keyof typeof SCOPES };
     const fallback = d.default !== undefined ? `\`${d.default}\`` : '';
     const dflt = d.defaultText ?? fallback;
-    return `| \`${prefix}${key}\` | ${cell(d.type)} | ${cell(d.allowed)} | ${cell(dflt)} | ${cell(d.help)} |`;
+    return `| \`${prefix}${key}\` | ${cell(d.type)} | ${cell(d.allowed)} | ${cell(dflt)} | ${SCOPES[d.scope]} | ${cell(d.help)} |`;
   });
-  return ['| annotation | type | allowed | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
+  return ['| annotation | type | allowed | default | per repository | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
 export function problemTable(): string {

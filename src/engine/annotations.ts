@@ -44,6 +44,8 @@ function parseTouchFile(raw: string): Parsed<string> {
   return ok(raw);
 }
 
+export type Scope = 'pod' | 'repository' | 'distinct';
+
 export interface AnnotationDef<T> {
   /** What the value is, for the docs ("duration", "git URL"). */
   type: string;
@@ -55,6 +57,15 @@ export interface AnnotationDef<T> {
   defaultText?: string;
   /** One or two sentences for people. */
   help: string;
+  /**
+   * Whether a named repository has its own value, `<name>.<key>`
+   * (repositories.ts): `pod` = one value for the whole pod, never qualified;
+   * `repository` = one per repository, and a named repository falls back to
+   * the policy's default and enforcement like the main one; `distinct` = one
+   * per repository that must differ between them, so a named repository
+   * never takes the policy's (or the main repository's) value.
+   */
+  scope: Scope;
   parse(raw: string): Parsed<T>;
   /** How messages show a value of an annotation that may carry a secret: never with the secret. */
   display?(raw: string): string;
@@ -73,6 +84,7 @@ const resourceRow = (what: string, policyField: string) =>
     allowed: 'a Kubernetes quantity, at most the policy maximum (`limits.maxResources`)',
     defaultText: `the policy's \`${policyField}\``,
     help: `The ${what} of the git-sync containers, for a repository that needs more (or less) than the policy gives every pod.`,
+    scope: 'repository',
     parse: parseQuantity,
   });
 
@@ -81,6 +93,7 @@ const def = <T, const D extends AnnotationDef<T>>(d: D & AnnotationDef<T>): D =>
 
 export const ANNOTATIONS = {
   inject: def({
+    scope: 'pod',
     type: 'boolean',
     allowed: '`true`, `false`',
     defaultText: 'opt in by setting `repo`',
@@ -88,6 +101,7 @@ export const ANNOTATIONS = {
     parse: parseBool,
   }),
   repo: def({
+    scope: 'distinct',
     type: 'git URL',
     allowed: '`https://host/org/repo.git`, `ssh://git@host/org/repo.git`, `git@host:org/repo.git`; no credentials in the URL (no `@` but the one after an ssh user name)',
     defaultText: 'none: required',
@@ -96,6 +110,7 @@ export const ANNOTATIONS = {
     display: displayRepo,
   }),
   ref: def({
+    scope: 'repository',
     type: 'git ref',
     allowed: 'a branch or tag name, `HEAD`, or a full 40-hex commit',
     default: 'HEAD',
@@ -103,6 +118,7 @@ export const ANNOTATIONS = {
     parse: parseRef,
   }),
   secret: def({
+    scope: 'repository',
     type: 'Secret name',
     allowed: "a Secret name in the pod's namespace",
     defaultText: 'none: public repository',
@@ -110,6 +126,7 @@ export const ANNOTATIONS = {
     parse: parseObjectName,
   }),
   'secret-layout': def({
+    scope: 'repository',
     type: 'choice',
     allowed: SECRET_LAYOUTS.map((v) => `\`${v}\``).join(', '),
     default: 'auto',
@@ -117,6 +134,7 @@ export const ANNOTATIONS = {
     parse: (raw) => parseChoice(raw, SECRET_LAYOUTS),
   }),
   'token-user': def({
+    scope: 'repository',
     type: 'name',
     allowed: 'a name from the policy\'s `tokenUsers` (built in: `github` = x-access-token, `gitlab` = oauth2, `bitbucket` = x-token-auth)',
     default: 'github',
@@ -124,6 +142,7 @@ export const ANNOTATIONS = {
     parse: parseObjectName,
   }),
   'github-app-id': def({
+    scope: 'repository',
     type: 'integer',
     allowed: 'a whole number: the app id on the GitHub App\'s settings page',
     defaultText: 'none',
@@ -131,6 +150,7 @@ export const ANNOTATIONS = {
     parse: (raw) => parseInteger(raw, 1, 9_999_999_999),
   }),
   'github-app-client-id': def({
+    scope: 'repository',
     type: 'GitHub App client id',
     allowed: 'letters, digits and `.`, such as `Iv1.0123456789abcdef`',
     defaultText: 'none',
@@ -138,6 +158,7 @@ export const ANNOTATIONS = {
     parse: parseClientId,
   }),
   'github-app-installation-id': def({
+    scope: 'repository',
     type: 'integer',
     allowed: 'a whole number: the id of the app\'s installation on the organisation or repository',
     defaultText: 'none: required with `secret-layout: github-app`',
@@ -145,6 +166,7 @@ export const ANNOTATIONS = {
     parse: (raw) => parseInteger(raw, 1, 9_999_999_999),
   }),
   'github-app-key': def({
+    scope: 'repository',
     type: 'Secret key',
     allowed: 'a key name in the Secret',
     default: GITHUB_APP_KEY,
@@ -152,6 +174,7 @@ export const ANNOTATIONS = {
     parse: parseSecretKey,
   }),
   'ssh-key': def({
+    scope: 'repository',
     type: 'Secret key',
     allowed: 'a key name in the Secret',
     defaultText: 'whichever of `gitSshKey`, `ssh`, `ssh-privatekey` exists',
@@ -159,6 +182,7 @@ export const ANNOTATIONS = {
     parse: parseSecretKey,
   }),
   'known-hosts': def({
+    scope: 'repository',
     type: 'choice',
     allowed: KNOWN_HOSTS.map((v) => `\`${v}\``).join(', '),
     default: 'policy',
@@ -166,6 +190,7 @@ export const ANNOTATIONS = {
     parse: (raw) => parseChoice(raw, KNOWN_HOSTS),
   }),
   period: def({
+    scope: 'repository',
     type: 'duration',
     allowed: 'a Go duration such as `30s`, `5m`, `1h`; at least the policy minimum',
     default: '60s',
@@ -173,6 +198,7 @@ export const ANNOTATIONS = {
     parse: parseDuration,
   }),
   depth: def({
+    scope: 'repository',
     type: 'integer',
     allowed: '`0` (full history) or a positive whole number',
     default: '1',
@@ -180,6 +206,7 @@ export const ANNOTATIONS = {
     parse: (raw) => parseInteger(raw, 0, 1_000_000),
   }),
   submodules: def({
+    scope: 'repository',
     type: 'choice',
     allowed: SUBMODULES.map((v) => `\`${v}\``).join(', '),
     default: 'off',
@@ -187,6 +214,7 @@ export const ANNOTATIONS = {
     parse: (raw) => parseChoice(raw, SUBMODULES),
   }),
   'sub-path': def({
+    scope: 'repository',
     type: 'relative path',
     allowed: 'a folder inside the repository, without `..`',
     defaultText: 'repository root',
@@ -194,6 +222,7 @@ export const ANNOTATIONS = {
     parse: parseRelativePath,
   }),
   'sparse-paths': def({
+    scope: 'repository',
     type: 'list',
     allowed: `comma-separated folders inside the repository, without \`..\` or wildcards; at most ${MAX_SPARSE_PATHS}`,
     defaultText: 'none: the whole repository (`sub-path` alone does not narrow the checkout)',
@@ -201,6 +230,7 @@ export const ANNOTATIONS = {
     parse: parseSparsePaths,
   }),
   filter: def({
+    scope: 'repository',
     type: 'partial clone filter',
     allowed: `${FILTER_FORMS}, one the policy allows (\`allowedFilters\`)`,
     defaultText: '`blob:none` with `sparse-paths`, if the policy allows it; else none',
@@ -208,6 +238,7 @@ export const ANNOTATIONS = {
     parse: parseFilter,
   }),
   'mount-path': def({
+    scope: 'distinct',
     type: 'absolute path',
     allowed: 'an absolute path without `..`, not a system directory (`/`, `/etc`, `/usr`, `/tmp`, …) nor inside one that holds programs, libraries, devices or secrets (`/usr/bin`, `/proc`, `/var/run`, …)',
     default: '/git',
@@ -215,6 +246,7 @@ export const ANNOTATIONS = {
     parse: parseMountPath,
   }),
   containers: def({
+    scope: 'repository',
     type: 'list',
     allowed: "comma-separated names of the pod's containers",
     defaultText: 'all app containers',
@@ -222,6 +254,7 @@ export const ANNOTATIONS = {
     parse: parseContainerList,
   }),
   mode: def({
+    scope: 'pod',
     type: 'choice',
     allowed: MODES.map((v) => `\`${v}\``).join(', '),
     default: 'auto',
@@ -229,6 +262,7 @@ export const ANNOTATIONS = {
     parse: (raw) => parseChoice(raw, MODES),
   }),
   'sync-timeout': def({
+    scope: 'repository',
     type: 'duration',
     allowed: 'a Go duration such as `2m`; at most the policy maximum (built in: 10m)',
     default: '120s',
@@ -236,6 +270,7 @@ export const ANNOTATIONS = {
     parse: parseDuration,
   }),
   'max-failures': def({
+    scope: 'repository',
     type: 'integer',
     allowed: '`-1` (retry forever) or a whole number; at most the policy maximum (built in: 10)',
     defaultText: "the policy's `gitSync.maxFailures` (built in: 3)",
@@ -243,6 +278,7 @@ export const ANNOTATIONS = {
     parse: (raw) => (raw === '-1' ? ok(-1) : parseInteger(raw, 0, 1000)),
   }),
   'webhook-url': def({
+    scope: 'repository',
     type: 'URL',
     allowed: 'an http(s) URL on `localhost`, `127.0.0.1` or `[::1]`, or on a host the policy lists in `limits.webhookHosts`',
     defaultText: 'none',
@@ -251,6 +287,7 @@ export const ANNOTATIONS = {
     display: displayWebhookUrl,
   }),
   'touch-file': def({
+    scope: 'repository',
     type: 'relative path',
     allowed: 'a file name (letters, digits, `.`, `_`, `-`), not starting with `.`',
     defaultText: 'none',
@@ -258,6 +295,7 @@ export const ANNOTATIONS = {
     parse: parseTouchFile,
   }),
   network: def({
+    scope: 'repository',
     type: 'name',
     allowed: "a network profile defined in the policy's `networks`",
     defaultText: 'none (direct connections, the image\'s CAs)',
@@ -265,6 +303,7 @@ export const ANNOTATIONS = {
     parse: parseObjectName,
   }),
   preset: def({
+    scope: 'pod',
     type: 'name',
     allowed: 'a preset defined by the policy (built in: `airflow`)',
     defaultText: 'none',
@@ -272,6 +311,7 @@ export const ANNOTATIONS = {
     parse: parseObjectName,
   }),
   env: def({
+    scope: 'distinct',
     type: 'env name',
     allowed: 'an environment variable name',
     defaultText: 'none (the `airflow` preset: `AIRFLOW__CORE__DAGS_FOLDER`)',
@@ -283,6 +323,7 @@ export const ANNOTATIONS = {
   'memory-request': resourceRow('memory request', 'resources.requests.memory'),
   'memory-limit': resourceRow('memory limit', 'resources.limits.memory'),
   'root-size-limit': def({
+    scope: 'repository',
     type: 'quantity',
     allowed: 'a Kubernetes quantity, at most the policy maximum (`limits.maxRootSizeLimit`)',
     defaultText: "the policy's `gitSync.rootSizeLimit`",
@@ -304,6 +345,9 @@ export type DefaultedKey = { [K in AnnotationKey]: (typeof ANNOTATIONS)[K] exten
 
 /** Raw annotation values, as written on pods, namespaces, presets and policy defaults. */
 export type RawAnnotations = Partial<Record<AnnotationKey, string>>;
+
+/** A preset's values: the main repository's, and a named repository's as `<name>.<key>` (`plugins.env`). */
+export type RawPresetAnnotations = RawAnnotations & Partial<Record<`${string}.${AnnotationKey}`, string>>;
 
 /** Annotations the injector writes itself; a pod that sets one is refused. */
 export const WRITTEN_ANNOTATIONS = {

@@ -106,6 +106,10 @@ export interface EnginePolicy {
   /** Every annotation with a default: the table's, overlaid with the policy's, parsed. */
   defaults: ParsedLayer;
   presets: ReadonlyMap<string, ParsedLayer>;
+  /** Per preset, the layers of its named repositories (`plugins.env` in the policy): preset name → repository name → layer. */
+  presetRepositories: ReadonlyMap<string, ReadonlyMap<string, ParsedLayer>>;
+  /** Repositories a pod may sync, the main one included. */
+  maxRepositories: number;
   /** Periods below this are raised to it; `text` is how the policy wrote it, for messages. */
   minPeriod: { ms: number; text: string };
   /** Clone depths above this (and 0) are refused; undefined: no maximum. */

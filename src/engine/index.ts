@@ -5,7 +5,7 @@
  * takes from a compiled policy, the annotation table, the problem and skip
  * catalogues, and the value parsers the policy and the edges reuse.
  */
-export { injectPod, type InjectRequest, type InjectResult, type Injection } from './inject.ts';
+export { injectPod, type InjectRequest, type InjectResult, type Injection, type RepositoryInjection } from './inject.ts';
 export type {
   EngineContext,
   EnginePolicy,
@@ -31,7 +31,9 @@ export {
   shownValue,
   type AnnotationKey,
   type RawAnnotations,
+  type RawPresetAnnotations,
 } from './annotations.ts';
+export { MAX_REPOSITORY_NAME, isRepositoryKey, repositoryNameProblem, splitQualified } from './repositories.ts';
 export { parseValue } from './settings.ts';
 export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, quote, type Problem, type ProblemCode } from './problems.ts';
 export { SKIP_REASONS, type SkipReason } from './skips.ts';

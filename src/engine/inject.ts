@@ -12,7 +12,7 @@ import { plan } from './plan.ts';
 import { annotationsOf, podShapeProblem, type Pod } from './pod.ts';
 import { SKIP_REASONS } from './skips.ts';
 
-export type { InjectRequest, InjectResult, Injection } from './outcome.ts';
+export type { InjectRequest, InjectResult, Injection, RepositoryInjection } from './outcome.ts';
 
 const GIT_SYNC_IMAGE = /(?:^|\/)git-sync(?:[:@]|$)/;
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';

@@ -17,9 +17,8 @@ export interface InjectRequest {
   namespaceAnnotations?: Record<string, string>;
 }
 
-/** What was injected, for previews, logs and the status annotation. */
-export interface Injection {
-  mode: Mode;
+/** What was injected for one repository. */
+export interface RepositoryInjection {
   repo: string;
   ref: string;
   initContainers: string[];
@@ -33,6 +32,17 @@ export interface Injection {
   sparsePaths?: string[];
   /** The partial clone filter; absent: a full clone. */
   filter?: string;
+}
+
+/**
+ * What was injected, for previews, logs and the status annotation: the
+ * pod's mode, the main repository in the fields one repository always had
+ * (so readers of one repository keep working), and the named ones.
+ */
+export interface Injection extends RepositoryInjection {
+  mode: Mode;
+  /** Named repositories, by name; absent when the pod has only the main one. */
+  repositories?: (RepositoryInjection & { name: string })[];
 }
 
 export interface InjectResult {

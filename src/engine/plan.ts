@@ -5,6 +5,7 @@
  * if the policy says so, an untouched admission); nothing is built from it.
  */
 import { WRITTEN_ANNOTATIONS } from './annotations.ts';
+import { qualifier, splitQualified } from './repositories.ts';
 import { planCheckout, type CheckoutPlan } from './checkout.ts';
 import type { EngineContext } from './context.ts';
 import { wireCredentials, type CredentialWiring } from './credentials.ts';
@@ -12,12 +13,14 @@ import type { EnvPair } from './dialect.ts';
 import { checkKnobs, type Knobs } from './knobs.ts';
 import { depthAbove, depthMessage } from './limits.ts';
 import { wireNetwork, type NetworkWiring } from './network.ts';
-import { chooseMode, type Mode } from './mode.ts';
+import { chooseMode, type Mode, type ModeChoice } from './mode.ts';
 import { annotationsOf, type Pod } from './pod.ts';
 import { quote, type Problem } from './problems.ts';
 import { planResources, type ResourcePlan } from './resources.ts';
 import { resolveSettings, type Settings } from './settings.ts';
 import type { SkipReason } from './skips.ts';
+
+const WRITTEN_KEYS = new Set<string>(Object.values(WRITTEN_ANNOTATIONS));
 import { describePatterns, repoAllowed } from './values/repo-pattern.ts';
 
 /** A mount path as the kubelet resolves it: '/./git/' and '//git' are both '/git'. */
@@ -32,10 +35,11 @@ const MAX_NAMES_LISTED = 20;
 const listed = (names: readonly string[]): string =>
   names.length <= MAX_NAMES_LISTED ? names.join(', ') : `${names.slice(0, MAX_NAMES_LISTED).join(', ')} and ${names.length - MAX_NAMES_LISTED} more`;
 
-/** Everything decided before anything is written; `errors` non-empty means nothing will be. */
-export interface Plan {
+/** What one repository takes: its settings and everything wired from them. */
+export interface RepositoryPlan {
+  /** Undefined for the main repository (the unqualified annotations). */
+  name: string | undefined;
   settings: Settings;
-  mode: Mode;
   appContainers: number[];
   credentials: CredentialWiring;
   network: NetworkWiring;
@@ -47,39 +51,82 @@ export interface Plan {
   /** What to check out, as the policy's dialect spells it. */
   refEnv: readonly EnvPair[];
   periodMs: number;
+}
+
+/** Everything decided before anything is written; `errors` non-empty means nothing will be. */
+export interface Plan {
+  /** One mode for the pod: every repository's git-sync follows it. */
+  mode: Mode;
+  /** The main repository first, then the named ones by name. */
+  repositories: RepositoryPlan[];
   errors: Problem[];
   warnings: Problem[];
 }
+
+/** A key `<prefix><name>.repo`: a pod that names a repository opts in, like one that sets `repo`. */
+const namesRepository = (annotations: Record<string, string>, prefix: string): boolean =>
+  Object.keys(annotations).some((k) => k.startsWith(prefix) && k.endsWith('.repo') && k.indexOf('.', prefix.length) === k.length - 5);
 
 /** What injecting this pod takes, or why it is not for the injector. */
 export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<string, string> | undefined, ctx: EngineContext): Plan | SkipReason {
   const { policy } = ctx;
   const prefix = policy.prefix;
   const annotations = annotationsOf(pod);
-  const { settings, errors, warnings } = resolveSettings(
+  const { settings, repositories, errors, warnings } = resolveSettings(
     { podAnnotations: annotations, namespace, namespaceAnnotations },
     policy,
   );
 
   if (settings.inject?.value === false) return 'opted-out';
-  const optedIn = settings.inject?.value === true || settings.repo?.source === 'pod' || `${prefix}inject` in annotations || `${prefix}repo` in annotations;
+  const optedIn =
+    settings.inject?.value === true || settings.repo?.source === 'pod' || `${prefix}inject` in annotations || `${prefix}repo` in annotations || namesRepository(annotations, prefix);
   if (!optedIn) return 'not-opted-in';
 
   // The status is not here: a pod that has it is already injected and never planned.
-  for (const written of Object.values(WRITTEN_ANNOTATIONS)) {
-    const reserved = `${prefix}${written}`;
-    if (written !== WRITTEN_ANNOTATIONS.status && reserved in annotations) {
-      errors.push({ code: 'RESERVED_ANNOTATION', field: reserved, message: 'is written by the injector, never by pods; remove it' });
+  for (const key of Object.keys(annotations)) {
+    if (!key.startsWith(prefix) || key === `${prefix}${WRITTEN_ANNOTATIONS.status}`) continue;
+    const bare = key.slice(prefix.length);
+    if (WRITTEN_KEYS.has(splitQualified(bare)?.key ?? bare)) {
+      errors.push({ code: 'RESERVED_ANNOTATION', field: key, message: 'is written by the injector, never by pods; remove it' });
     }
   }
+
+  const choice = chooseMode(settings.mode.value, pod.spec.restartPolicy, policy.nativeSidecars, ctx.cluster, policy.allowedModes);
+  const named = repositories.map((r) => r.name);
+  const all = [{ name: undefined, settings }, ...repositories].map((r) => planRepository(pod, r.name, r.settings, { choice, namespace, named }, ctx, errors, warnings));
+  checkTogether(pod, all, prefix, errors);
+  return { mode: choice.mode, repositories: all, errors, warnings };
+}
+
+/** One repository's plan; its problems go to `errors` and `warnings`, named by its qualified annotations. */
+/** What every repository's plan shares: the pod's mode, its namespace, and the names of its named repositories. */
+interface PodFacts {
+  choice: ModeChoice;
+  namespace: string;
+  named: readonly string[];
+}
+
+function planRepository(pod: Pod, name: string | undefined, settings: Settings, facts: PodFacts, ctx: EngineContext, errors: Problem[], warnings: Problem[]): RepositoryPlan {
+  const { choice, namespace } = facts;
+  const mode = choice.mode;
+  // The repository's view of the policy: messages spell its annotations with its qualifier (`gitsync.dev/plugins.secret`).
+  const policy = name === undefined ? ctx.policy : { ...ctx.policy, prefix: `${ctx.policy.prefix}${qualifier(name)}` };
+  const prefix = policy.prefix;
   const repo = settings.repo;
-  if (!repo && !errors.some((e) => e.field.endsWith(`${prefix}repo`))) {
-    errors.push({
-      code: 'REPO_REQUIRED',
-      field: settings.inject?.field ?? `${prefix}repo`,
-      ...(settings.inject && { value: settings.inject.raw }),
-      message: `${settings.inject ? `${quote(settings.inject.raw)} opts the pod in, but` : 'the pod opted in, but'} no repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`,
-    });
+  if (!repo && !errors.some((e) => e.field.startsWith(`${prefix}repo`))) {
+    errors.push(
+      name === undefined
+        ? {
+            code: 'REPO_REQUIRED',
+            field: settings.inject?.field ?? `${prefix}repo`,
+            ...(settings.inject && { value: settings.inject.raw }),
+            message:
+              facts.named.length > 0 && !settings.inject
+                ? `the pod names ${facts.named.length === 1 ? 'repository' : 'repositories'} ${facts.named.join(', ')}, which come${facts.named.length === 1 ? 's' : ''} in addition to the main one, and no main repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`
+                : `${settings.inject ? `${quote(settings.inject.raw)} opts the pod in, but` : 'the pod opted in, but'} no repository is set; set ${prefix}repo on the pod or on namespace ${namespace || '(unknown)'}`,
+          }
+        : { code: 'REPO_REQUIRED', field: `${prefix}repo`, message: `the pod sets annotations for repository ${name}, but not its repository; set ${prefix}repo, or remove the ${prefix}* annotations` },
+    );
   }
 
   if (repo && !repoAllowed(policy.allowedRepos, repo.value)) {
@@ -108,12 +155,10 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
     });
     periodMs = policy.minPeriod.ms;
   }
-
-  const modeSetting = settings.mode;
-  const choice = chooseMode(modeSetting.value, pod.spec.restartPolicy, policy.nativeSidecars, ctx.cluster, policy.allowedModes);
-  if (choice.error) errors.push({ ...choice.error, field: modeSetting.field });
-  if (choice.warning) warnings.push({ ...choice.warning, field: modeSetting.field });
-  if (choice.mode === 'init-only' && settings.period.source === 'pod') {
+  // The pod's mode is reported once, with the main repository, where it always was among its problems.
+  if (name === undefined && choice.error) errors.push({ ...choice.error, field: settings.mode.field });
+  if (name === undefined && choice.warning) warnings.push({ ...choice.warning, field: settings.mode.field });
+  if (mode === 'init-only' && settings.period.source === 'pod') {
     warnings.push({ code: 'SETTING_IGNORED', field: settings.period.field, value: settings.period.raw, message: `${quote(settings.period.raw)} has no effect: the pod syncs once (init-only)` });
   }
 
@@ -153,11 +198,51 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
   warnings.push(...credentials.warnings);
   const network = wireNetwork(settings, policy);
   errors.push(...network.errors);
-  const knobs = checkKnobs(settings, policy, choice.mode);
+  const knobs = checkKnobs(settings, policy, mode);
   errors.push(...knobs.errors);
   warnings.push(...knobs.warnings);
   const { errors: checkoutErrors, ...checkout } = planCheckout(settings, policy);
   const { errors: resourceErrors, ...resources } = planResources(settings, policy);
   errors.push(...checkoutErrors, ...resourceErrors);
-  return { settings, mode: choice.mode, appContainers, credentials, network, knobs, checkout, resources, refEnv: refEnv.ok ? refEnv.value : [], periodMs, errors, warnings };
+  return { name, settings, appContainers, credentials, network, knobs, checkout, resources, refEnv: refEnv.ok ? refEnv.value : [], periodMs };
 }
+
+/** `/a` holds `/a` and `/a/b`, not `/ab`. */
+const holds = (outer: string, inner: string): boolean => inner === outer || inner.startsWith(outer === '/' ? '/' : `${outer}/`);
+
+/**
+ * What no repository can see alone: two repositories mounted in one container
+ * at the same path or one inside the other (the inner mount point would have
+ * to be created in a read-only volume), or setting the same env variable in
+ * one container (one would silently win).
+ */
+function checkTogether(pod: Pod, repositories: readonly RepositoryPlan[], prefix: string, errors: Problem[]): void {
+  for (const [j, b] of repositories.entries()) {
+    for (const a of repositories.slice(0, j)) {
+      const shared = a.appContainers.filter((i) => b.appContainers.includes(i));
+      if (shared.length === 0) continue;
+      const where = `container ${pod.spec.containers[shared[0]!]!.name}`;
+      const [pa, pb] = [a.settings['mount-path'], b.settings['mount-path']];
+      if (holds(pa.value, pb.value) || holds(pb.value, pa.value)) {
+        const relation = pa.value === pb.value ? 'is also' : holds(pa.value, pb.value) ? 'is inside' : 'holds';
+        errors.push({
+          code: 'MOUNT_PATHS_OVERLAP',
+          field: pb.field,
+          value: pb.raw,
+          message: `${quote(pb.raw)} ${relation} the mount path of ${repositoryLabel(a)} (${pa.field}: ${quote(pa.raw)}) in ${where}; give each repository its own folder, such as ${pa.value}-${b.name ?? 'main'}, with ${prefix}${qualifier(b.name)}mount-path`,
+        });
+      }
+      const [ea, eb] = [a.settings.env, b.settings.env];
+      if (ea && eb && ea.value === eb.value) {
+        errors.push({
+          code: 'ENV_NAME_DUPLICATE',
+          field: eb.field,
+          value: eb.raw,
+          message: `${quote(eb.raw)} is also the env variable of ${repositoryLabel(a)} (${ea.field}) in ${where}, and only one value can win; choose another name`,
+        });
+      }
+    }
+  }
+}
+
+const repositoryLabel = (r: RepositoryPlan): string => (r.name === undefined ? 'the main repository' : `repository ${r.name}`);

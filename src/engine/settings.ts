@@ -19,7 +19,8 @@ import { ANNOTATIONS, ANNOTATION_KEYS, WRITTEN_ANNOTATIONS, isAnnotationKey, sho
 import { quote, type Problem } from './problems.ts';
 import { CONTROL_CHARS, type Parsed } from './values/result.ts';
 import { closest } from './suggest.ts';
-import type { EnginePolicy, Setting } from './context.ts';
+import type { EnginePolicy, ParsedLayer, Setting } from './context.ts';
+import { isRepositoryKey, nameSuffix, qualifier, REPOSITORY_KEYS, repositoryNameProblem, splitQualified, tooMany } from './repositories.ts';
 
 /** Settings while they are being resolved: any may still be missing. */
 type PartialSettings = { [K in AnnotationKey]?: Setting<AnnotationValues[K]> };
@@ -69,6 +70,7 @@ const SYNONYMS: Record<string, AnnotationKey> = {
   memory: 'memory-limit',
 };
 const SUGGESTIBLE = [...ANNOTATION_KEYS, ...Object.keys(SYNONYMS)];
+const REPOSITORY_SUGGESTIBLE = [...REPOSITORY_KEYS, ...Object.keys(SYNONYMS).filter((k) => isRepositoryKey(SYNONYMS[k]!))];
 const DEFAULTED_KEYS = ANNOTATION_KEYS.filter((k): k is DefaultedKey => 'default' in ANNOTATIONS[k]);
 
 const WRITTEN_KEYS = new Set<string>(Object.values(WRITTEN_ANNOTATIONS));
@@ -80,52 +82,105 @@ const WRITTEN_KEYS = new Set<string>(Object.values(WRITTEN_ANNOTATIONS));
 export const MAX_UNKNOWN_REPORTED = 10;
 
 function unknownAnnotation(prefix: string, key: string, field: string): Problem {
-  const near = closest(key.toLowerCase(), SUGGESTIBLE);
-  const hint = near === undefined ? 'see the annotation table in the README' : `did you mean ${prefix}${SYNONYMS[near] ?? near}?`;
+  const qualified = splitQualified(key);
+  let hint: string;
+  if (qualified && isAnnotationKey(qualified.key) && !isRepositoryKey(qualified.key)) {
+    hint = `${qualified.key} is one setting for the whole pod, not per repository; use ${prefix}${qualified.key}`;
+  } else {
+    const word = (qualified?.key ?? key).toLowerCase();
+    const near = closest(word, qualified ? REPOSITORY_SUGGESTIBLE : SUGGESTIBLE);
+    hint = near === undefined ? 'see the annotation table in the README' : `did you mean ${prefix}${qualifier(qualified?.name)}${SYNONYMS[near] ?? near}?`;
+  }
   return { code: 'UNKNOWN_ANNOTATION', field, value: key, message: `is not an annotation the injector knows and is ignored; ${hint}` };
 }
 
 interface RawEntry {
   raw: string;
+  /**
+   * The value as problems show it (shownValue): never a credential. A getter:
+   * it is needed only for a problem, and for a repository it parses the URL again.
+   */
+  readonly shown: string;
   field: string;
   source: 'namespace' | 'pod';
 }
 
-/** Reads the prefixed annotations of one object; unknown keys become warnings. */
+type Entries = Map<AnnotationKey, RawEntry>;
+
+/** One object's annotations: the main repository's (and the pod-wide ones), and each named repository's. */
+interface ReadAnnotations {
+  main: Entries;
+  named: Map<string, Entries>;
+}
+
+/** Reads the prefixed annotations of one object; unknown keys become warnings, bad repository names errors. */
 function readAnnotations(
   annotations: Record<string, string> | undefined,
   prefix: string,
   source: RawEntry['source'],
   label: string,
-  warnings: Problem[],
-): Map<AnnotationKey, RawEntry> {
-  const entries = new Map<AnnotationKey, RawEntry>();
-  if (!annotations) return entries;
+  problems: { errors: Problem[]; warnings: Problem[] },
+): ReadAnnotations {
+  const read: ReadAnnotations = { main: new Map(), named: new Map() };
+  if (!annotations) return read;
   let unknown = 0;
   for (const [fullKey, value] of Object.entries(annotations)) {
     if (!fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
     const field = `${fullKey}${label}`;
-    if (isAnnotationKey(key)) {
+    const entry = (k: AnnotationKey): RawEntry => {
       const raw = String(value).trim();
-      entries.set(key, { raw, field, source });
+      return {
+        raw,
+        get shown() {
+          return shownValue(k, raw);
+        },
+        field,
+        source,
+      };
+    };
+    if (isAnnotationKey(key)) {
+      read.main.set(key, entry(key));
+      continue;
     }
-    else if (!WRITTEN_KEYS.has(key) && ++unknown <= MAX_UNKNOWN_REPORTED) warnings.push(unknownAnnotation(prefix, key, field));
+    const qualified = splitQualified(key);
+    if (qualified && isRepositoryKey(qualified.key)) {
+      const bad = repositoryNameProblem(qualified.name);
+      if (bad) problems.errors.push({ code: 'REPOSITORY_NAME_INVALID', field, value: qualified.name, message: bad });
+      else {
+        let entries = read.named.get(qualified.name);
+        if (!entries) read.named.set(qualified.name, (entries = new Map()));
+        entries.set(qualified.key, entry(qualified.key));
+      }
+      continue;
+    }
+    // The injector's own annotations, for the pod and per repository: plan.ts refuses them on pods.
+    if (WRITTEN_KEYS.has(qualified?.key ?? key)) continue;
+    if (++unknown <= MAX_UNKNOWN_REPORTED) problems.warnings.push(unknownAnnotation(prefix, key, field));
   }
   if (unknown > MAX_UNKNOWN_REPORTED) {
     const more = unknown - MAX_UNKNOWN_REPORTED;
-    warnings.push({
+    problems.warnings.push({
       code: 'UNKNOWN_ANNOTATION',
       field: `${prefix}*${label}`,
       value: String(more),
       message: `${more} more annotation${more === 1 ? '' : 's'} with this prefix ${more === 1 ? 'is' : 'are'} not known to the injector and ignored (${unknown} in all; the first ${MAX_UNKNOWN_REPORTED} are named above)`,
     });
   }
-  return entries;
+  return read;
+}
+
+/** The settings of one named repository. */
+export interface NamedSettings {
+  name: string;
+  settings: Settings;
 }
 
 export interface Resolution {
+  /** The main repository's settings, and the pod-wide ones. */
   settings: Settings;
+  /** Named repositories, by name; at most the policy's cap less the main one. */
+  repositories: NamedSettings[];
   errors: Problem[];
   warnings: Problem[];
 }
@@ -136,50 +191,94 @@ export interface ResolveInput {
   namespaceAnnotations: Record<string, string> | undefined;
 }
 
+/** One repository's layers, highest last: what the namespace, the preset and the pod wrote for it. */
+interface Layers {
+  /** '' for the main repository, `plugins.` for a named one. */
+  qualifier: string;
+  pod: Entries;
+  ns: Entries;
+  preset: ParsedLayer | undefined;
+  presetName: string | undefined;
+}
+
 export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Resolution {
   const errors: Problem[] = [];
   const warnings: Problem[] = [];
   const prefix = policy.prefix;
-  const pod = readAnnotations(input.podAnnotations, prefix, 'pod', '', warnings);
-  const ns = readAnnotations(input.namespaceAnnotations, prefix, 'namespace', ` (namespace ${input.namespace})`, warnings);
+  const pod = readAnnotations(input.podAnnotations, prefix, 'pod', '', { errors, warnings });
+  const ns = readAnnotations(input.namespaceAnnotations, prefix, 'namespace', ` (namespace ${input.namespace})`, { errors, warnings });
   const settings: PartialSettings = {};
 
-  /** Parses an entry into `settings`; false (with the error recorded) when the value is bad. */
-  const parse = <K extends AnnotationKey>(key: K, entry: RawEntry): boolean => {
+  /** Parses an entry into `target`; false (with the error recorded) when the value is bad. */
+  const parse = <K extends AnnotationKey>(target: PartialSettings, key: K, entry: RawEntry): boolean => {
     const parsed = parseValue(key, entry.raw);
     if (!parsed.ok) {
-      errors.push({ code: parsed.code, field: entry.field, value: shownValue(key, entry.raw), message: parsed.message });
+      errors.push({ code: parsed.code, field: entry.field, value: entry.shown, message: parsed.message });
       return false;
     }
-    if (parsed.note) warnings.push({ ...parsed.note, field: entry.field, value: shownValue(key, entry.raw) });
-    (settings as Record<K, Setting<AnnotationValues[K]>>)[key] = { value: parsed.value, raw: entry.raw, field: entry.field, source: entry.source };
+    if (parsed.note) warnings.push({ ...parsed.note, field: entry.field, value: entry.shown });
+    (target as Record<K, Setting<AnnotationValues[K]>>)[key] = { value: parsed.value, raw: entry.raw, field: entry.field, source: entry.source };
     return true;
   };
 
   /** For an enforced annotation: the policy's value, and a problem for each layer that tries another. */
-  const enforce = (key: AnnotationKey): void => {
+  const enforce = (target: PartialSettings, key: AnnotationKey, layers: Pick<Layers, 'pod' | 'ns'>): void => {
     const level = policy.enforced.get(key)!;
     const value = policy.defaults.get(key);
-    if (value) (settings as Record<string, unknown>)[key] = value;
-    for (const entry of [pod.get(key), ns.get(key)]) {
+    if (value) (target as Record<string, unknown>)[key] = value;
+    for (const entry of [layers.pod.get(key), layers.ns.get(key)]) {
       if (!entry) continue;
       const parsed = parseValue(key, entry.raw);
       if (parsed.ok && value && JSON.stringify(parsed.value) === JSON.stringify(value.value)) continue;
-      // As problems show it (shownValue): never a credential. Worked out only for a problem (for a repository it parses the URL again).
-      const shown = shownValue(key, entry.raw);
       const policyText = value ? `the policy enforces ${key} ${quote(value.raw)}` : `the policy keeps ${key} unset`;
       if (level === 'strict') {
-        errors.push({ code: 'SETTING_ENFORCED', field: entry.field, value: shown, message: `${quote(shown)} is not allowed: ${policyText}; remove this annotation` });
+        errors.push({ code: 'SETTING_ENFORCED', field: entry.field, value: entry.shown, message: `${quote(entry.shown)} is not allowed: ${policyText}; remove this annotation` });
       } else {
-        warnings.push({ code: 'ENFORCED_VALUE_USED', field: entry.field, value: shown, message: `${quote(shown)} is ignored: ${policyText}` });
+        warnings.push({ code: 'ENFORCED_VALUE_USED', field: entry.field, value: entry.shown, message: `${quote(entry.shown)} is ignored: ${policyText}` });
       }
     }
   };
 
+  /**
+   * Each annotation from the highest layer that has a usable value. A bad
+   * value is reported and the next layer's value used, so that one mistake
+   * does not hide the others: every problem is reported at once. A named
+   * repository's `distinct` keys come only from its own annotations: the
+   * policy's value is the main repository's, and two repositories cannot
+   * share a mount path or an env variable.
+   */
+  const resolveKey = (target: PartialSettings, key: AnnotationKey, layers: Layers): void => {
+    const distinct = layers.qualifier !== '' && ANNOTATIONS[key].scope === 'distinct';
+    if (policy.enforced.has(key) && !distinct) {
+      enforce(target, key, layers);
+      return;
+    }
+    const podEntry = layers.pod.get(key);
+    const nsEntry = layers.ns.get(key);
+    const fromPreset = layers.preset?.get(key);
+    if (podEntry && parse(target, key, podEntry)) return;
+    if (fromPreset) {
+      (target as Record<string, unknown>)[key] = fromPreset;
+      if (nsEntry && nsEntry.raw !== fromPreset.raw && !podEntry) {
+        warnings.push({
+          code: 'PRESET_OVERRIDE',
+          field: nsEntry.field,
+          value: nsEntry.shown,
+          message: `${quote(nsEntry.shown)} is replaced by preset ${layers.presetName}'s ${quote(fromPreset.raw)}; set ${prefix}${layers.qualifier}${key} on the pod to choose`,
+        });
+      }
+      return;
+    }
+    if (nsEntry && parse(target, key, nsEntry)) return;
+    const fallback = distinct ? undefined : policy.defaults.get(key);
+    if (fallback) (target as Record<string, unknown>)[key] = fallback;
+  };
+
   // The preset first: it decides a layer. Chosen by the pod, else the namespace, else the policy.
-  const presetEntry = pod.get('preset') ?? ns.get('preset');
-  if (policy.enforced.has('preset')) enforce('preset');
-  else if (presetEntry) parse('preset', presetEntry);
+  const mainLayers = { pod: pod.main, ns: ns.main };
+  const presetEntry = pod.main.get('preset') ?? ns.main.get('preset');
+  if (policy.enforced.has('preset')) enforce(settings, 'preset', mainLayers);
+  else if (presetEntry) parse(settings, 'preset', presetEntry);
   else if (policy.defaults.has('preset')) settings.preset = policy.defaults.get('preset') as PartialSettings['preset'];
   const presetName = settings.preset?.value;
   const preset = presetName === undefined ? undefined : policy.presets.get(presetName);
@@ -193,38 +292,50 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
     });
   }
 
-  // Each annotation from the highest layer that has a usable value. A bad value
-  // is reported and the next layer's value used, so that one mistake does not
-  // hide the others: every problem is reported at once.
   for (const key of ANNOTATION_KEYS) {
-    if (key === 'preset') continue;
-    if (policy.enforced.has(key)) {
-      enforce(key);
-      continue;
-    }
-    const podEntry = pod.get(key);
-    const nsEntry = ns.get(key);
-    const fromPreset = preset?.get(key);
-    if (podEntry && parse(key, podEntry)) continue;
-    if (fromPreset) {
-      (settings as Record<string, unknown>)[key] = fromPreset;
-      if (nsEntry && nsEntry.raw !== fromPreset.raw && !podEntry) {
-        warnings.push({
-          code: 'PRESET_OVERRIDE',
-          field: nsEntry.field,
-          value: shownValue(key, nsEntry.raw),
-          message: `${quote(shownValue(key, nsEntry.raw))} is replaced by preset ${presetName}'s ${quote(fromPreset.raw)}; set ${prefix}${key} on the pod to choose`,
-        });
-      }
-      continue;
-    }
-    if (nsEntry && parse(key, nsEntry)) continue;
-    const fallback = policy.defaults.get(key);
-    if (fallback) (settings as Record<string, unknown>)[key] = fallback;
+    if (key !== 'preset') resolveKey(settings, key, { qualifier: '', ...mainLayers, preset, presetName });
   }
+  checkComplete(settings);
+
+  // Named repositories: those the pod or its namespace gives a repo, and those the pod writes anything for (REPO_REQUIRED then).
+  const names = [...new Set([...pod.named.keys(), ...[...ns.named].filter(([, e]) => e.has('repo')).map(([n]) => n)])].sort();
+  const room = Math.max(0, policy.maxRepositories - 1);
+  if (names.length > room) {
+    const first = names[room]!;
+    const entry = pod.named.get(first)?.get('repo') ?? ns.named.get(first)?.get('repo') ?? [...pod.named.get(first)!.values()][0]!;
+    errors.push(tooMany(entry.field, names.length + 1, policy.maxRepositories));
+  }
+  const repositories = names.slice(0, room).map((name): NamedSettings => {
+    const target: PartialSettings = {};
+    const layers: Layers = {
+      qualifier: qualifier(name),
+      pod: pod.named.get(name) ?? new Map(),
+      ns: ns.named.get(name) ?? new Map(),
+      preset: presetName === undefined ? undefined : policy.presetRepositories.get(presetName)?.get(name),
+      presetName,
+    };
+    for (const key of REPOSITORY_KEYS) resolveKey(target, key, layers);
+    // Next to the main repository's mount, unless the repository (or its preset) names its own.
+    if (!target['mount-path']) {
+      const raw = `${(settings as Settings)['mount-path'].value}${nameSuffix(name)}`;
+      const field = `${prefix}${layers.qualifier}mount-path (default)`;
+      const parsed = parseValue('mount-path', raw);
+      if (parsed.ok) target['mount-path'] = { value: parsed.value, raw, field, source: 'default' };
+      else {
+        errors.push({ code: parsed.code, field, value: raw, message: `${parsed.message}; set ${prefix}${layers.qualifier}mount-path` });
+        target['mount-path'] = (settings as Settings)['mount-path'];
+      }
+    }
+    // Pod-wide settings are the pod's: the same objects for every repository.
+    for (const key of ANNOTATION_KEYS) if (ANNOTATIONS[key].scope === 'pod') (target as Record<string, unknown>)[key] = settings[key];
+    return { name, settings: target as Settings };
+  });
+  return { settings: settings as Settings, repositories, errors, warnings };
+}
+
+function checkComplete(settings: PartialSettings): void {
   for (const key of DEFAULTED_KEYS) {
     // The defaults layer has every defaulted key (policy/compile.ts parses the whole table), so this never fires.
     if (settings[key] === undefined) throw new Error(`no value for ${key}: the policy's defaults layer is incomplete`);
   }
-  return { settings: settings as Settings, errors, warnings };
 }

@@ -46,7 +46,7 @@ export interface Metrics {
   /** The Content-Type of `render()`'s text. */
   readonly contentType: string;
   /** Counts one admission and its duration; the summary is the one admit() returned. */
-  observeAdmission(summary: Pick<AdmissionSummary, 'outcome' | 'reason'>, durationMs: number): void;
+  observeAdmission(summary: Pick<AdmissionSummary, 'outcome' | 'reason' | 'repositories'>, durationMs: number): void;
   /** Counts a policy load or refusal; a loaded policy becomes the one gitsync_injector_policy_info shows. */
   observePolicy(event: ObservedPolicyEvent): void;
   /** Counts a certificate reload; a success also records the new certificate's expiry. */
@@ -94,6 +94,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     buckets: [...ADMISSION_DURATION_BUCKETS],
     registers,
   });
+  const repositories = new Counter({
+    name: 'gitsync_injector_repositories_injected_total',
+    help: 'Repositories given a git-sync in injected pods, the main one included: with gitsync_injector_admissions_total{outcome="injected"}, how many a pod syncs on average.',
+    registers,
+  });
   const policyLoads = new Counter({
     name: 'gitsync_injector_policy_loads_total',
     help: 'Policies read, by result: loaded (now in force) or rejected (invalid; the last good policy stays in force).',
@@ -134,6 +139,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const admissionCounters = new Map<string, { inc(): void }>();
   admissions.inc({ outcome: 'injected', reason: '' }, 0);
   admissions.inc({ outcome: 'error', reason: '' }, 0);
+  repositories.inc(0);
   for (const result of ['loaded', 'rejected']) policyLoads.inc({ result }, 0);
   for (const result of ['success', 'failure']) certificateReloads.inc({ result }, 0);
   buildInfo.set({ version: options.version, node: process.version }, 1);
@@ -151,6 +157,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         admissionCounters.set(key, counter);
       }
       counter.inc();
+      if (summary.repositories !== undefined) repositories.inc(summary.repositories);
       durations.get(summary.outcome)!.observe(durationMs / 1000);
     },
     observePolicy(event) {

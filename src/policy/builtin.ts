@@ -14,10 +14,14 @@ export const BUILTIN_POLICY: Policy = {
   presets: {
     // The Airflow chart's layout: DAGs at /opt/airflow/dags/repo/<sub-path>,
     // the chart's credential Secret keys, and Airflow told where they are.
+    // A repository named plugins is Airflow's plugins folder, the same way.
     airflow: {
       'mount-path': '/opt/airflow/dags',
       env: 'AIRFLOW__CORE__DAGS_FOLDER',
       'secret-layout': 'airflow',
+      'plugins.mount-path': '/opt/airflow/plugins',
+      'plugins.env': 'AIRFLOW__CORE__PLUGINS_FOLDER',
+      'plugins.secret-layout': 'airflow',
     },
   },
   allowedRepos: [],
@@ -27,6 +31,8 @@ export const BUILTIN_POLICY: Policy = {
   limits: {
     minPeriod: '10s',
     maxDepth: undefined,
+    // DAGs, plugins and two more (shared libraries, config): each repository is two containers at most.
+    maxRepositories: 4,
     allowedModes: ['sidecar', 'native', 'init-only'],
     maxSyncTimeout: '10m',
     maxFailures: 10,

@@ -13,7 +13,10 @@ import {
   ANNOTATION_KEYS,
   DIALECTS,
   isAnnotationKey,
+  isRepositoryKey,
   parseDuration,
+  repositoryNameProblem,
+  splitQualified,
   parseValue,
   shownValue,
   type AnnotationKey,
@@ -51,11 +54,27 @@ function parseLayer(
   label: (key: string) => string,
   source: Setting<unknown>['source'],
   problems: PolicyProblem[],
+  /** Where a preset's named repositories' values go (`plugins.env`); undefined: the layer cannot name repositories. */
+  named?: Map<string, ParsedLayer>,
 ): ParsedLayer {
   const layer: ParsedLayer = new Map();
   for (const [key, raw] of Object.entries(values)) {
     if (raw === undefined) continue;
     const field = `${path}.${key}`;
+    const qualified = splitQualified(key);
+    if (qualified && isRepositoryKey(qualified.key)) {
+      const bad = repositoryNameProblem(qualified.name);
+      if (!named) problems.push({ code: 'VALUE_NOT_ALLOWED', field, value: key, message: 'names a repository, which only presets, namespaces and pods can do; remove it or move it into a preset' });
+      else if (bad) problems.push({ code: 'VALUE_NOT_ALLOWED', field, value: qualified.name, message: bad });
+      else {
+        let repository = named.get(qualified.name);
+        if (!repository) named.set(qualified.name, (repository = new Map()));
+        const parsed = parseValue(qualified.key, String(raw));
+        if (!parsed.ok) problems.push({ code: parsed.code, field, value: shownValue(qualified.key, String(raw)), message: parsed.message });
+        else repository.set(qualified.key, { value: parsed.value, raw: String(raw), field: label(key), source });
+      }
+      continue;
+    }
     if (!isAnnotationKey(key)) {
       problems.push({ code: 'UNKNOWN_ANNOTATION', field, value: key, message: 'is not an annotation the injector knows' });
       continue;
@@ -87,13 +106,19 @@ export function compilePolicy(policy: Policy): CompileResult {
     }
   }
   const presets = new Map<string, ParsedLayer>();
+  const presetRepositories = new Map<string, Map<string, ParsedLayer>>();
   for (const [name, values] of Object.entries(policy.presets)) {
-    const layer = parseLayer(values, `presets.${name}`, (k) => `${prefix}${k} (preset ${name})`, 'preset', problems);
+    const named = new Map<string, ParsedLayer>();
+    const layer = parseLayer(values, `presets.${name}`, (k) => `${prefix}${k} (preset ${name})`, 'preset', problems, named);
     if (layer.has('preset')) {
       problems.push({ code: 'VALUE_NOT_ALLOWED', field: `presets.${name}.preset`, message: 'a preset cannot select another preset' });
     }
     presets.set(name, layer);
+    if (named.size > 0) presetRepositories.set(name, named);
   }
+  // The checks of presets below see each named repository's values as a layer of its own, at presets.<preset>.<name>.
+  const checked = new Map<string, ParsedLayer>(presets);
+  for (const [name, named] of presetRepositories) for (const [repo, layer] of named) checked.set(`${name}.${repo}`, layer);
   const minPeriod = parseDuration(policy.limits.minPeriod);
   if (!minPeriod.ok) problems.push({ code: minPeriod.code, field: 'limits.minPeriod', value: policy.limits.minPeriod, message: minPeriod.message });
   const allowedRepos = policy.allowedRepos.flatMap((raw, i) => {
@@ -107,14 +132,14 @@ export function compilePolicy(policy: Policy): CompileResult {
   const compiledNetworks = checkNetworks(policy.networks, 'networks', problems);
   const networks = compiledNetworks === INVALID ? new Map() : compiledNetworks;
   const tokenUsers = new Map(Object.entries(policy.tokenUsers));
-  checkNamedChoices(defaults, presets, { network: networks, 'token-user': tokenUsers }, problems);
-  checkLimits(policy, defaults, presets, problems);
+  checkNamedChoices(defaults, checked, { network: networks, 'token-user': tokenUsers }, problems);
+  checkLimits(policy, defaults, checked, problems);
   checkSecurityContext(policy.securityContext, problems);
-  checkPodBounds(policy, defaults, presets, problems);
-  if (maxSyncTimeout.ok) checkKnobDefaults({ maxSyncTimeout: { ms: maxSyncTimeout.value, text: policy.limits.maxSyncTimeout }, maxFailures: policy.limits.maxFailures }, defaults, presets, problems);
+  checkPodBounds(policy, defaults, checked, problems);
+  if (maxSyncTimeout.ok) checkKnobDefaults({ maxSyncTimeout: { ms: maxSyncTimeout.value, text: policy.limits.maxSyncTimeout }, maxFailures: policy.limits.maxFailures }, defaults, checked, problems);
   const dialect = DIALECTS[policy.dialect];
   if (dialect) {
-    checkDialect(dialect, defaults, presets, problems);
+    checkDialect(dialect, defaults, checked, problems);
     checkNetworkDialect(dialect, networks, problems);
   } else {
     const message = `${JSON.stringify(policy.dialect)} is not allowed; use one of ${Object.keys(DIALECTS).join(', ')}`;
@@ -129,6 +154,8 @@ export function compilePolicy(policy: Policy): CompileResult {
     prefix,
     defaults,
     presets,
+    presetRepositories,
+    maxRepositories: policy.limits.maxRepositories,
     minPeriod: { ms: minPeriod.ok ? minPeriod.value : 0, text: policy.limits.minPeriod },
     maxDepth: policy.limits.maxDepth,
     allowedModes: [...policy.limits.allowedModes],

@@ -3,7 +3,7 @@
  * and described. The policy schema (schema.ts) is a table of fields, each
  * with one of these kinds; nothing here knows a field by name.
  */
-import { ANNOTATION_KEYS, closest, isAnnotationKey, isObject, parseChoice, parseObjectName, quote } from '../engine/index.ts';
+import { ANNOTATION_KEYS, closest, isAnnotationKey, isObject, isRepositoryKey, parseChoice, parseObjectName, quote, splitQualified } from '../engine/index.ts';
 import type { PolicyParsed, PolicyProblem } from './problems.ts';
 
 /** Checks a string and returns the value to keep (possibly normalised). */
@@ -180,7 +180,7 @@ function checkMap(type: Extract<FieldType, { kind: 'map' }>, value: unknown, fie
  * strings as on any Kubernetes object. Bad entries are dropped so that the
  * rest still reach the annotation parsers and every problem shows at once.
  */
-function checkAnnotations(value: unknown, field: string, problems: PolicyProblem[], expect: string): unknown {
+function checkAnnotations(value: unknown, field: string, problems: PolicyProblem[], expect: string, repositories = false): unknown {
   if (!isObject(value)) {
     problems.push(typeProblem(field, value, 'a map', expect));
     return INVALID;
@@ -188,7 +188,9 @@ function checkAnnotations(value: unknown, field: string, problems: PolicyProblem
   const kept: [string, string][] = [];
   for (const [key, v] of Object.entries(value)) {
     const path = `${field}.${key}`;
-    if (!isAnnotationKey(key)) {
+    // A preset may give a named repository's values (`plugins.env`); compile.ts checks the name.
+    const named = repositories && isRepositoryKey(splitQualified(key)?.key ?? '');
+    if (!isAnnotationKey(key) && !named) {
       const bare = key.slice(key.lastIndexOf('/') + 1);
       const hint = key.includes('/') && isAnnotationKey(bare) ? `; write it without the prefix: ${bare}` : suggestion(closest(key, ANNOTATION_KEYS));
       problems.push({ code: 'UNKNOWN_ANNOTATION', field: path, value: key, message: `is not an annotation the injector knows${hint}` });
@@ -220,7 +222,7 @@ function checkPresets(type: Extract<FieldType, { kind: 'presets' }>, value: unkn
   const given = Object.entries(value).flatMap(([name, values]) => {
     const path = `${field}.${name}`;
     const nameOk = checked(path, name, parseObjectName, problems) !== INVALID;
-    const layer = checkAnnotations(values, path, problems, expectation({ kind: 'annotations' }));
+    const layer = checkAnnotations(values, path, problems, expectation({ kind: 'annotations' }), true);
     return nameOk && layer !== INVALID ? [[name, layer] as const] : [];
   });
   return Object.assign(merged, Object.fromEntries(given));

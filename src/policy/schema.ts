@@ -181,6 +181,11 @@ export const POLICY_FIELDS: readonly PolicyField[] = [
     help: 'The deepest clone a pod may ask for; a deeper `depth`, or `0` (the full history), is refused. Not set: no maximum.',
   },
   {
+    path: 'limits.maxRepositories',
+    type: { kind: 'integer', min: 1, max: 16 },
+    help: 'How many repositories one pod may sync, the main one included (`<name>.repo` adds one; docs/several-repositories.md). Each has its own git-sync containers and volumes; `1` allows only the main repository.',
+  },
+  {
     path: 'limits.allowedModes',
     type: {
       kind: 'list',

@@ -14,6 +14,7 @@ import type {
   OnInvalidAnnotations,
   PullPolicy,
   RawAnnotations,
+  RawPresetAnnotations,
   Resources,
 } from '../engine/index.ts';
 import type { NetworkPolicy } from './networks.ts';
@@ -44,7 +45,7 @@ export interface Policy {
   /** Defaults for every annotation, written as annotation values. */
   defaults: RawAnnotations;
   /** Named bundles of annotation values that a pod selects with the `preset` annotation. */
-  presets: Record<string, RawAnnotations>;
+  presets: Record<string, RawPresetAnnotations>;
   /** Patterns repository URLs must match (engine/values/repo-pattern.ts); empty allows every repository. */
   allowedRepos: string[];
   /** Partial clone filters pods may ask for (`blob:limit` allows every size); empty: none. */
@@ -56,6 +57,8 @@ export interface Policy {
     minPeriod: string;
     /** Clone depths above this (and 0, full history) are refused; undefined: no maximum. */
     maxDepth?: number | undefined;
+    /** Repositories a pod may sync, the main one included. */
+    maxRepositories: number;
     /** Modes pods may use; `auto` picks among them. */
     allowedModes: Mode[];
     /** The longest sync-timeout a pod may ask for (a Go duration). */

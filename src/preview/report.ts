@@ -3,7 +3,7 @@
  * what the webhook will do with it and why, for `check` and for the
  * messages `inject` prints on stderr.
  */
-import { formatProblem, type Injection } from '../engine/index.ts';
+import { formatProblem, type Injection, type RepositoryInjection } from '../engine/index.ts';
 import type { PreviewObject } from './evaluate.ts';
 
 /** `deploy.yaml:12 (document 2)`, `list.yaml:7 (document 1, item 3)`; the item is the List's 0-based index. */
@@ -20,17 +20,30 @@ export function label(o: PreviewObject): string {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** What was injected, in the order a person checks it: containers, source, where the app reads. */
+/** Where one repository comes from and where the app reads it: `repo …, ref …[, sparse…]; web reads /git/repo`. */
+function source(r: RepositoryInjection): string {
+  const readers = r.appContainers.length === 1 ? `${r.appContainers[0]} reads` : `${r.appContainers.join(', ')} read`;
+  const checkout = [r.sparsePaths && `sparse checkout of ${r.sparsePaths.join(', ')}`, r.filter && `filter ${r.filter}`].filter(Boolean).map((p) => `, ${p}`).join('');
+  return `repo ${r.repo}, ref ${r.ref}${checkout}; ${readers} ${r.path}`;
+}
+
+/**
+ * What was injected, in the order a person checks it: containers, source,
+ * where the app reads; then each named repository the same way.
+ */
 function injected(i: Injection): string {
+  const named = i.repositories ?? [];
+  const all = [i, ...named];
+  const initContainers = all.flatMap((r) => r.initContainers);
+  const sidecars = all.flatMap((r) => r.containers);
   const containers =
     i.mode === 'native'
-      ? [`native sidecar ${i.initContainers.join(', ')}`]
-      : [i.initContainers.length > 0 && `init container ${i.initContainers.join(', ')}`, i.containers.length > 0 && `sidecar ${i.containers.join(', ')}`].filter(
+      ? [`native sidecar${initContainers.length === 1 ? '' : 's'} ${initContainers.join(', ')}`]
+      : [initContainers.length > 0 && `init container${initContainers.length === 1 ? '' : 's'} ${initContainers.join(', ')}`, sidecars.length > 0 && `sidecar${sidecars.length === 1 ? '' : 's'} ${sidecars.join(', ')}`].filter(
           (p): p is string => typeof p === 'string',
         );
-  const readers = i.appContainers.length === 1 ? `${i.appContainers[0]} reads` : `${i.appContainers.join(', ')} read`;
-  const checkout = [i.sparsePaths && `sparse checkout of ${i.sparsePaths.join(', ')}`, i.filter && `filter ${i.filter}`].filter(Boolean).map((p) => `, ${p}`).join('');
-  return `injected, mode ${i.mode}: ${containers.join(', ')}; repo ${i.repo}, ref ${i.ref}${checkout}; ${readers} ${i.path}`;
+  const others = named.map((r) => `; repository ${r.name}: ${source(r)}`).join('');
+  return `injected, mode ${i.mode}: ${containers.join(', ')}; ${source(i)}${others}`;
 }
 
 function verdict(o: PreviewObject): string {

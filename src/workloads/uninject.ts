@@ -23,11 +23,8 @@ import { classify, pointer, type WorkloadKind } from './kinds.ts';
 
 export type Path = (string | number)[];
 
-/** What the status annotation records (the engine's Injection, with the policy hash and injector version). */
-export interface InjectionStatus {
-  version?: string;
-  policy?: string;
-  mode?: string;
+/** What the status annotation records of one repository. */
+export interface RepositoryStatus {
   repo?: string;
   ref?: string;
   initContainers: string[];
@@ -35,6 +32,15 @@ export interface InjectionStatus {
   volumes: string[];
   appContainers: string[];
   path?: string;
+}
+
+/** What the status annotation records (the engine's Injection, with the policy hash and injector version). */
+export interface InjectionStatus extends RepositoryStatus {
+  version?: string;
+  policy?: string;
+  mode?: string;
+  /** Named repositories (`<name>.repo`); empty for a pod with one repository. */
+  repositories: (RepositoryStatus & { name?: string })[];
 }
 
 export interface UninjectResult {
@@ -63,20 +69,27 @@ export function readStatus(raw: string): InjectionStatus | string {
     return 'the status annotation is not JSON';
   }
   if (!isObject(value)) return 'the status annotation is not a JSON object';
-  const text = (k: string): string | undefined => (typeof value[k] === 'string' ? (value[k] as string) : undefined);
+  const text = (o: Record<string, unknown>, k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const repository = (o: Record<string, unknown>): RepositoryStatus => ({
+    repo: text(o, 'repo'),
+    ref: text(o, 'ref'),
+    initContainers: strings(o.initContainers),
+    containers: strings(o.containers),
+    volumes: strings(o.volumes),
+    appContainers: strings(o.appContainers),
+    path: text(o, 'path'),
+  });
   return {
-    version: text('version'),
-    policy: text('policy'),
-    mode: text('mode'),
-    repo: text('repo'),
-    ref: text('ref'),
-    initContainers: strings(value.initContainers),
-    containers: strings(value.containers),
-    volumes: strings(value.volumes),
-    appContainers: strings(value.appContainers),
-    path: text('path'),
+    version: text(value, 'version'),
+    policy: text(value, 'policy'),
+    mode: text(value, 'mode'),
+    ...repository(value),
+    repositories: (Array.isArray(value.repositories) ? value.repositories.filter(isObject) : []).map((r) => ({ name: text(r, 'name'), ...repository(r) })),
   };
 }
+
+/** The main repository and the named ones: everything the status says was added. */
+const everyRepository = (status: InjectionStatus): RepositoryStatus[] => [status, ...status.repositories];
 
 const named = (v: unknown): string | undefined => (isObject(v) && typeof v.name === 'string' ? v.name : undefined);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -159,11 +172,20 @@ function collapse(object: unknown, paths: Path[], stop: number): Path[] {
 }
 
 /** Env names the engine would give the pod, running it again on the pod without the rest of the injection. */
-function envNames(template: Record<string, unknown>, stripped: unknown, ctx: EngineContext | undefined, request: { namespace: string; namespaceAnnotations?: Record<string, string> }, prefix: string): Set<string> {
+function envNames(
+  template: Record<string, unknown>,
+  stripped: unknown,
+  ctx: EngineContext | undefined,
+  request: { namespace: string; namespaceAnnotations?: Record<string, string> },
+  prefix: string,
+  status: InjectionStatus,
+): Set<string> {
   const names = new Set<string>();
   const annotations = valueAt(template, ['metadata', 'annotations']);
-  const own = isObject(annotations) ? annotations[`${prefix}env`] : undefined;
-  if (typeof own === 'string') names.add(own);
+  for (const name of [undefined, ...status.repositories.map((r) => r.name)]) {
+    const own = isObject(annotations) ? annotations[`${prefix}${name === undefined ? '' : `${name}.`}env`] : undefined;
+    if (typeof own === 'string') names.add(own);
+  }
   if (!ctx) return names;
   try {
     const again = injectPod({ pod: stripped, namespace: request.namespace, namespaceAnnotations: request.namespaceAnnotations }, ctx);
@@ -209,9 +231,12 @@ export function uninjectWorkload(req: UninjectRequest, prefix: string, ctx?: Eng
   const at = (...rest: Path): Path => [...base, ...rest];
   // Every annotation the injector writes (status, published files): the engine refuses pods
   // that set one themselves, so on an injected pod each present one is the injector's.
-  for (const written of Object.values(WRITTEN_ANNOTATIONS)) {
-    const key = `${prefix}${written}`;
-    if (key in annotations) paths.push(at('metadata', 'annotations', key));
+  // Named repositories' published files are `<name>.<annotation>`.
+  const written = new Set<string>(Object.values(WRITTEN_ANNOTATIONS));
+  for (const key of Object.keys(annotations)) {
+    if (!key.startsWith(prefix)) continue;
+    const bare = key.slice(prefix.length);
+    if (written.has(bare) || written.has(bare.slice(bare.indexOf('.') + 1))) paths.push(at('metadata', 'annotations', key));
   }
 
   const entries = (field: 'containers' | 'initContainers' | 'volumes', names: string[]): void => {
@@ -220,28 +245,36 @@ export function uninjectWorkload(req: UninjectRequest, prefix: string, ctx?: Eng
     const missing = names.filter((n) => !list(spec[field]).some((item) => named(item) === n));
     if (missing.length > 0) warnings.push(`the status annotation names ${field} ${missing.join(', ')}, which the pod template no longer has`);
   };
-  entries('containers', status.containers);
-  entries('initContainers', status.initContainers);
-  entries('volumes', status.volumes);
+  const repositories = everyRepository(status);
+  entries('containers', repositories.flatMap((r) => r.containers));
+  entries('initContainers', repositories.flatMap((r) => r.initContainers));
+  entries('volumes', repositories.flatMap((r) => r.volumes));
 
-  // The env name is asked of the engine on the pod as it would be without the containers, volumes, mounts and annotations removed so far.
+  // Each repository appended one mount (and one env entry) to each of its app
+  // containers, after the author's: the trailing ones that are the injection's.
   const mounts: Path[] = [];
   const containers = list(spec.containers);
   for (const [i, c] of containers.entries()) {
-    if (!isObject(c) || !status.appContainers.includes(named(c) ?? '\0')) continue;
+    if (!isObject(c)) continue;
+    const mine = repositories.filter((r) => r.appContainers.includes(named(c) ?? '\0'));
+    const volumes = new Set(mine.flatMap((r) => r.volumes));
     const vm = list(c.volumeMounts);
-    const last = vm.length - 1;
-    if (last >= 0 && status.volumes.includes(named(vm[last]) ?? '\0')) mounts.push(at('spec', 'containers', i, 'volumeMounts', last));
+    for (let last = vm.length - 1, left = mine.length; last >= 0 && left > 0 && volumes.has(named(vm[last]) ?? '\0'); last--, left--) {
+      mounts.push(at('spec', 'containers', i, 'volumeMounts', last));
+    }
   }
+  // The env name is asked of the engine on the pod as it would be without the containers, volumes, mounts and annotations removed so far.
   const withoutMounts = removePaths(req.object, removalOrder([...paths, ...mounts]));
-  const names = envNames(template, valueAt(withoutMounts, workload.template), ctx, req, prefix);
+  const names = envNames(template, valueAt(withoutMounts, workload.template), ctx, req, prefix, status);
   const envs: Path[] = [];
-  if (status.path !== undefined) {
-    for (const [i, c] of containers.entries()) {
-      if (!isObject(c) || !status.appContainers.includes(named(c) ?? '\0')) continue;
-      const env = list(c.env);
-      const e = env.at(-1);
-      if (isObject(e) && Object.keys(e).length === 2 && names.has(named(e) ?? '\0') && e.value === literal(status.path)) envs.push(at('spec', 'containers', i, 'env', env.length - 1));
+  for (const [i, c] of containers.entries()) {
+    if (!isObject(c)) continue;
+    const values = new Set(repositories.filter((r) => r.path !== undefined && r.appContainers.includes(named(c) ?? '\0')).map((r) => literal(r.path!)));
+    const env = list(c.env);
+    for (let last = env.length - 1, left = values.size; last >= 0 && left > 0; last--, left--) {
+      const e = env[last];
+      if (!(isObject(e) && Object.keys(e).length === 2 && names.has(named(e) ?? '\0') && typeof e.value === 'string' && values.has(e.value))) break;
+      envs.push(at('spec', 'containers', i, 'env', last));
     }
   }
   const removed = removalOrder(collapse(req.object, [...paths, ...mounts, ...envs], base.length));

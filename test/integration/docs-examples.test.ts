@@ -1,7 +1,7 @@
 /**
  * The documentation's command examples, run: every `$ npx gitsync-injector
  * check|inject …` line in a console block of README.md, docs/preview.md and
- * docs/big-repositories.md that reads fixtures and pipes nowhere is run from
+ * docs/big-repositories.md and docs/several-repositories.md that reads fixtures and pipes nowhere is run from
  * the repository root, and its output must be what the block shows; a yaml
  * block whose first line names a fixture (`# test/fixtures/…`) must be that
  * file, so the page shows what the commands read; the invalid policy example
@@ -50,7 +50,7 @@ function examples(file: string): Example[] {
   return found;
 }
 
-const all = ['README.md', 'docs/preview.md', 'docs/big-repositories.md'].flatMap(examples);
+const all = ['README.md', 'docs/preview.md', 'docs/big-repositories.md', 'docs/several-repositories.md'].flatMap(examples);
 
 /** Every yaml block whose first line is `# <fixture path>`, with the text it shows after that line. */
 function shownFixtures(file: string): { path: string; shown: string }[] {
@@ -72,12 +72,17 @@ describe('check and inject examples', () => {
 
 describe('fixtures shown in the docs', () => {
   const shown = shownFixtures('docs/big-repositories.md');
+  const several = shownFixtures('docs/several-repositories.md');
 
   test('docs/big-repositories.md shows its manifest and its policy', () => {
     expect(shown.map((f) => f.path)).toEqual(['test/fixtures/manifests/big-repositories/monorepo-dags.yaml', 'test/fixtures/policies/big-repositories.yaml']);
   });
 
-  test.each(shown.map((f) => [f.path, f] as const))('%s is shown as it is', (_, f) => {
+  test('docs/several-repositories.md shows the manifests its examples check', () => {
+    expect(several.map((f) => f.path)).toEqual(['test/fixtures/manifests/several-repositories/airflow-dags-plugins.yaml', 'test/fixtures/manifests/several-repositories/job-two-repositories.yaml']);
+  });
+
+  test.each([...shown, ...several].map((f) => [f.path, f] as const))('%s is shown as it is', (_, f) => {
     expect(f.shown).toBe(read(f.path));
   });
 });

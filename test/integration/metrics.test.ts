@@ -91,6 +91,7 @@ async function scrape(healthPort: number): Promise<Exposition> {
 /** Each kind of request the webhook meets, how many of it to send, and the series it must count. */
 const TRAFFIC: { what: string; count: number; body: () => unknown; outcome: string; reason: string }[] = [
   { what: 'an opted-in pod', count: 5, body: () => reviewOf(samplePod()), outcome: 'injected', reason: '' },
+  { what: 'a pod with a second repository', count: 2, body: () => reviewOf(samplePod({ 'gitsync.dev/plugins.repo': 'https://github.com/acme/plugins.git' })), outcome: 'injected', reason: '' },
   { what: 'bad annotations', count: 3, body: () => reviewOf(badPod()), outcome: 'denied', reason: 'DURATION_INVALID,VALUE_NOT_ALLOWED' },
   { what: 'a pod that did not opt in', count: 2, body: () => reviewOf({ metadata: { name: 'plain' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } }), outcome: 'skipped', reason: 'not-opted-in' },
   { what: 'a pod that opted out', count: 1, body: () => reviewOf(samplePod({ 'gitsync.dev/inject': 'false' })), outcome: 'skipped', reason: 'opted-out' },
@@ -128,6 +129,8 @@ describe('/metrics', () => {
       const expected = TRAFFIC.filter((u) => u.outcome === t.outcome && u.reason === t.reason).reduce((sum, u) => sum + u.count, 0);
       expect(value(m, 'gitsync_injector_admissions_total', { outcome: t.outcome, reason: t.reason }), t.what).toBe(expected);
     }
+    // Five pods with one repository, two with two.
+    expect(value(m, 'gitsync_injector_repositories_injected_total')).toBe(5 + 2 * 2);
 
     for (const outcome of new Set(TRAFFIC.map((t) => t.outcome))) {
       const sent = TRAFFIC.filter((t) => t.outcome === outcome).reduce((sum, t) => sum + t.count, 0);
@@ -174,6 +177,7 @@ describe('/metrics', () => {
     expect(value(m, 'gitsync_injector_admission_duration_seconds_count', { outcome: 'denied' })).toBe(0);
     expect(value(m, 'gitsync_injector_policy_loads_total', { result: 'rejected' })).toBe(0);
     expect(value(m, 'gitsync_injector_certificate_reloads_total', { result: 'failure' })).toBe(0);
+    expect(value(m, 'gitsync_injector_repositories_injected_total')).toBe(0);
     expect(value(m, 'gitsync_injector_build_info', { version: VERSION, node: process.version })).toBe(1);
     expect(value(m, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(m.type.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
@@ -187,6 +191,7 @@ describe('/metrics', () => {
       'gitsync_injector_certificate_reloads_total',
       'gitsync_injector_policy_info',
       'gitsync_injector_policy_loads_total',
+      'gitsync_injector_repositories_injected_total',
     ]);
     // Prometheus conventions: counters end in _total, units are base units in the name, help for each.
     for (const name of ours) {

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { ANNOTATION_KEYS, type ClusterFacts } from '../../src/engine/index.ts';
+import { ANNOTATIONS, ANNOTATION_KEYS, type ClusterFacts } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile, type CompiledPolicy } from '../../src/policy/compile.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -349,7 +349,13 @@ export interface AnnotationOptions {
   hostileWeight?: number;
   /** Whether the pod sets `repo` nine times in ten (false: half the time, like any other key). */
   optIn?: boolean;
+  /** The most named repositories (`<name>.repo`, `<name>.<key>`) to add; 0 (the default) for none. */
+  repositories?: number;
 }
+
+/** Names of named repositories: usual ones, ones that clash with the injector's names, and invalid ones. */
+const REPOSITORY_NAMES = ['plugins', 'lib', 'content', 'root', 'tmp', 'secret', 'x-2'];
+const BAD_REPOSITORY_NAMES = ['init', 'Bad_Name', 'a'.repeat(21)];
 
 /**
  * Annotation maps as pod authors write them: a few of the injector's keys,
@@ -368,6 +374,24 @@ export function annotationsArb(options: AnnotationOptions): fc.Arbitrary<Record<
       fc.oneof({ weight: 3, arbitrary: fc.constant(['secret']) }, { weight: 2, arbitrary: fc.constant([] as string[]) }),
     )
     .chain(([a, b, secret]) => keyed([...a, ...secret, ...b]));
+  // Named repositories: each usually with its repo and a Secret, and a few of its own settings, valid or hostile.
+  const repositoryKeys = ANNOTATION_KEYS.filter((k) => ANNOTATIONS[k].scope !== 'pod' && k !== 'repo' && k !== 'secret');
+  const named = fc
+    .uniqueArray(fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...REPOSITORY_NAMES) }, { weight: 1, arbitrary: fc.constantFrom(...BAD_REPOSITORY_NAMES) }), { maxLength: options.repositories ?? 0 })
+    .chain((names) =>
+      fc.tuple(
+        ...names.map((name) =>
+          fc
+            .tuple(
+              fc.oneof({ weight: 9, arbitrary: fc.constant(['repo']) }, { weight: 1, arbitrary: fc.constant([] as string[]) }),
+              fc.oneof({ weight: 3, arbitrary: fc.constant(['secret']) }, { weight: 2, arbitrary: fc.constant([] as string[]) }),
+              fc.subarray(repositoryKeys, { maxLength: 3 }),
+            )
+            .chain(([a, secret, b]) => fc.tuple(...[...a, ...secret, ...b].map((k) => valueArb(k, containers, hostileWeight).map((v) => [`${prefix}${name}.${k}`, v] as const)))),
+        ),
+      ),
+    )
+    .map((lists) => lists.flat());
   const foreign = fc.subarray(
     [
       ['app.kubernetes.io/name', 'airflow'],
@@ -389,7 +413,9 @@ export function annotationsArb(options: AnnotationOptions): fc.Arbitrary<Record<
     },
     { weight: 1, arbitrary: fc.constantFrom<[string, string][]>([[`${prefix}status`, '{"version":"0.0.1"}']], [['kubernetes.io/config.mirror', 'abc123']]) },
   );
-  return fc.tuple(ours, foreign, odd).map(([a, b, c]) => Object.fromEntries([...b, ...c, ...a]));
+  // Without named repositories the arbitrary draws exactly what it always did, so seeded samples stay the same.
+  if (!options.repositories) return fc.tuple(ours, foreign, odd).map(([a, b, c]) => Object.fromEntries([...b, ...c, ...a]));
+  return fc.tuple(ours, foreign, odd, named).map(([a, b, c, d]) => Object.fromEntries([...b, ...c, ...a, ...d]));
 }
 
 /** Namespace annotations: defaults for the pods in it, plus unrelated ones. */
@@ -580,17 +606,19 @@ export interface EngineCase {
 
 export interface CaseOptions extends PodOptions {
   hostileWeight?: number;
+  /** The most named repositories a pod gets; 0 (the default) for none. */
+  repositories?: number;
   policies?: fc.Arbitrary<PolicyName>;
 }
 
 /** A pod with annotations, its namespace, a policy and cluster facts. */
 export function engineCaseArb(options: CaseOptions = {}): fc.Arbitrary<EngineCase> {
-  const { hostileWeight = 3, policies = policyArb } = options;
+  const { hostileWeight = 3, policies = policyArb, repositories = 0 } = options;
   return fc.tuple(policies, clusterArb, podArb(options)).chain(([policy, cluster, pod]) =>
     fc
       .record(
         {
-          annotations: annotationsArb({ prefix: POLICIES[policy].engine.prefix, containers: appContainerNames(pod), hostileWeight }),
+          annotations: annotationsArb({ prefix: POLICIES[policy].engine.prefix, containers: appContainerNames(pod), hostileWeight, repositories }),
           nullAnnotations: fc.oneof({ weight: 30, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
           namespace: weighted([[undefined, 6], ['', 2], ['team-a', 6], ['default', 4], ['kube-system', 1]]),
           namespaceAnnotations: fc.option(namespaceAnnotationsArb(POLICIES[policy].engine.prefix, hostileWeight), { nil: undefined }),

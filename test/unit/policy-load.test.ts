@@ -47,7 +47,7 @@ describe('loadPolicyFile', () => {
       allowedRepos: ['github.com/acme/*', 'gitlab.example.com/data/**'],
       allowedFilters: ['blob:none'],
       enforced: { period: 'warn', submodules: 'strict' },
-      limits: { minPeriod: '30s', maxDepth: 50, allowedModes: ['sidecar', 'init-only'], maxSyncTimeout: '5m', maxFailures: 20, webhookHosts: ['reloader.tools.svc'], maxResources: { cpu: '2', memory: '1Gi' }, maxRootSizeLimit: '8Gi' },
+      limits: { minPeriod: '30s', maxDepth: 50, maxRepositories: 3, allowedModes: ['sidecar', 'init-only'], maxSyncTimeout: '5m', maxFailures: 20, webhookHosts: ['reloader.tools.svc'], maxResources: { cpu: '2', memory: '1Gi' }, maxRootSizeLimit: '8Gi' },
       networks: {
         corp: {
           httpsProxy: 'http://proxy.corp.example:3128',

@@ -190,7 +190,7 @@ describe('validatePolicyDocument: problems', () => {
     // A field written at the wrong level is found where it belongs.
     expect(only({ minPeriod: '30s' }).message).toBe('is not a policy field; did you mean limits.minPeriod?');
     expect(only({ limits: { maxDeph: 3 } }).message).toBe('is not a policy field; did you mean limits.maxDepth?');
-    expect(only({ limits: { retries: 3 } }).message).toBe('is not a policy field; use one of minPeriod, maxDepth, allowedModes, maxSyncTimeout, maxFailures, webhookHosts, maxResources, maxRootSizeLimit');
+    expect(only({ limits: { retries: 3 } }).message).toBe('is not a policy field; use one of minPeriod, maxDepth, maxRepositories, allowedModes, maxSyncTimeout, maxFailures, webhookHosts, maxResources, maxRootSizeLimit');
   });
 
   it('reports unknown annotations in defaults and presets with a suggestion', () => {
