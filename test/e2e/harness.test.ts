@@ -13,6 +13,7 @@ import { injectPod, type InjectResult } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
 import type { Policy } from '../../src/policy/types.ts';
+import { goldenPolicy } from '../support/golden-policy.ts';
 import { Cleanup } from './support/cleanup.ts';
 import { containmentProblems, injectedDifferences, untouchedProblems } from './support/compare.ts';
 import { readConfig, webhookUrl } from './support/config.ts';
@@ -137,7 +138,7 @@ describe('what the suite creates', () => {
       const run = (pod: unknown): InjectResult =>
         injectPod(
           { pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) },
-          { policy: mustCompile({ ...BUILTIN_POLICY, ...c.policy }).engine, cluster: c.cluster ?? {}, version: 'e2e' },
+          { policy: goldenPolicy(c.policy), cluster: c.cluster ?? {}, version: 'e2e' },
         );
       const golden = run(c.input);
       const created = run(shape.pod);

@@ -20,8 +20,7 @@ import { describe, expect, test } from 'vitest';
 import { parseDocument } from 'yaml';
 import { formatProblem, injectPod, type EngineContext, type InjectResult } from '../../src/engine/index.ts';
 import { uninjectWorkload } from '../../src/workloads/index.ts';
-import { mustCompile } from '../../src/policy/compile.ts';
-import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
+import { goldenPolicy } from '../support/golden-policy.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { applyPatchToCopy } from '../support/apply.ts';
 import { kubectlAvailable, kubectlPatch } from '../support/kubectl.ts';
@@ -47,9 +46,8 @@ interface Case {
   };
 }
 
-// A case's policy overrides top-level fields; limits merge, so that a case need only name the limit it is about.
 const context = (c: Case): EngineContext => ({
-  policy: mustCompile({ ...BUILTIN_POLICY, ...c.policy, limits: { ...BUILTIN_POLICY.limits, ...c.policy?.limits } }).engine,
+  policy: goldenPolicy(c.policy),
   cluster: c.cluster ?? {},
   version: VERSION,
 });
