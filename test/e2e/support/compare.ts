@@ -49,6 +49,19 @@ export interface InjectionView {
   containers: string[];
   volumes: string[];
   appContainers: string[];
+  /** The named repositories of a pod with several, each with its own names. */
+  repositories?: Omit<InjectionView, 'repositories'>[];
+}
+
+/** What every repository added, together. */
+function everyRepository(injection: InjectionView): Omit<InjectionView, 'repositories'> {
+  const all = [injection, ...(injection.repositories ?? [])];
+  return {
+    initContainers: all.flatMap((r) => r.initContainers),
+    containers: all.flatMap((r) => r.containers),
+    volumes: all.flatMap((r) => r.volumes),
+    appContainers: [...new Set(all.flatMap((r) => r.appContainers))],
+  };
 }
 
 const byName = <T extends Named>(list: readonly T[] | null | undefined): Map<string, T> => new Map((list ?? []).map((x) => [x.name, x]));
@@ -60,7 +73,8 @@ const mountKey = (m: { name: string; mountPath: string }): string => `${m.name} 
  * added: `input` is the pod as sent, `predicted` the preview's result for it,
  * `injection` the preview's account of what it added.
  */
-export function injectedDifferences(input: unknown, predicted: unknown, stored: unknown, injection: InjectionView): string[] {
+export function injectedDifferences(input: unknown, predicted: unknown, stored: unknown, asPreviewed: InjectionView): string[] {
+  const injection = everyRepository(asPreviewed);
   const sent = input as PodView;
   const want = predicted as PodView;
   const got = stored as PodView;
