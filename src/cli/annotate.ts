@@ -10,9 +10,16 @@
  * written, every annotated object goes through the engine with the policy
  * (and, with a cluster, the namespace's defaults) the webhook will use; an
  * object it would deny stops the command, and nothing is written.
+ *
+ * `--repository NAME` points the flags of one run at a named repository
+ * (`gitsync.dev/NAME.KEY`, docs/several-repositories.md) rather than the main
+ * one. One name per run, qualifying every flag given, so that what a flag sets
+ * never depends on where it sits on the line; more repositories are more runs
+ * piped together. The pod-wide keys (scope `pod` in the table) have no
+ * per-repository form and are refused with it.
  */
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { ANNOTATION_KEYS, ANNOTATIONS, formatProblem, isObject, type AnnotationKey } from '../engine/index.ts';
+import { ANNOTATION_KEYS, ANNOTATIONS, formatProblem, isObject, isRepositoryKey, repositoryNameProblem, type AnnotationKey } from '../engine/index.ts';
 import { annotateWorkload, injectWorkload, uninjectWorkload } from '../workloads/index.ts';
 import { UsageError, type Env } from '../args.ts';
 import type { Command } from './commands.ts';
@@ -21,6 +28,12 @@ import { environmentFor, environmentLines, inputOptions, manifestFlags, readSour
 
 /** One string flag per annotation, named as the annotation without its prefix. */
 export const ANNOTATION_FLAGS: ParseArgsOptionsConfig = Object.fromEntries(ANNOTATION_KEYS.map((k) => [k, { type: 'string' }]));
+
+/** The keys one value of which is the whole pod's: never qualified by --repository. */
+const POD_WIDE = ANNOTATION_KEYS.filter((k) => !isRepositoryKey(k));
+
+/** `--inject, --mode and --preset`. */
+const flagList = (keys: readonly string[]): string => keys.map((k) => `--${k}`).join(', ').replace(/, ([^,]*)$/, ' and $1');
 
 const firstSentence = (text: string): string => /^.*?[.!?](?=\s|$)/.exec(text)?.[0] ?? text;
 
@@ -60,6 +73,9 @@ policy the webhook uses: if the webhook would deny any, nothing is written.
 Annotations (one flag per annotation; see docs/annotations.md):
 ${annotationOptions()}
 
+Several repositories (docs/several-repositories.md):
+      --repository NAME  ${wrap(`the annotation flags of this run set the keys of the repository NAME (gitsync.dev/NAME.KEY), not the main repository's; ${flagList(POD_WIDE)} are one value for the whole pod and cannot be given with it. One repository per run: pipe one annotate into the next for more.`, 25)}
+
 Options:
 ${inputOptions(
   `  -o, --output FORMAT    yaml (default), json, or patch (the JSON Patch of each
@@ -78,18 +94,36 @@ Exit status:
 Examples:
   gitsync-injector annotate -f deployment.yaml --repo https://github.com/acme/dags.git --ref main > annotated.yaml
   gitsync-injector annotate -f scheduler.yaml --preset airflow --repo git@github.com:acme/dags.git --secret airflow-ssh
+  gitsync-injector annotate -f scheduler.yaml --repository plugins --repo git@github.com:acme/plugins.git --secret plugins-ssh
 `;
 
+/** The repository --repository names, checked; undefined for the main one. */
+function repositoryOf(flags: Record<string, unknown>, given: readonly AnnotationKey[]): string | undefined {
+  const names = flags.repository as string[] | undefined;
+  if (names === undefined) return undefined;
+  if (names.length > 1) throw new UsageError(`--repository is given ${names.length} times; name one repository per run and pipe one annotate into the next for more`);
+  const name = names[0]!;
+  const problem = repositoryNameProblem(name);
+  if (problem) throw new UsageError(`--repository: ${problem}`);
+  const podWide = given.filter((k) => !isRepositoryKey(k));
+  if (podWide.length > 0) {
+    throw new UsageError(`${flagList(podWide)} ${podWide.length === 1 ? 'is one value' : 'are values'} for the whole pod, not for repository ${name}; give ${podWide.length === 1 ? 'it' : 'them'} in a run without --repository`);
+  }
+  return name;
+}
+
 async function run(args: string[], env: Env): Promise<number> {
-  const flags = manifestFlags(args, ['yaml', 'json', 'patch'], { ...ANNOTATION_FLAGS, overwrite: { type: 'boolean' } });
+  const flags = manifestFlags(args, ['yaml', 'json', 'patch'], { ...ANNOTATION_FLAGS, overwrite: { type: 'boolean' }, repository: { type: 'string', multiple: true } });
   const given = ANNOTATION_KEYS.filter((k) => typeof flags.own[k] === 'string') as AnnotationKey[];
   if (given.length === 0) throw new UsageError('no annotation given: give at least one, such as --repo URL');
+  const repository = repositoryOf(flags.own, given);
+  const key = (k: AnnotationKey): string => (repository === undefined ? k : `${repository}.${k}`);
   return withInputProblems(async () => {
     const sources = await readSources(flags);
     const environment = await environmentFor(flags, env, sources);
     const { ctx } = environment.deps;
     const prefix = ctx.policy.prefix;
-    const annotations = Object.fromEntries(given.map((k) => [`${prefix}${k}`, flags.own[k] as string]));
+    const annotations = Object.fromEntries(given.map((k) => [`${prefix}${key(k)}`, flags.own[k] as string]));
     const fallback = environment.namespace ?? 'default';
     const result = editSources(sources, (object): ObjectChange | undefined => {
       const r = annotateWorkload(object, annotations, { overwrite: flags.own.overwrite === true, prefix });

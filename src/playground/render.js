@@ -8,7 +8,8 @@ import { diffLines, lines } from './diff.js';
 
 /**
  * @typedef {{ code: string, field: string, value?: string, message: string }} Problem
- * @typedef {{ mode: string, repo: string, ref: string, initContainers: string[], containers: string[], volumes: string[], appContainers: string[], path: string }} Injection
+ * @typedef {{ repo: string, ref: string, initContainers: string[], containers: string[], volumes: string[], appContainers: string[], path: string, sparsePaths?: string[], filter?: string }} RepositoryInjection
+ * @typedef {RepositoryInjection & { mode: string, repositories?: (RepositoryInjection & { name: string })[] }} Injection
  * @typedef {{
  *   document: number, item?: number, line?: number, apiVersion: string, kind: string, name: string, namespace: string,
  *   outcome: string, skip?: { reason: string, message: string }, note?: string, patch: unknown[], object: unknown,
@@ -68,18 +69,51 @@ function verdict(o) {
 }
 
 /**
- * @param {Injection} i
+ * One repository's rows: where from, how much of it, its containers and
+ * volumes, and where the app finds it. `label` names the repository (the main
+ * one is just "repository" when it is alone).
+ * @param {RepositoryInjection} r
+ * @param {string} mode
+ * @param {string} label
  * @returns {[string, string][]}
  */
-function summaryRows(i) {
-  const containers = i.mode === 'native' ? [['native sidecar', i.initContainers]] : [['init container', i.initContainers], ['sidecar', i.containers]];
+function repositoryRows(r, mode, label) {
+  const containers = mode === 'native' ? [['native sidecar', r.initContainers]] : [['init container', r.initContainers], ['sidecar', r.containers]];
   return [
-    ['mode', i.mode],
-    ['repository', `${i.repo} @ ${i.ref}`],
-    .../** @type {[string, string[]][]} */ (containers).filter(([, names]) => names.length > 0).map(([label, names]) => /** @type {[string, string]} */ ([label, names.join(', ')])),
-    ['volumes', i.volumes.join(', ')],
-    ['app containers', i.appContainers.join(', ')],
-    ['the app reads', i.path],
+    [label, `${r.repo} @ ${r.ref}`],
+    .../** @type {[string, string][]} */ (r.sparsePaths ? [['sparse checkout', r.sparsePaths.join(', ')]] : []),
+    .../** @type {[string, string][]} */ (r.filter ? [['filter', r.filter]] : []),
+    .../** @type {[string, string[]][]} */ (containers).filter(([, names]) => names.length > 0).map(([term, names]) => /** @type {[string, string]} */ ([term, names.join(', ')])),
+    ['volumes', r.volumes.join(', ')],
+    ['app containers', r.appContainers.join(', ')],
+    ['the app reads', r.path],
+  ];
+}
+
+/**
+ * The summary of an injection: the pod's mode and the main repository in one
+ * list, then one list per named repository (a pod with several, such as
+ * Airflow's DAGs and plugins), each saying what it adds and where the app reads it.
+ * @param {Injection} i
+ * @returns {HTMLElement[]}
+ */
+function summaryLists(i) {
+  /** @param {[string, string][]} rows */
+  const list = (rows) => {
+    const dl = el('dl', 'summary');
+    for (const [term, value] of rows) dl.append(el('dt', undefined, term), el('dd', undefined, value));
+    return dl;
+  };
+  const named = i.repositories ?? [];
+  const main = list([['mode', i.mode], ...repositoryRows(i, i.mode, named.length > 0 ? 'main repository' : 'repository')]);
+  return [
+    main,
+    ...named.map((r) => {
+      const dl = list(repositoryRows(r, i.mode, `repository ${r.name}`));
+      dl.classList.add('named');
+      dl.dataset.repository = r.name;
+      return dl;
+    }),
   ];
 }
 
@@ -216,11 +250,7 @@ export function objectCard(o, jump) {
   card.append(head);
   const said = verdict(o);
   if (said) card.append(el('p', 'verdict', said));
-  if (o.injection) {
-    const dl = el('dl', 'summary');
-    for (const [term, value] of summaryRows(o.injection)) dl.append(el('dt', undefined, term), el('dd', undefined, value));
-    card.append(dl);
-  }
+  if (o.injection) card.append(...summaryLists(o.injection));
   const problems = [...o.errors.map((p) => /** @type {const} */ ([p, 'error'])), ...o.warnings.map((p) => /** @type {const} */ ([p, 'warning']))];
   if (problems.length > 0) {
     const list = el('ul', 'problems');

@@ -108,6 +108,8 @@ describe.skipIf(!browser)(browser ? 'the playground in Chromium' : `the playgrou
     expect(summary).toContain('modesidecar');
     expect(summary).toContain('the app reads/opt/airflow/dags/repo/dags');
     expect(summary).toContain('sidecargit-sync');
+    expect(summary).toContain('repositoryhttps://github.com/acme/airflow-dags.git @ main');
+    expect(await page.$$('#results .summary')).toHaveLength(1); // one repository, one list
     expect(await text('#status')).toMatch(/^1 object: 1 injected · policy [0-9a-f]{12} · injector /);
     const diff = await text('#results .diff');
     expect(diff).toContain('+ ');
@@ -123,6 +125,66 @@ describe.skipIf(!browser)(browser ? 'the playground in Chromium' : `the playgrou
     expect(patch.every((op) => op.op === 'add')).toBe(true);
     expect(patch.some((op) => op.path.startsWith('/spec/template/spec/'))).toBe(true);
     await shot('02-airflow-scheduler-patch');
+  });
+
+  /** Each summary list of the results, as term → value. */
+  const summaries = () =>
+    page.$$eval('#results .summary', (lists) =>
+      lists.map((dl) => ({ repository: dl.getAttribute('data-repository'), rows: [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]) })),
+    );
+
+  test('Airflow with DAGs and plugins: one summary per repository, each with its repository, ref, containers and the folder the app reads', async () => {
+    await choose('airflow-dags-plugins');
+    expect(await badges()).toEqual(['injected: Deployment airflow/airflow-scheduler']);
+    expect(await summaries()).toEqual([
+      {
+        repository: null,
+        rows: [
+          ['mode', 'sidecar'],
+          ['main repository', 'https://github.com/acme/airflow-dags.git @ main'],
+          ['init container', 'git-sync-init'],
+          ['sidecar', 'git-sync'],
+          ['volumes', 'git-sync-root, git-sync-tmp, git-sync-secret'],
+          ['app containers', 'scheduler'],
+          ['the app reads', '/opt/airflow/dags/repo/dags'],
+        ],
+      },
+      {
+        repository: 'plugins',
+        rows: [
+          ['repository plugins', 'git@github.com:acme/airflow-plugins.git @ v1.4.0'],
+          ['init container', 'git-sync-init-plugins'],
+          ['sidecar', 'git-sync-plugins'],
+          ['volumes', 'git-sync-root-plugins, git-sync-tmp-plugins, git-sync-secret-plugins'],
+          ['app containers', 'scheduler'],
+          ['the app reads', '/opt/airflow/plugins/repo'],
+        ],
+      },
+    ]);
+    expect(await text('#results .diff')).toMatch(/^\+ +- name: git-sync-plugins$/m);
+    await shot('02b-airflow-dags-plugins');
+  });
+
+  test('a Job with two repositories: init-only, and the named one\'s sparse checkout, filter and containers', async () => {
+    const job = await readFile(join(ROOT, 'test', 'fixtures', 'manifests', 'several-repositories', 'job-two-repositories.yaml'), 'utf8');
+    await nextAnswer(() => page.fill('#manifests', job));
+    expect(await badges()).toEqual(['injected: Job reports/nightly-report']);
+    const [main, data] = await summaries();
+    expect(main!.rows).toContainEqual(['main repository', 'https://github.com/acme/reports.git @ HEAD']);
+    expect(main!.rows).toContainEqual(['init container', 'git-sync-init']);
+    expect(main!.rows.map(([term]) => term)).not.toContain('sidecar');
+    expect(data).toEqual({
+      repository: 'data',
+      rows: [
+        ['repository data', 'https://github.com/acme/reference-data.git @ HEAD'],
+        ['sparse checkout', 'calendars, rates'],
+        ['filter', 'blob:none'],
+        ['init container', 'git-sync-init-data'],
+        ['volumes', 'git-sync-root-data, git-sync-tmp-data, git-sync-sparse-checkout-data'],
+        ['app containers', 'build'],
+        ['the app reads', '/git-data/repo'],
+      ],
+    });
   });
 
   test('the KubernetesExecutor task pod: init-only, no sidecar', async () => {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ANNOTATION_KEYS } from '../../src/engine/index.ts';
+import { ANNOTATION_KEYS, isRepositoryKey } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
 import { loadPolicyText } from '../../src/policy/index.ts';
@@ -132,6 +132,84 @@ describe('annotate', () => {
     expect(ANNOTATION_KEYS.filter((k) => common.includes(k))).toEqual([]);
     const none = await cli(['annotate', '-f', 'test/fixtures/cli/web.yaml']);
     expect(none).toMatchObject({ code: 2, stderr: "gitsync-injector annotate: no annotation given: give at least one, such as --repo URL\nRun 'gitsync-injector annotate --help' for its options.\n" });
+  });
+});
+
+describe('annotate --repository: a named repository\'s keys', () => {
+  const SCHEDULER = 'test/fixtures/manifests/workloads/deployment.yaml';
+  const PLUGINS = 'https://github.com/acme/airflow-plugins.git';
+  const templateAnnotations = (yaml: string): Record<string, string> =>
+    (parseYaml(yaml) as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations;
+
+  test('qualifies every flag of the run: gitsync.dev/plugins.repo, …; the main repository is untouched and the result injects both', async () => {
+    const args = ['annotate', '-f', SCHEDULER, '--repository', 'plugins', '--repo', PLUGINS, '--ref', 'v1.4.0', '--secret', 'airflow-git-credentials'];
+    const run = await cli(args);
+    show('annotate-repository', `gitsync-injector ${args.join(' ')}`, run);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const added = ['gitsync.dev/plugins.repo: https://github.com/acme/airflow-plugins.git', 'gitsync.dev/plugins.ref: v1.4.0', 'gitsync.dev/plugins.secret: airflow-git-credentials'].map((l) => `        ${l}`);
+    expect(run.stdout.split('\n').filter((l) => !added.includes(l)).join('\n')).toBe(read(SCHEDULER));
+    expect(templateAnnotations(run.stdout)).toMatchObject({ 'gitsync.dev/repo': 'https://github.com/acme/airflow-dags.git', 'gitsync.dev/ref': 'main', 'gitsync.dev/plugins.repo': PLUGINS });
+    const check = await cli(['check'], { stdin: run.stdout });
+    expect(check.stdout).toContain('repository plugins: repo https://github.com/acme/airflow-plugins.git, ref v1.4.0; scheduler reads /opt/airflow/plugins/repo');
+  });
+
+  test('one repository per run: runs piped together annotate the main repository and two named ones', async () => {
+    const main = await cli(['annotate', '-f', 'test/fixtures/cli/web.yaml', '--repo', 'https://github.com/acme/handbook.git', '--mount-path', '/usr/share/nginx/html']);
+    const theme = await cli(['annotate', '--repository', 'theme', '--repo', 'https://github.com/acme/theme.git', '--mount-path', '/usr/share/nginx/theme'], { stdin: main.stdout });
+    const config = await cli(['annotate', '--repository', 'config', '--repo', 'https://github.com/acme/nginx-config.git', '--mount-path', '/etc/nginx/conf.d'], { stdin: theme.stdout });
+    expect([main.code, theme.code, config.code], theme.stderr + config.stderr).toEqual([0, 0, 0]);
+    expect(templateAnnotations(config.stdout)).toEqual({
+      'gitsync.dev/repo': 'https://github.com/acme/handbook.git',
+      'gitsync.dev/mount-path': '/usr/share/nginx/html',
+      'gitsync.dev/theme.repo': 'https://github.com/acme/theme.git',
+      'gitsync.dev/theme.mount-path': '/usr/share/nginx/theme',
+      'gitsync.dev/config.repo': 'https://github.com/acme/nginx-config.git',
+      'gitsync.dev/config.mount-path': '/etc/nginx/conf.d',
+    });
+    const check = await cli(['check'], { stdin: config.stdout });
+    expect(check.stdout).toMatch(/injected, mode sidecar: init containers git-sync-init, git-sync-init-config, git-sync-init-theme, sidecars git-sync, git-sync-config, git-sync-theme;/);
+  });
+
+  test('a qualified value already set is an error without --overwrite, and replaced in place with it', async () => {
+    const once = await cli(['annotate', '-f', SCHEDULER, '--repository', 'plugins', '--repo', PLUGINS, '--secret', 'airflow-git-credentials']);
+    const refused = await cli(['annotate', '--repository', 'plugins', '--repo', 'https://github.com/acme/other.git'], { stdin: once.stdout });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`gitsync.dev/plugins.repo is already "${PLUGINS}", not "https://github.com/acme/other.git"; give --overwrite to replace it`);
+    const replaced = await cli(['annotate', '--repository', 'plugins', '--repo', 'https://github.com/acme/other.git', '--overwrite'], { stdin: once.stdout });
+    expect(replaced.code).toBe(0);
+    expect(replaced.stdout).toBe(once.stdout.replace(`gitsync.dev/plugins.repo: ${PLUGINS}`, 'gitsync.dev/plugins.repo: https://github.com/acme/other.git'));
+  });
+
+  test('the engine judges the named repository: without a main one the webhook would deny the pod, nothing is written', async () => {
+    const run = await cli(['annotate', '-f', 'test/fixtures/cli/web.yaml', '--repository', 'content', '--repo', 'https://github.com/acme/content.git']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('the pod names repository content, which comes in addition to the main one, and no main repository is set');
+    expect(run.stderr).toMatch(/\[REPO_REQUIRED\]\nnothing was written\n$/);
+  });
+
+  test('usage errors: pod-wide flags with it, a name that is not one, two names in one run', async () => {
+    const hint = "\nRun 'gitsync-injector annotate --help' for its options.\n";
+    const podWide = await cli(['annotate', '-f', SCHEDULER, '--repository', 'plugins', '--repo', PLUGINS, '--mode', 'native']);
+    show('annotate-repository-pod-wide', `gitsync-injector annotate -f ${SCHEDULER} --repository plugins --repo ${PLUGINS} --mode native`, podWide);
+    expect(podWide).toMatchObject({ code: 2, stdout: '', stderr: `gitsync-injector annotate: --mode is one value for the whole pod, not for repository plugins; give it in a run without --repository${hint}` });
+    const two = await cli(['annotate', '-f', SCHEDULER, '--repository', 'plugins', '--preset', 'airflow', '--inject', 'true']);
+    expect(two.stderr).toContain('--inject and --preset are values for the whole pod, not for repository plugins; give them in a run without --repository');
+    const bad = await cli(['annotate', '-f', SCHEDULER, '--repository', 'init-plugins', '--repo', PLUGINS]);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toContain('--repository: "init-plugins" is not a repository name: names beginning with init');
+    const upper = await cli(['annotate', '-f', SCHEDULER, '--repository', 'Plugins', '--repo', PLUGINS]);
+    expect(upper.stderr).toContain('--repository: "Plugins" is not a repository name; use at most 20 lower-case letters');
+    const twice = await cli(['annotate', '-f', SCHEDULER, '--repository', 'plugins', '--repository', 'libs', '--repo', PLUGINS]);
+    expect(twice).toMatchObject({ code: 2, stderr: `gitsync-injector annotate: --repository is given 2 times; name one repository per run and pipe one annotate into the next for more${hint}` });
+    const nothing = await cli(['annotate', '-f', SCHEDULER, '--repository', 'plugins']);
+    expect(nothing.stderr).toContain('no annotation given');
+  });
+
+  test('the help lists --repository and, from the table, the pod-wide flags it refuses', async () => {
+    const help = await cli(['annotate', '--help']);
+    expect(help.stdout).toContain('--repository NAME');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(`${ANNOTATION_KEYS.filter((k) => !isRepositoryKey(k)).map((k) => `--${k}`).join(', ').replace(/, ([^,]*)$/, ' and $1')} are one value for the whole pod`);
   });
 });
 

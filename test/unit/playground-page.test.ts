@@ -16,11 +16,12 @@ const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 describe('the bundled examples', () => {
   test('every example names files that exist, and those taken from the fixtures are the fixtures, byte for byte', async () => {
     const examples = JSON.parse(await readFile(join(PLAYGROUND_DIR, 'examples', 'examples.json'), 'utf8')) as { id: string; manifests: string; policy?: string }[];
-    expect(examples.map((e) => e.id)).toEqual(['airflow-scheduler', 'kubernetes-executor-task', 'cronjob', 'ssh', 'denied', 'wrong-level']);
+    expect(examples.map((e) => e.id)).toEqual(['airflow-scheduler', 'airflow-dags-plugins', 'kubernetes-executor-task', 'cronjob', 'ssh', 'denied', 'wrong-level']);
     const assets = readAssets(PLAYGROUND_DIR);
     for (const e of examples) for (const file of [e.manifests, e.policy].filter(Boolean)) expect(assets.has(`examples/${file}`), file).toBe(true);
     const copies: Record<string, string> = {
       'airflow-scheduler.yaml': 'manifests/workloads/deployment.yaml',
+      'airflow-dags-plugins.yaml': 'manifests/several-repositories/airflow-dags-plugins.yaml',
       'cronjob.yaml': 'manifests/workloads/cronjob.yaml',
       'denied.yaml': 'manifests/denied.yaml',
       'wrong-level.yaml': 'manifests/wrong-level.yaml',
