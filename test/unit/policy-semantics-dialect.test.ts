@@ -216,8 +216,9 @@ describe('over generated pods', () => {
         if (r.outcome !== 'injected') return;
         for (const env of gitSyncEnvs(r)) {
           const names = env.map((e) => e.name);
-          // The network profile's variables are the policy's own (proxies, and env checked when it was loaded).
-          const profile = new Set(NETWORKS.corp!.env ? Object.keys(NETWORKS.corp!.env) : []);
+          // The network profile's variables are the policy's own (proxies, and env checked when it was loaded),
+          // and its CA bundle also reaches git-sync's own HTTPS calls as SSL_CERT_FILE (Go reads it in v3 and v4 alike).
+          const profile = new Set([...(NETWORKS.corp!.env ? Object.keys(NETWORKS.corp!.env) : []), 'SSL_CERT_FILE']);
           for (const name of names) if (!/^(https?|no)_proxy$/i.test(name) && !profile.has(name)) expect(V3_NAMES, name).toContain(name);
           for (const name of V3_ALWAYS) expect(names).toContain(name);
           const once = names.filter((n) => !REPEATABLE.has(n));
