@@ -76,9 +76,8 @@ export async function startSources(config: SourcesConfig, options: StartSourcesO
     // The file as given at start must be readable and valid: serve exits 1 otherwise.
     // Read once it has stopped changing, as every later read is: a file being written is not a policy yet.
     const { text, compiled } = await readPolicyFile(config.policyFile, { settleMs: options.file?.settleMs ?? POLICY_SETTLE_MS });
-    store = new PolicyStore({ compiled, source: config.policyFile }, logger);
-    // Seeds the store with the text in force, so that re-reading an unchanged file changes nothing.
-    store.apply(text, config.policyFile);
+    // With the text in force, so that re-reading an unchanged file changes nothing (and is not compiled again).
+    store = new PolicyStore({ compiled, source: config.policyFile, text }, logger);
     fileWatcher = new PolicyFileWatcher({ path: config.policyFile, store, logger, text, ...options.file });
   } else {
     store = new PolicyStore(loadBuiltinPolicy(), logger);

@@ -68,9 +68,15 @@ export class PolicyStore {
   readonly #lastText = new Map<string, string>();
   #counts: PolicyCounts = { loaded: 0, rejected: 0 };
 
-  constructor(initial: { compiled: CompiledPolicy; source: string }, logger?: Logger) {
+  /**
+   * `text`: the text `compiled` came from, when it came from a source; a
+   * source offering the same text again then changes nothing, without
+   * reading it a second time.
+   */
+  constructor(initial: { compiled: CompiledPolicy; source: string; text?: string }, logger?: Logger) {
     this.#logger = logger;
     this.#current = { compiled: initial.compiled, source: initial.source, hash: initial.compiled.engine.hash, since: new Date().toISOString() };
+    if (initial.text !== undefined) this.#lastText.set(initial.source, initial.text);
   }
 
   get current(): PolicyInForce {

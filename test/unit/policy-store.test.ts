@@ -26,6 +26,19 @@ describe('PolicyStore', () => {
     expect(store.counts).toEqual({ loaded: 0, rejected: 0 });
   });
 
+  test('started from a text, the same text from that source again is neither read again nor announced', () => {
+    const compiled = loadPolicyText(VALID, 'policy.yaml').compiled!;
+    const store = new PolicyStore({ compiled, source: 'policy.yaml', text: VALID });
+    const events: PolicyEvent[] = [];
+    store.onChange((e) => events.push(e));
+    expect(store.apply(VALID, 'policy.yaml')).toBe(true);
+    expect(store.current.compiled).toBe(compiled);
+    expect(events).toEqual([]);
+    expect(store.counts).toEqual({ loaded: 0, rejected: 0 });
+    expect(store.apply(OTHER, 'policy.yaml')).toBe(true);
+    expect(store.current.compiled).not.toBe(compiled);
+  });
+
   test('a valid text comes into force and is announced', () => {
     const { store, events } = newStore();
     const before = store.current.hash;
