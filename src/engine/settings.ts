@@ -94,15 +94,28 @@ function unknownAnnotation(prefix: string, key: string, field: string): Problem 
   return { code: 'UNKNOWN_ANNOTATION', field, value: key, message: `is not an annotation the injector knows and is ignored; ${hint}` };
 }
 
-interface RawEntry {
-  raw: string;
-  /**
-   * The value as problems show it (shownValue): never a credential. A getter:
-   * it is needed only for a problem, and for a repository it parses the URL again.
-   */
-  readonly shown: string;
-  field: string;
-  source: 'namespace' | 'pod';
+/**
+ * One annotation as written. `shown` (the value as problems show it:
+ * shownValue, never a credential) is worked out only when a problem needs it:
+ * for a repository it parses the URL again. A class, so that the getter is
+ * one function on the prototype rather than a closure per annotation.
+ */
+class RawEntry {
+  readonly key: AnnotationKey;
+  readonly raw: string;
+  readonly field: string;
+  readonly source: 'namespace' | 'pod';
+
+  constructor(key: AnnotationKey, raw: string, field: string, source: 'namespace' | 'pod') {
+    this.key = key;
+    this.raw = raw;
+    this.field = field;
+    this.source = source;
+  }
+
+  get shown(): string {
+    return shownValue(this.key, this.raw);
+  }
 }
 
 type Entries = Map<AnnotationKey, RawEntry>;
@@ -124,23 +137,12 @@ function readAnnotations(
   const read: ReadAnnotations = { main: new Map(), named: new Map() };
   if (!annotations) return read;
   let unknown = 0;
-  for (const [fullKey, value] of Object.entries(annotations)) {
-    if (!fullKey.startsWith(prefix)) continue;
+  for (const fullKey in annotations) {
+    if (!Object.hasOwn(annotations, fullKey) || !fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
-    const field = `${fullKey}${label}`;
-    const entry = (k: AnnotationKey): RawEntry => {
-      const raw = String(value).trim();
-      return {
-        raw,
-        get shown() {
-          return shownValue(k, raw);
-        },
-        field,
-        source,
-      };
-    };
+    const field = label === '' ? fullKey : `${fullKey}${label}`;
     if (isAnnotationKey(key)) {
-      read.main.set(key, entry(key));
+      read.main.set(key, new RawEntry(key, String(annotations[fullKey]).trim(), field, source));
       continue;
     }
     const qualified = splitQualified(key);
@@ -150,7 +152,7 @@ function readAnnotations(
       else {
         let entries = read.named.get(qualified.name);
         if (!entries) read.named.set(qualified.name, (entries = new Map()));
-        entries.set(qualified.key, entry(qualified.key));
+        entries.set(qualified.key, new RawEntry(qualified.key, String(annotations[fullKey]).trim(), field, source));
       }
       continue;
     }
@@ -207,7 +209,6 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
   const prefix = policy.prefix;
   const pod = readAnnotations(input.podAnnotations, prefix, 'pod', '', { errors, warnings });
   const ns = readAnnotations(input.namespaceAnnotations, prefix, 'namespace', ` (namespace ${input.namespace})`, { errors, warnings });
-  const settings: PartialSettings = {};
 
   /** Parses an entry into `target`; false (with the error recorded) when the value is bad. */
   const parse = <K extends AnnotationKey>(target: PartialSettings, key: K, entry: RawEntry): boolean => {
@@ -276,26 +277,28 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
 
   // The preset first: it decides a layer. Chosen by the pod, else the namespace, else the policy.
   const mainLayers = { pod: pod.main, ns: ns.main };
+  const chosen: PartialSettings = {};
   const presetEntry = pod.main.get('preset') ?? ns.main.get('preset');
-  if (policy.enforced.has('preset')) enforce(settings, 'preset', mainLayers);
-  else if (presetEntry) parse(settings, 'preset', presetEntry);
-  else if (policy.defaults.has('preset')) settings.preset = policy.defaults.get('preset') as PartialSettings['preset'];
-  const presetName = settings.preset?.value;
+  if (policy.enforced.has('preset')) enforce(chosen, 'preset', mainLayers);
+  else if (presetEntry) parse(chosen, 'preset', presetEntry);
+  else if (policy.defaults.has('preset')) chosen.preset = policy.defaults.get('preset') as PartialSettings['preset'];
+  const presetName = chosen.preset?.value;
   const preset = presetName === undefined ? undefined : policy.presets.get(presetName);
   if (presetName !== undefined && !preset) {
     const known = [...policy.presets.keys()];
     errors.push({
       code: 'PRESET_UNKNOWN',
-      field: settings.preset!.field,
+      field: chosen.preset!.field,
       value: presetName,
       message: `${quote(presetName)} is not a preset of the policy; use one of ${known.length ? known.join(', ') : '(none defined)'}`,
     });
   }
 
-  for (const key of ANNOTATION_KEYS) {
-    if (key !== 'preset') resolveKey(settings, key, { qualifier: '', ...mainLayers, preset, presetName });
-  }
-  checkComplete(settings);
+  // What no annotation changes comes from the base; only the keys the pod or namespace write are resolved here.
+  const settings: PartialSettings = { ...baseSettings(policy, preset, false) };
+  if (chosen.preset) settings.preset = chosen.preset;
+  const mainRepository: Layers = { qualifier: '', ...mainLayers, preset, presetName };
+  for (const key of written(pod.main, ns.main)) if (key !== 'preset') resolveKey(settings, key, mainRepository);
 
   // Named repositories: those the pod or its namespace gives a repo, and those the pod writes anything for (REPO_REQUIRED then).
   const names = [...new Set([...pod.named.keys(), ...[...ns.named].filter(([, e]) => e.has('repo')).map(([n]) => n)])].sort();
@@ -306,7 +309,6 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
     errors.push(tooMany(entry.field, names.length + 1, policy.maxRepositories));
   }
   const repositories = names.slice(0, room).map((name): NamedSettings => {
-    const target: PartialSettings = {};
     const layers: Layers = {
       qualifier: qualifier(name),
       pod: pod.named.get(name) ?? new Map(),
@@ -314,7 +316,8 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
       preset: presetName === undefined ? undefined : policy.presetRepositories.get(presetName)?.get(name),
       presetName,
     };
-    for (const key of REPOSITORY_KEYS) resolveKey(target, key, layers);
+    const target: PartialSettings = { ...baseSettings(policy, layers.preset, true) };
+    for (const key of written(layers.pod, layers.ns)) if (isRepositoryKey(key)) resolveKey(target, key, layers);
     // Next to the main repository's mount, unless the repository (or its preset) names its own.
     if (!target['mount-path']) {
       const raw = `${(settings as Settings)['mount-path'].value}${nameSuffix(name)}`;
@@ -327,10 +330,50 @@ export function resolveSettings(input: ResolveInput, policy: EnginePolicy): Reso
       }
     }
     // Pod-wide settings are the pod's: the same objects for every repository.
-    for (const key of ANNOTATION_KEYS) if (ANNOTATIONS[key].scope === 'pod') (target as Record<string, unknown>)[key] = settings[key];
+    for (const key of POD_KEYS) (target as Record<string, unknown>)[key] = settings[key];
     return { name, settings: target as Settings };
   });
   return { settings: settings as Settings, repositories, errors, warnings };
+}
+
+/** Each key's place in the annotation table: problems are reported in table order, whatever order the annotations were written in. */
+const TABLE_ORDER = new Map(ANNOTATION_KEYS.map((k, i) => [k, i]));
+const POD_KEYS = ANNOTATION_KEYS.filter((k) => ANNOTATIONS[k].scope === 'pod');
+
+/** The keys a repository's pod or namespace layer writes, in table order. */
+function written(pod: Entries, ns: Entries): AnnotationKey[] {
+  const keys = [...pod.keys()];
+  for (const key of ns.keys()) if (!pod.has(key)) keys.push(key);
+  return keys.sort((a, b) => TABLE_ORDER.get(a)! - TABLE_ORDER.get(b)!);
+}
+
+/**
+ * A repository's settings before its pod and namespace say anything: for
+ * each key, the policy's value if it enforces one, else the preset's, else
+ * the policy default (a named repository's `distinct` keys have none). This
+ * depends only on the policy and the preset, so it is worked out once per
+ * compiled policy (a new policy is a new object, hence a new entry) and
+ * frozen; each pod starts from a copy and resolves only the keys it writes,
+ * so resolution costs what the pod writes, not the size of the table.
+ */
+const bases = new WeakMap<EnginePolicy, Map<ParsedLayer | undefined, PartialSettings>[]>();
+function baseSettings(policy: EnginePolicy, preset: ParsedLayer | undefined, named: boolean): Readonly<PartialSettings> {
+  let perPolicy = bases.get(policy);
+  if (!perPolicy) bases.set(policy, (perPolicy = [new Map(), new Map()]));
+  const cache = perPolicy[named ? 1 : 0]!;
+  let base = cache.get(preset);
+  if (!base) {
+    base = {};
+    for (const key of named ? REPOSITORY_KEYS : ANNOTATION_KEYS) {
+      if (key === 'preset') continue;
+      const distinct = named && ANNOTATIONS[key].scope === 'distinct';
+      const value = policy.enforced.has(key) && !distinct ? policy.defaults.get(key) : (preset?.get(key) ?? (distinct ? undefined : policy.defaults.get(key)));
+      if (value) (base as Record<string, unknown>)[key] = value;
+    }
+    if (!named) checkComplete(base);
+    cache.set(preset, Object.freeze(base));
+  }
+  return base;
 }
 
 function checkComplete(settings: PartialSettings): void {
