@@ -41,12 +41,3 @@ export function valueAt(root: unknown, path: readonly string[]): unknown {
   }
   return node;
 }
-
-/** `value` with every object and array in it frozen: shared parts of results can then not be edited by accident (writes throw). */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const member of Object.values(value)) deepFreeze(member);
-    Object.freeze(value);
-  }
-  return value;
-}
