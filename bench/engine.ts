@@ -6,15 +6,15 @@
  * - engine: injectPod on the parsed pod;
  * - admission: what the server does per request beyond fastify: JSON.parse
  *   of the body, admit() (adapter + engine + base64 patch) and
- *   JSON.stringify of the answer. No log line.
+ *   the answer's JSON text (answerJson, as the server sends it). No log line.
  */
-import { admit, type AdmissionDeps } from '../src/admission/index.ts';
+import { admit, answerJson, type AdmissionDeps } from '../src/admission/index.ts';
 import { injectPod } from '../src/engine/index.ts';
 import { growthReview, type BenchReview } from './reviews.ts';
 import type { GrowthShape } from './pods.ts';
 
 /** What the server does per request beyond fastify: parse the body, admit, and the answer's bytes. */
-const admitBytes = (body: string, deps: AdmissionDeps): string => JSON.stringify(admit(JSON.parse(body), deps).review);
+const admitBytes = (body: string, deps: AdmissionDeps): string => answerJson(admit(JSON.parse(body), deps).review);
 
 export interface EngineRow {
   name: string;

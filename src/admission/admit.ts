@@ -72,7 +72,27 @@ const namespaceOf = (pod: Record<string, unknown>): string => {
   return typeof metadata?.namespace === 'string' ? metadata.namespace : '';
 };
 
+/** Every patch admit() answers is made here: base64, whose characters JSON writes as they are (answerJson counts on it). */
 const base64 = (text: string): string => Buffer.from(text).toString('base64');
+
+const PATCH_MEMBER = '"patch":""';
+
+/**
+ * A review admit() answered, as JSON text: exactly `JSON.stringify(review)`.
+ * Its patch is base64 (from base64() above), kilobytes long, and needs no
+ * escaping, so it is written in as it is: JSON.stringify would scan it
+ * character by character, which cost a tenth of an Airflow admission. The
+ * rest is JSON.stringify's own text, with the patch left empty; no string
+ * member before the patch can contain `"patch":""`, as its quotes would be
+ * escaped.
+ */
+export function answerJson(review: AdmissionReviewResponse): string {
+  const { patch } = review.response;
+  if (patch === undefined) return JSON.stringify(review);
+  const text = JSON.stringify({ ...review, response: { ...review.response, patch: '' } });
+  const at = text.indexOf(PATCH_MEMBER) + PATCH_MEMBER.length - 1;
+  return `${text.slice(0, at)}${patch}${text.slice(at)}`;
+}
 
 const withWarnings = (response: AdmissionResponse, warnings: string[]): AdmissionResponse =>
   warnings.length > 0 ? { ...response, warnings } : response;

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { admit, MAX_COLLECTIONS, MAX_NESTING, shapeBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
+import { admit, answerJson, MAX_COLLECTIONS, MAX_NESTING, shapeBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
 import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
 import { HttpError } from './http-errors.ts';
 import { onePerTurn } from './one-per-turn.ts';
@@ -186,7 +186,7 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
     options.onAdmission?.(admission.summary, durationMs);
     if (draining) reply.header('connection', 'close');
     // Ready text with its content type: fastify sends a string as it is instead of serialising the object again.
-    void reply.code(admission.statusCode).type(JSON_TYPE).send(JSON.stringify(admission.review));
+    void reply.code(admission.statusCode).type(JSON_TYPE).send(answerJson(admission.review));
   });
   return Object.assign(app, { startDraining });
 }

@@ -1,6 +1,6 @@
 import fastJsonPatch from 'fast-json-patch';
 import { describe, expect, test, vi } from 'vitest';
-import { admit, MAX_WARNINGS_TOTAL, MAX_WARNING_LENGTH, type AdmissionDeps } from '../../src/admission/index.ts';
+import { admit, answerJson, MAX_WARNINGS_TOTAL, MAX_WARNING_LENGTH, type AdmissionDeps } from '../../src/admission/index.ts';
 import { formatProblem, injectPod } from '../../src/engine/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
@@ -48,6 +48,23 @@ describe('admit: Pod CREATE', () => {
     const { review } = admit(reviewOf(pod), deps());
     const direct = injectPod({ pod, namespace: 'team-a' }, engineContext());
     expect(decodePatch(review.response)).toEqual(direct.patch);
+  });
+
+  test('the answer text is exactly JSON.stringify of the review, patch, warnings and odd uids included', () => {
+    const withWarning = samplePod({ 'gitsync.dev/branch': 'main' });
+    const reviews = [
+      reviewOf(samplePod()),
+      reviewOf(withWarning),
+      reviewOf(samplePod(), { uid: '"patch":"" \\ \u2028 é \ud800' }),
+      reviewOf(badPod()),
+      reviewOf({ metadata: { name: 'plain' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } }),
+      { apiVersion: 'v1' },
+    ];
+    for (const body of reviews) {
+      const { review } = admit(body, deps());
+      expect(answerJson(review)).toBe(JSON.stringify(review));
+    }
+    expect(admit(reviewOf(withWarning), deps()).review.response).toMatchObject({ patchType: 'JSONPatch', warnings: [expect.stringContaining('branch')] });
   });
 
   test('a pod that went through the patch is left alone when the webhook is called again', () => {
