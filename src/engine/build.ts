@@ -30,8 +30,10 @@ interface PartsText {
 }
 const textOf = (r: RepositoryParts): PartsText => ({ init: r.containers.init.map(json), app: r.containers.app.map(json), volumes: r.volumes.map(json) });
 
-/** `JSON.stringify(containers) + ',' + JSON.stringify(volumes)` of one repository, put together from its parts' text. */
-const configText = (t: PartsText): string => `{"init":[${t.init.join(',')}],"app":[${t.app.join(',')}]},[${t.volumes.join(',')}]`;
+/** Pushes `JSON.stringify(containers) + ',' + JSON.stringify(volumes)` of one repository, from its parts' text, onto `out`: joined once with the rest. */
+const configText = (t: PartsText, out: string[]): void => {
+  out.push('{"init":[', t.init.join(','), '],"app":[', t.app.join(','), ']},[', t.volumes.join(','), ']');
+};
 
 /** Names and ports the pod or an earlier repository uses: shared by every repository, so that none clash. */
 interface Taken {
@@ -189,8 +191,14 @@ export function build(pod: Pod, p: Plan, ctx: EngineContext): InjectResult {
   // The config hash is taken over JSON.stringify([mainContainers, mainVolumes, [containers, volumes] of each named one]):
   // for one repository what it has always been, so a pod's hash does not change with this version.
   const texts = all.map(textOf);
-  const [mainText, ...namedTexts] = texts;
-  const configHash = hash('sha256', `[${configText(mainText!)}${namedTexts.map((t) => `,[${configText(t)}]`).join('')}]`).slice(0, 12);
+  const config = ['['];
+  texts.forEach((t, k) => {
+    if (k > 0) config.push(',[');
+    configText(t, config);
+    if (k > 0) config.push(']');
+  });
+  config.push(']');
+  const configHash = hash('sha256', config.join('')).slice(0, 12);
   const status = { version: ctx.version, ...injection, policy: policy.hash, config: configHash };
 
   // Annotations first: the status records the injection; each published file's

@@ -123,27 +123,31 @@ export const literalEnvValue = (value: string): string => (value.includes('$') ?
  */
 function env(config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: Role): V1EnvVar[] {
   const n = dialect.names;
-  const pairs: EnvPair[] = [
-    [n.repo, config.repo],
-    ...config.refEnv,
-    [n.root, policy.root],
-    [n.link, policy.link],
-    [n.depth, String(config.depth)],
-    [n.submodules, config.submodules],
-    [n.maxFailures, String(config.maxFailures)],
-    [n.syncTimeout, dialect.syncTimeout(config.syncTimeoutMs)],
-  ];
+  const vars: V1EnvVar[] = [];
+  // Straight into the list: pairs first, then objects, made an admission's largest share of garbage.
+  const add = (name: string, value: string): void => void vars.push({ name, value: literalEnvValue(value) });
+  add(n.repo, config.repo);
+  for (const [name, value] of config.refEnv) add(name, value);
+  add(n.root, policy.root);
+  add(n.link, policy.link);
+  add(n.depth, String(config.depth));
+  add(n.submodules, config.submodules);
+  add(n.maxFailures, String(config.maxFailures));
+  add(n.syncTimeout, dialect.syncTimeout(config.syncTimeoutMs));
   // Only where the pod asks for them (checkout.ts has refused them for a dialect without the names).
-  if (config.sparseCheckoutFile !== undefined && n.sparseCheckoutFile) pairs.push([n.sparseCheckoutFile, config.sparseCheckoutFile]);
-  if (config.filter !== undefined && n.filter) pairs.push([n.filter, config.filter]);
-  if (role === 'once') pairs.push([n.oneTime, 'true']);
-  else pairs.push([n.period, dialect.period(config.periodMs)], [n.httpBind, `:${config.httpPort}`]);
-  if (config.touchFile !== undefined) pairs.push([n.touchFile, config.touchFile]);
-  if (role !== 'once' && config.webhookUrl !== undefined) pairs.push([n.webhookUrl, config.webhookUrl]);
-  if (config.gitConfig !== undefined) pairs.push([n.gitConfig, config.gitConfig]);
-  pairs.push(...config.networkEnv);
-  const vars = pairs.map(([name, value]): V1EnvVar => ({ name, value: literalEnvValue(value) }));
-  return [...vars, ...config.credentialEnv];
+  if (config.sparseCheckoutFile !== undefined && n.sparseCheckoutFile) add(n.sparseCheckoutFile, config.sparseCheckoutFile);
+  if (config.filter !== undefined && n.filter) add(n.filter, config.filter);
+  if (role === 'once') add(n.oneTime, 'true');
+  else {
+    add(n.period, dialect.period(config.periodMs));
+    add(n.httpBind, `:${config.httpPort}`);
+  }
+  if (config.touchFile !== undefined) add(n.touchFile, config.touchFile);
+  if (role !== 'once' && config.webhookUrl !== undefined) add(n.webhookUrl, config.webhookUrl);
+  if (config.gitConfig !== undefined) add(n.gitConfig, config.gitConfig);
+  for (const [name, value] of config.networkEnv) add(name, value);
+  for (const v of config.credentialEnv) vars.push(v);
+  return vars;
 }
 
 function container(name: string, config: GitSyncConfig, policy: GitSyncContainerPolicy, dialect: Dialect, role: Role): V1Container {
