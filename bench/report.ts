@@ -30,6 +30,7 @@ export function formatReport(results: BenchResults): string {
   const { machine, options } = results;
   const out: string[] = [];
   out.push(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node.js ${machine.node}, ${machine.platform}; pinned: ${machine.pinned}`);
+  out.push(`servers: ${machine.servers}`);
   out.push(
     `other processes used ${fixed(machine.otherCpuPercent, 0)}% of the machine's CPU during the measurement${machine.otherCpuPercent > 5 ? ': expect noisier latencies and req/s (CPU µs/req and the ratios of the same run move least)' : ''}`,
   );

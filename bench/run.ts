@@ -25,10 +25,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { request } from 'node:https';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { admit, type AdmissionDeps, type AdmissionReviewResponse } from '../src/admission/index.ts';
 import { certificatePaths, createCA, issueServingCertificate, writeCertificates } from '../src/tls/index.ts';
+import { compileServers, deploymentNodeOptions } from './compiled.ts';
 import { measureEngine, measureGrowth, type EngineRow, type GrowthRow } from './engine.ts';
 import { Tally, type LoadResult } from './load.ts';
 import { formatProfile, type CpuProfile } from './profile.ts';
@@ -50,7 +50,6 @@ const USAGE = `Usage: node bench/run.ts [options]
   -h, --help          show this help
 `;
 
-const SERVER_SCRIPT = fileURLToPath(new URL('./server.ts', import.meta.url));
 
 export interface BenchOptions {
   duration: number;
@@ -137,6 +136,14 @@ export interface Machine {
    * per second most.
    */
   otherCpuPercent: number;
+  /** How the server processes run: compiled JavaScript, with the Deployment's NODE_OPTIONS. */
+  servers: string;
+}
+
+/** The server processes' script (compiled, bench/compiled.ts) and the NODE_OPTIONS they run with. */
+interface ServerCommand {
+  script: string;
+  nodeOptions: string;
 }
 
 interface RunningServer {
@@ -146,11 +153,13 @@ interface RunningServer {
 }
 
 /** Starts one server process and waits until it listens (or says why it cannot). */
-function startServer(kind: ServerKind, tlsDir: string, stdoutFd: number | 'ignore', options: BenchOptions): Promise<RunningServer> {
+function startServer(kind: ServerKind, server: ServerCommand, tlsDir: string, stdoutFd: number | 'ignore', options: BenchOptions): Promise<RunningServer> {
   const nodeArgs = options.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProf, '--cpu-prof-name', `${kind}.cpuprofile`];
-  const argv = [...nodeArgs, SERVER_SCRIPT, kind, tlsDir];
+  const argv = [...nodeArgs, server.script, kind, tlsDir];
   const [command, args] = options.pin ? ['taskset', ['-c', String(options.core), process.execPath, ...argv]] : [process.execPath, argv];
-  const child = spawn(command, args as string[], { stdio: ['ignore', stdoutFd, 'inherit', 'ipc'] });
+  // Both servers get the production heap flags: the baseline is the same runtime doing the least a webhook must.
+  const env = { ...process.env, NODE_OPTIONS: server.nodeOptions };
+  const child = spawn(command, args as string[], { stdio: ['ignore', stdoutFd, 'inherit', 'ipc'], env });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -321,11 +330,11 @@ interface Contender {
  * activity elsewhere on the machine then falls on both rather than on
  * whichever ran at the time.
  */
-async function measureServers(dir: string, ca: string, scenarios: readonly Scenario[], expected: ReadonlyMap<string, AdmissionReviewResponse>, options: BenchOptions, logFd: number) {
+async function measureServers(dir: string, command: ServerCommand, ca: string, scenarios: readonly Scenario[], expected: ReadonlyMap<string, AdmissionReviewResponse>, options: BenchOptions, logFd: number) {
   const contenders: Contender[] = [];
   try {
     for (const kind of ['baseline', 'ours'] as const) {
-      const server = await startServer(kind, dir, kind === 'ours' ? logFd : 'ignore', options);
+      const server = await startServer(kind, command, dir, kind === 'ours' ? logFd : 'ignore', options);
       contenders.push({ kind, server, cpu: cpuTimeOf(server.child.pid!) });
       for (const s of scenarios) await preflight(kind, server.port, ca, s.reviews, expected);
     }
@@ -378,6 +387,7 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
     platform: `${process.platform} ${process.arch}`,
     pinned: 'no',
     otherCpuPercent: Number.NaN,
+    servers: '',
   };
   if (options.pin) {
     if (!hasTaskset()) throw new UsageError('--pin needs taskset (util-linux), which is not installed');
@@ -404,6 +414,10 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
     const serving = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
     await writeCertificates(certificatePaths(dir), ca, serving);
 
+    process.stderr.write('compiling the servers…\n');
+    const command: ServerCommand = { script: compileServers(dir), nodeOptions: deploymentNodeOptions() };
+    machine.servers = `compiled JavaScript (as the image runs it), NODE_OPTIONS=${command.nodeOptions} (manifests/base/deployment.yaml)`;
+
     process.stderr.write('measuring the engine in-process…\n');
     const engine = measureEngine(reviews, deps, options.engineBudgetMs);
     const growth = measureGrowth(deps, options.engineBudgetMs);
@@ -412,7 +426,7 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
     const logFd = openSync(logPath, 'w');
     let servers: Awaited<ReturnType<typeof measureServers>>;
     try {
-      servers = await measureServers(dir, ca.cert, scenarios, expected, options, logFd);
+      servers = await measureServers(dir, command, ca.cert, scenarios, expected, options, logFd);
     } finally {
       closeSync(logFd);
     }
