@@ -5,7 +5,7 @@
  * Kubernetes objects; evaluate.ts runs them for the preview.
  */
 import { WRITTEN_ANNOTATIONS, type EngineContext } from '../engine/index.ts';
-import { and, exists, fieldMatches, ne, nsLabel, or, podHas, raw, str, type B } from './cel.ts';
+import { and, exists, fieldMatches, ne, nsLabel, or, podHas, raw, Scope, str, type B } from './cel.ts';
 import { buildChecks, type Check } from './checks.ts';
 import { exportRefusals, type ExportRefusal } from './refusals.ts';
 import { resolver } from './settings.ts';
@@ -29,6 +29,8 @@ export interface CompiledExport {
   match: Condition[];
   checks: Check[];
   mutation: Mutation;
+  /** The named values the expressions use: VAP variables, inlined in the MutatingAdmissionPolicy. */
+  scope: Scope;
 }
 
 export type CompileOutcome = { ok: true; compiled: CompiledExport } | { ok: false; refusals: ExportRefusal[] };
@@ -40,8 +42,9 @@ export function compileExport(ctx: EngineContext): CompileOutcome {
   if (refusals.length > 0) return { ok: false, refusals };
   const { policy } = ctx;
   const p = policy.prefix;
-  const r = resolver(policy);
-  const v = values(ctx, r);
+  const scope = new Scope();
+  const r = resolver(policy, scope);
+  const v = values(ctx, r, scope);
   const template = buildTemplate(ctx, v);
   const checks = buildChecks(ctx, r, v, template);
 
@@ -71,6 +74,7 @@ export function compileExport(ctx: EngineContext): CompileOutcome {
       match,
       checks,
       mutation: template.mutation,
+      scope,
     },
   };
 }
