@@ -70,7 +70,7 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   const { policy } = ctx;
   const prefix = policy.prefix;
   const variants = credentialVariants(policy);
-  const modes = (['init-only', 'sidecar', 'native'] as const).filter((m) => policy.allowedModes.includes(m));
+  const modes = values.reachableModes;
 
   const subs: Substitution[] = [
     { needle: SENTINELS.httpsRepo, expr: values.repo, within: true },

@@ -11,7 +11,7 @@
  * test/property/export-values.test.ts compares it with the engine's over the
  * whole envelope.
  */
-import { MODES, formatDuration, formatProblem, type EngineContext, type Problem } from '../engine/index.ts';
+import { MODES, formatDuration, formatProblem, type EngineContext, type Mode, type Problem } from '../engine/index.ts';
 import { and, concat, cond, div, durationSeconds, eq, gt, int, intString, lookup, lt, mod, or, raw, str, type B, type N, type S, type Scope } from './cel.ts';
 import { probe } from './probe.ts';
 import type { Resolver } from './settings.ts';
@@ -36,6 +36,8 @@ export interface Values {
   mode: S;
   /** The engine's refusal of the requested mode for this pod, as `field: message [CODE]`, or ''. */
   modeError: S;
+  /** The modes some pod can get: the template has containers for these. */
+  reachableModes: Mode[];
   /** The credential variant's id (probe.ts credentialVariants): which env, mounts and volumes the credentials take. */
   variant: S;
   /** Whole seconds of the period. */
@@ -74,6 +76,7 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
 
   // The engine's answer for each requested mode, for both kinds of pod.
   const modes: [string, S][] = [];
+  const reachableModes = new Set<Mode>();
   const errors: [string, S][] = [];
   for (const requested of MODES) {
     for (const completes of [true, false]) {
@@ -81,7 +84,10 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
       const modeProblem = result.errors.find((e) => e.code === 'MODE_NOT_ALLOWED' || e.code === 'NATIVE_SIDECARS_UNSUPPORTED');
       const key = `${requested}/${completes ? 'completes' : 'runs'}`;
       if (modeProblem) errors.push([key, modeMessage(modeProblem, r)]);
-      else if (result.outcome === 'injected') modes.push([key, str(result.injection!.mode)]);
+      else if (result.outcome === 'injected') {
+        modes.push([key, str(result.injection!.mode)]);
+        reachableModes.add(result.injection!.mode);
+      }
       else throw new Error(`a mode probe (${requested}) was ${result.outcome}: ${result.errors.map(formatProblem).join('; ')}`);
     }
   }
@@ -102,6 +108,7 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
     repo,
     transport,
     variant,
+    reachableModes: [...reachableModes].sort(),
     ref: r.value('ref'),
     secret,
     layout,
