@@ -37,8 +37,16 @@ export type CompileOutcome = { ok: true; compiled: CompiledExport } | { ok: fals
 
 const GIT_SYNC_IMAGE = /(?:^|\/)git-sync(?:[:@]|$)/;
 
-export function compileExport(ctx: EngineContext): CompileOutcome {
-  const refusals = exportRefusals(ctx);
+export interface CompileOptions {
+  /**
+   * Compile with unknown native sidecar support as the engine reads it (auto
+   * never picks native), for previews; an export for a cluster needs the fact.
+   */
+  allowUnknownFacts?: boolean;
+}
+
+export function compileExport(ctx: EngineContext, options: CompileOptions = {}): CompileOutcome {
+  const refusals = exportRefusals(ctx).filter((r) => !(options.allowUnknownFacts && r.code === 'EXPORT_NATIVE_SIDECARS_UNKNOWN'));
   if (refusals.length > 0) return { ok: false, refusals };
   const { policy } = ctx;
   const p = policy.prefix;
