@@ -46,6 +46,8 @@ import {
   gt,
   int,
   intString,
+  durationSeconds,
+  nsVal,
   lookup,
   matches,
   missingContainers,
@@ -454,18 +456,36 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     const k = `${p}${key}`;
     for (const layer of ['pod', 'namespace'] as const) {
       const has = layer === 'pod' ? podHas(k) : nsHas(k);
-      const val = layer === 'pod' ? podVal(k) : raw<string>(`namespaceObject.metadata.annotations[${JSON.stringify(k).replaceAll('"', "'")}]`, (i) => i.namespaceAnnotations[k] ?? '');
+      const val = layer === 'pod' ? podVal(k) : nsVal(k);
       const field = layer === 'pod' ? str(k) : concat(str(`${k} (namespace `), nsName, str(')'));
       add({
         id: `enforced-${key}-${layer}`,
         feature: 'enforced values',
         code: 'SETTING_ENFORCED',
-        ok: or(not(has), value ? eq(val, str(value.raw)) : bool(false)),
+        ok: or(not(has), value ? same(key, val, value.raw) : bool(false)),
         message: line(field, concat(ANNOTATION_EXPORT[key].secret ? str('the value') : q(val), str(` is not allowed: ${policyText}; remove this annotation`)), 'SETTING_ENFORCED'),
       });
     }
   }
   return checks;
+}
+
+/**
+ * Whether a value the pod or namespace writes is the enforced one, as the
+ * engine compares them: parsed. Inside the envelopes parsing is the identity
+ * but for two spellings: a period's (60s and 1m) and a containers list's
+ * spaces after commas.
+ */
+function same(key: AnnotationKey, value: S, enforced: string): B {
+  if (key === 'period') {
+    const env = ANNOTATION_EXPORT.period.envelope!;
+    return or(eq(value, str(enforced)), and(matches(value, env), eq(intString(durationSeconds(value)), intString(durationSeconds(str(enforced))))));
+  }
+  if (key === 'containers') {
+    const strip = (x: S): S => raw(`${x.cel}.replace(' ', '')`, (i) => x.ev(i).replaceAll(' ', ''));
+    return eq(strip(value), strip(str(enforced)));
+  }
+  return eq(value, str(enforced));
 }
 
 /** Element test: the container is one the injection mounts into (listed, or every one when the list is empty). */

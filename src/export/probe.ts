@@ -63,7 +63,15 @@ export function credentialVariants(policy: EnginePolicy): CredentialVariant[] {
  * or overrule a sentinel (allow-list, enforced values, depth maximum). The
  * checks apply those; the probes only show the layout.
  */
-const probePolicy = (policy: EnginePolicy): EnginePolicy => ({ ...policy, allowedRepos: [], enforced: new Map(), maxDepth: undefined });
+const probePolicy = (policy: EnginePolicy): EnginePolicy => ({
+  ...policy,
+  allowedRepos: [],
+  enforced: new Map(),
+  maxDepth: undefined,
+  // Only the annotation table's defaults: a probe chooses every value itself, and the policy's (a
+  // secret, a containers list, a preset) would mix into the variant it stands for.
+  defaults: new Map([...policy.defaults].filter(([, s]) => s.source === 'default')),
+});
 
 export interface ProbeOptions {
   mode?: (typeof MODES)[number];
