@@ -229,7 +229,8 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     id: 'repo-required',
     feature: 'repo',
     code: 'REPO_REQUIRED',
-    ok: ne(v.repo, str('')),
+    // A repo annotation that is there but empty is a bad value (its own check), not a missing one, as the engine says.
+    ok: or(ne(v.repo, str('')), podHas(`${p}repo`), nsHas(`${p}repo`)),
     message: cond(
       r.present('inject'),
       line(r.field('inject'), concat(q(r.injectValue), str(` opts the pod in, but no repository is set; set ${p}repo on the pod or on namespace `), nsName), 'REPO_REQUIRED'),

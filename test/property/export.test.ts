@@ -15,7 +15,8 @@ import { durationSeconds, int, str, type Input } from '../../src/export/cel.ts';
 import { goDuration } from '../../src/export/values.ts';
 import { repoPatternRegex } from '../../src/export/patterns.ts';
 import { goldenPolicy } from '../support/golden-policy.ts';
-import { runs } from '../support/arbitraries.ts';
+import { engineCaseArb, POLICIES, runs } from '../support/arbitraries.ts';
+import { expectAgreement } from '../support/webhook-free.ts';
 
 const RUNS = runs(300);
 const NO_INPUT = {} as Input;
@@ -142,6 +143,30 @@ describe('checks against the engine on one pod', () => {
         expect(free.outcome).toBe(engine.outcome);
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe('the export agrees with the webhook on generated pods, namespaces, policies and cluster facts', () => {
+  it('the webhook’s outcome, or a refusal naming what only the webhook serves', () => {
+    fc.assert(
+      fc.property(engineCaseArb({ hostileWeight: 1 }), (c) => {
+        const ctx: EngineContext = { policy: POLICIES[c.policy].engine, cluster: c.cluster, version: 't' };
+        const compiled = compileExport(ctx, { allowUnknownFacts: true });
+        if (!compiled.ok) return;
+        const pod = c.pod as { metadata?: { namespace?: string } };
+        const namespace = c.namespace || pod.metadata?.namespace || '';
+        const engine = injectPod({ pod: c.pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) }, ctx);
+        if (engine.skip?.reason === 'unreadable-pod') return; // the API server never sends one
+        const free = evaluateWebhookFree(compiled.compiled, {
+          pod: c.pod as Record<string, unknown>,
+          namespace,
+          namespaceLabels: { 'gitsync.dev/injection': 'enabled' },
+          ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }),
+        });
+        expectAgreement(engine, free, ctx.policy.prefix);
+      }),
+      { numRuns: runs(300) },
     );
   });
 });
