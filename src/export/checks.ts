@@ -46,6 +46,8 @@ import {
   gt,
   int,
   intString,
+  contains,
+  trim,
   durationSeconds,
   nsVal,
   lookup,
@@ -101,7 +103,10 @@ export function inEnvelope(r: Resolver, key: AnnotationKey): B {
   if (!env) return bool(true);
   const value = r.value(key);
   const ok = key === 'ref' ? and(matches(value, env), not(matches(value, /\.lock(?:\/|$)/))) : matches(value, env);
-  return or(not(r.fromPodOrNamespace(key)), ok);
+  // U+0085 is trimmed by CEL and not by the engine: a value with it is never served.
+  const k = `${r.prefix}${key}`;
+  const noNel = and(not(contains(podVal(k), '\u0085')), not(contains(nsVal(k), '\u0085')));
+  return or(not(r.fromPodOrNamespace(key)), and(ok, noNel));
 }
 const bool = (b: boolean): B => raw(String(b), () => b);
 
@@ -208,7 +213,7 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
               concat(row.secret ? str('the value') : q(value), str(` is outside what the webhook-free export serves (${row.allowed}); other values are ${WEBHOOK_ONLY_HINT}`)),
               'WEBHOOK_ONLY',
             );
-    const valid = key === 'inject' ? or(not(podHas(`${p}inject`)), matches(podVal(`${p}inject`), row.envelope)) : ok(key);
+    const valid = ok(key);
     add({ id: `value-${key}`, feature: key, code: choices ? 'VALUE_NOT_ALLOWED' : 'WEBHOOK_ONLY', ok: valid, message });
   }
 
@@ -457,7 +462,7 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     const k = `${p}${key}`;
     for (const layer of ['pod', 'namespace'] as const) {
       const has = layer === 'pod' ? podHas(k) : nsHas(k);
-      const val = layer === 'pod' ? podVal(k) : nsVal(k);
+      const val = trim(layer === 'pod' ? podVal(k) : nsVal(k));
       const field = layer === 'pod' ? str(k) : concat(str(`${k} (namespace `), nsName, str(')'));
       add({
         id: `enforced-${key}-${layer}`,

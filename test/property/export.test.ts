@@ -148,11 +148,15 @@ describe('checks against the engine on one pod', () => {
 });
 
 describe('the export agrees with the webhook on generated pods, namespaces, policies and cluster facts', () => {
+  // Compiled once per policy and facts: compiling is the slow part, and the same for every pod.
+  const compiledFor = new Map<string, ReturnType<typeof compileExport>>();
   it('the webhook’s outcome, or a refusal naming what only the webhook serves', () => {
     fc.assert(
       fc.property(engineCaseArb({ hostileWeight: 1 }), (c) => {
         const ctx: EngineContext = { policy: POLICIES[c.policy].engine, cluster: c.cluster, version: 't' };
-        const compiled = compileExport(ctx, { allowUnknownFacts: true });
+        const key = `${c.policy}/${String(c.cluster.nativeSidecars)}`;
+        let compiled = compiledFor.get(key);
+        if (!compiled) compiledFor.set(key, (compiled = compileExport(ctx, { allowUnknownFacts: true })));
         if (!compiled.ok) return;
         const pod = c.pod as { metadata?: { namespace?: string } };
         const namespace = c.namespace || pod.metadata?.namespace || '';
