@@ -152,7 +152,7 @@ describe('the export agrees with the webhook on generated pods, namespaces, poli
   const compiledFor = new Map<string, ReturnType<typeof compileExport>>();
   it('the webhook’s outcome, or a refusal naming what only the webhook serves', () => {
     fc.assert(
-      fc.property(engineCaseArb({ hostileWeight: 1 }), (c) => {
+      fc.property(fc.oneof(engineCaseArb({ hostileWeight: 1 }), engineCaseArb({ repositories: 2 })), (c) => {
         const ctx: EngineContext = { policy: POLICIES[c.policy].engine, cluster: c.cluster, version: 't' };
         const key = `${c.policy}/${String(c.cluster.nativeSidecars)}`;
         let compiled = compiledFor.get(key);
