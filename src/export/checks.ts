@@ -23,6 +23,8 @@ import {
   SYSTEM_DIRS,
   WRITTEN_ANNOTATIONS,
   describePatterns,
+  maxFailuresAboveMaximum,
+  syncTimeoutAboveMaximum,
   type AnnotationKey,
   type EngineContext,
   type ProblemCode,
@@ -281,6 +283,45 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
       'DURATION_INVALID',
     ),
   });
+
+  add({
+    id: 'sync-timeout-range',
+    feature: 'sync-timeout',
+    code: 'DURATION_INVALID',
+    ok: guard(['sync-timeout'], and(gt(v.syncTimeoutSeconds, int(0)), not(gt(v.syncTimeoutSeconds, int(86400))))),
+    message: line(
+      r.field('sync-timeout'),
+      concat(q(r.value('sync-timeout')), cond(eq(intString(v.syncTimeoutSeconds), str('0')), str(' is too short; use at least 1ms, such as 30s'), str(' is too long; use at most 24h'))),
+      'DURATION_INVALID',
+    ),
+  });
+  // The maxima's messages are the engine's own, written around the value (a sentinel put in and taken out).
+  const RAW = 'SENTINELVALUEQ7X';
+  const around = (text: string, value: S): S => concat(...text.split(`"${RAW}"`).flatMap((piece, n) => (n === 0 ? [str(piece)] : [q(value), str(piece)])));
+  const maxTimeout = policy.knobs.maxSyncTimeout;
+  add({
+    id: 'sync-timeout-maximum',
+    feature: 'sync-timeout',
+    code: 'SYNC_TIMEOUT_ABOVE_MAXIMUM',
+    ok: guard(['sync-timeout'], or(gt(v.syncTimeoutSeconds, int(86400)), not(gt(v.syncTimeoutSeconds, int(Math.floor(maxTimeout.ms / 1000)))))),
+    message: line(r.field('sync-timeout'), around(syncTimeoutAboveMaximum(RAW, Number.POSITIVE_INFINITY, maxTimeout)!, r.value('sync-timeout')), 'SYNC_TIMEOUT_ABOVE_MAXIMUM'),
+  });
+  const maxFailures = policy.knobs.maxFailures;
+  if (maxFailures !== -1) {
+    const failures = r.value('max-failures');
+    const forever = eq(failures, str('-1'));
+    add({
+      id: 'max-failures-maximum',
+      feature: 'max-failures',
+      code: 'MAX_FAILURES_ABOVE_MAXIMUM',
+      ok: guard(['max-failures'], or(eq(failures, str('')), and(not(forever), not(gt(toInt(failures), int(maxFailures)))))),
+      message: line(
+        r.field('max-failures'),
+        cond(forever, around(maxFailuresAboveMaximum(RAW, -1, maxFailures)!, failures), around(maxFailuresAboveMaximum(RAW, maxFailures + 1, maxFailures)!, failures)),
+        'MAX_FAILURES_ABOVE_MAXIMUM',
+      ),
+    });
+  }
 
   add({
     id: 'mode-allowed',

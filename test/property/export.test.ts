@@ -28,7 +28,7 @@ describe('inside its envelope, every exported value passes through the engine un
       fc.assert(
         fc.property(fc.stringMatching(row.envelope!), (raw) => {
           if (key === 'ref' && /\.lock(?:\/|$)/.test(raw)) return; // outside the envelope too (checks.ts)
-          if (key === 'period') return; // the period's spelling is checked below
+          if (key === 'period' || key === 'sync-timeout') return; // durations' spelling is checked below
           const parsed = parseValue(key as never, raw);
           if (key === 'mount-path' && !parsed.ok) {
             expect(parsed.code).toBe('MOUNT_PATH_NOT_ALLOWED'); // the system directories are a check of their own
@@ -42,7 +42,7 @@ describe('inside its envelope, every exported value passes through the engine un
           if (!parsed.ok) return;
           const v = parsed.value as unknown;
           if (key === 'repo') expect((v as { url: string }).url).toBe(raw);
-          else if (key === 'depth' || key === 'inject') expect(String(v)).toBe(raw);
+          else if (key === 'depth' || key === 'inject' || key === 'max-failures') expect(String(v)).toBe(raw);
           else if (key === 'containers') expect((v as string[]).join(',')).toBe([...new Set(raw.replaceAll(' ', '').split(','))].join(','));
           else expect(v).toBe(raw);
         }),

@@ -36,7 +36,12 @@ const SSH = { 'gitsync.dev/repo': 'git@github.com:acme/dags.git' };
 
 const CASES: Record<string, Case> = {
   'several-repositories': { annotations: { ...REPO, 'gitsync.dev/plugins.repo': 'https://github.com/acme/plugins.git' } },
-  'webhook-only-annotations': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '5m' } },
+  'webhook-only-annotations': { annotations: { ...REPO, 'gitsync.dev/touch-file': 'synced' } },
+  'value-sync-timeout': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '2.5m' } },
+  'value-max-failures': { annotations: { ...REPO, 'gitsync.dev/max-failures': '007' } },
+  'sync-timeout-range': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '0s' } },
+  'sync-timeout-maximum': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '11m' } },
+  'max-failures-maximum': { annotations: { ...REPO, 'gitsync.dev/max-failures': '-1' } },
   'names-free': { annotations: REPO, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'git-sync', image: 'not-it' }] } },
   'port-free': { annotations: REPO, spec: { containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 1234 }] }] } },
   'host-network': { annotations: REPO, spec: { hostNetwork: true, containers: [{ name: 'app', image: 'a' }] } },
