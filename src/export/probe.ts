@@ -9,7 +9,7 @@
  * export the next time it is compiled, and the tests compare the two on
  * every golden pod.
  */
-import { MODES, WRITTEN_ANNOTATIONS, injectPod, type AnnotationKey, type EngineContext, type EnginePolicy, type InjectResult, type Mode } from '../engine/index.ts';
+import { ANNOTATIONS, MODES, WRITTEN_ANNOTATIONS, injectPod, parseValue, type AnnotationKey, type EngineContext, type EnginePolicy, type InjectResult, type Mode, type Setting } from '../engine/index.ts';
 
 /** Sentinels: values that the engine passes through unchanged, unique enough to be found again in its output. */
 export const SENTINELS = {
@@ -75,8 +75,28 @@ const probePolicy = (policy: EnginePolicy): EnginePolicy => ({
   knobs: { ...policy.knobs, maxSyncTimeout: { ms: 86_400_000, text: '24h' }, maxFailures: -1 },
   // Only the annotation table's defaults: a probe chooses every value itself, and the policy's (a
   // secret, a containers list, a preset) would mix into the variant it stands for.
-  defaults: new Map([...policy.defaults].filter(([, s]) => s.source === 'default')),
+  defaults: tableDefaults(policy),
 });
+
+/**
+ * The policy's defaults layer with every value the policy itself set put back
+ * to the annotation table's: the engine needs a value for each defaulted key
+ * (settings.ts checks the layer is complete), the probe needs none of the policy's.
+ */
+function tableDefaults(policy: EnginePolicy): EnginePolicy['defaults'] {
+  const out = new Map<AnnotationKey, Setting<unknown>>();
+  for (const [key, setting] of policy.defaults) {
+    if (setting.source === 'default') out.set(key, setting);
+    else {
+      const raw = (ANNOTATIONS[key] as { default?: string }).default;
+      if (raw === undefined) continue;
+      const parsed = parseValue(key, raw);
+      if (!parsed.ok) throw new Error(`the annotation table's default for ${key} does not parse: ${parsed.message}`);
+      out.set(key, { ...setting, value: parsed.value, raw, source: 'default' });
+    }
+  }
+  return out;
+}
 
 export interface ProbeOptions {
   mode?: (typeof MODES)[number];
