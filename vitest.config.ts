@@ -1,4 +1,8 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import { COMPILE_CACHE_ENV } from './test/support/compile-cache.ts';
+
+// vitest starts a worker process per test file; they inherit the compile cache from here.
+Object.assign(process.env, COMPILE_CACHE_ENV);
 
 export default defineConfig({
   test: {

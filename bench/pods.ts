@@ -69,6 +69,15 @@ function airflowEnv(): Json[] {
 
 const airflowLabels = (component: string): Record<string, string> => ({ component, release: 'airflow', tier: 'airflow' });
 
+/** The metadata both scheduler pods start with: the name their ReplicaSet generates, in the airflow namespace. */
+const schedulerMetadata = (rest: Json): Json => ({ generateName: 'airflow-scheduler-7d9f8b6c5-', namespace: 'airflow', ...rest });
+
+/** The scheduler container of both scheduler pods: the chart's command; `rest` is what differs (env, probes, resources, mounts). */
+const schedulerContainer = (rest: Json): Json => ({ ...containerDefaults, name: 'scheduler', image: 'apache/airflow:3.1.3', args: ['bash', '-c', 'exec airflow scheduler'], ...rest });
+
+/** The spec of a long-running pod (a Deployment's) as the API server has defaulted it, run as `serviceAccount`. */
+const runningSpec = (serviceAccount: string, rest: Json): Json => ({ ...specDefaults, restartPolicy: 'Always', serviceAccountName: serviceAccount, serviceAccount, ...rest });
+
 /** An Airflow scheduler as its ReplicaSet creates it: scheduler, log groomer, a migrations wait, the chart's volumes. */
 export function schedulerPod(annotations: Record<string, string>): Json {
   const token = serviceAccountToken('q8x2m');
@@ -81,9 +90,7 @@ export function schedulerPod(annotations: Record<string, string>): Json {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {
-      generateName: 'airflow-scheduler-7d9f8b6c5-',
-      namespace: 'airflow',
+    metadata: schedulerMetadata({
       labels: { ...airflowLabels('scheduler'), 'pod-template-hash': '7d9f8b6c5' },
       annotations: {
         'checksum/metadata-secret': '2c1d3f0e8a77b0f2b35c5a2a0c5e4b1f6a8d9e3c7b2a1f0e9d8c7b6a5f4e3d2c',
@@ -94,12 +101,8 @@ export function schedulerPod(annotations: Record<string, string>): Json {
       ownerReferences: [
         { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'airflow-scheduler-7d9f8b6c5', uid: 'b3c1f6de-0a6e-4a4f-9a53-2d7c0e9f11a2', controller: true, blockOwnerDeletion: true },
       ],
-    },
-    spec: {
-      ...specDefaults,
-      restartPolicy: 'Always',
-      serviceAccountName: 'airflow-scheduler',
-      serviceAccount: 'airflow-scheduler',
+    }),
+    spec: runningSpec('airflow-scheduler', {
       securityContext: { runAsUser: 50000, fsGroup: 0 },
       affinity: {
         podAntiAffinity: {
@@ -120,11 +123,7 @@ export function schedulerPod(annotations: Record<string, string>): Json {
         },
       ],
       containers: [
-        {
-          ...containerDefaults,
-          name: 'scheduler',
-          image: 'apache/airflow:3.1.3',
-          args: ['bash', '-c', 'exec airflow scheduler'],
+        schedulerContainer({
           env: airflowEnv(),
           livenessProbe: {
             exec: { command: ['sh', '-c', 'airflow jobs check --job-type SchedulerJob --local'] },
@@ -136,7 +135,7 @@ export function schedulerPod(annotations: Record<string, string>): Json {
           },
           resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
           volumeMounts: mounts,
-        },
+        }),
         {
           ...containerDefaults,
           name: 'scheduler-log-groomer',
@@ -151,7 +150,7 @@ export function schedulerPod(annotations: Record<string, string>): Json {
         },
       ],
       volumes: [{ name: 'config', configMap: { name: 'airflow-config', defaultMode: 420 } }, { name: 'logs', emptyDir: {} }, token.volume],
-    },
+    }),
   };
 }
 
@@ -217,11 +216,7 @@ export function webPod(): Json {
       annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090' },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'storefront-5c7d8f9b4', uid: '0d6e3b55-8f1c-4b7e-a0c2-7e4f1b9d2c31', controller: true, blockOwnerDeletion: true }],
     },
-    spec: {
-      ...specDefaults,
-      restartPolicy: 'Always',
-      serviceAccountName: 'default',
-      serviceAccount: 'default',
+    spec: runningSpec('default', {
       containers: [
         {
           ...containerDefaults,
@@ -241,7 +236,7 @@ export function webPod(): Json {
         },
       ],
       volumes: [token.volume],
-    },
+    }),
   };
 }
 
@@ -267,11 +262,7 @@ export function largePod(annotations: Record<string, string>, envCount: number, 
       labels: { app: 'legacy-monolith', 'pod-template-hash': '6f8d7c9b5' },
       annotations,
     },
-    spec: {
-      ...specDefaults,
-      restartPolicy: 'Always',
-      serviceAccountName: 'default',
-      serviceAccount: 'default',
+    spec: runningSpec('default', {
       containers: [
         {
           ...containerDefaults,
@@ -291,7 +282,7 @@ export function largePod(annotations: Record<string, string>, envCount: number, 
         },
       ],
       volumes: [...volumes, token.volume],
-    },
+    }),
   };
 }
 
@@ -304,26 +295,17 @@ export function compactSchedulerPod(annotations: Record<string, string>): Json {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {
-      generateName: 'airflow-scheduler-7d9f8b6c5-',
-      namespace: 'airflow',
-      labels: airflowLabels('scheduler'),
-      annotations,
-    },
+    metadata: schedulerMetadata({ labels: airflowLabels('scheduler'), annotations }),
     spec: {
       restartPolicy: 'Always',
       serviceAccountName: 'airflow-scheduler',
       securityContext: { runAsUser: 50000, fsGroup: 0 },
       containers: [
-        {
-          ...containerDefaults,
-          name: 'scheduler',
-          image: 'apache/airflow:3.1.3',
-          args: ['bash', '-c', 'exec airflow scheduler'],
+        schedulerContainer({
           env: [{ name: 'AIRFLOW__CORE__EXECUTOR', value: 'KubernetesExecutor' }],
           resources: { requests: { cpu: '500m', memory: '1Gi' } },
           volumeMounts: [{ name: 'logs', mountPath: '/opt/airflow/logs' }],
-        },
+        }),
       ],
       volumes: [{ name: 'logs', emptyDir: {} }],
     },

@@ -219,22 +219,41 @@ describe('uninject', () => {
     return found.filter((f) => f !== '' && !f.includes('broken') && !f.endsWith('kustomization.yaml')).sort();
   };
 
-  test('inject then uninject gives back every manifest of the corpus byte for byte', { timeout: 300_000 }, async () => {
-    for (const file of corpus()) {
-      const injected = await cli(['inject', '-f', file]);
-      const back = await cli(['uninject', '-f', '-'], { stdin: injected.stdout });
-      expect(back.code, file).toBe(0);
-      expect(back.stdout, file).toBe(read(file));
-      expect(back.stderr, file).toBe('');
-    }
-  });
-
-  test('and the whole corpus as one stream, and value for value as JSON', { timeout: 120_000 }, async () => {
+  // The corpus goes through as users pipe a rendered repository, several files in one process:
+  // a node process per file made this the suite's slowest test, and proved nothing more, since
+  // each file comes back at its own place in the stream and is compared there, byte for byte.
+  test('inject then uninject gives back every manifest of the corpus byte for byte', { timeout: 120_000 }, async () => {
     const files = corpus();
     const injected = await cli(['inject', ...files]);
     expect(injected.stdout.match(/gitsync\.dev\/status/g)?.length).toBeGreaterThan(15);
     const [back, original] = await Promise.all([cli(['uninject'], { stdin: injected.stdout }), cli(['uninject', ...files])]);
-    expect(back.stdout).toBe(original.stdout);
+    expect(back).toMatchObject({ code: 0, stderr: '' });
+    // The stream is the files in order, each byte for byte, with at most a `---` line between two.
+    let at = 0;
+    for (const [i, file] of files.entries()) {
+      const text = read(file);
+      if (i > 0 && back.stdout.startsWith('---\n', at) && !back.stdout.startsWith(text, at)) at += 4;
+      expect(back.stdout.slice(at, at + text.length), file).toBe(text);
+      at += text.length;
+    }
+    expect(back.stdout.length).toBe(at);
+    // And uninject leaves a stream that was never injected as it is.
+    expect(original.stdout).toBe(back.stdout);
+  });
+
+  test('a JSON manifest alone: piped from inject into uninject, JSON comes back byte for byte', async () => {
+    const json = corpus().filter((f) => f.endsWith('.json'));
+    expect(json.length).toBeGreaterThan(0);
+    for (const file of json) {
+      const injected = await cli(['inject', '-f', file]);
+      expect(injected.stdout, file).toContain('gitsync.dev/status');
+      const back = await cli(['uninject', '-f', '-'], { stdin: injected.stdout });
+      expect(back, file).toEqual({ code: 0, stdout: read(file), stderr: '' });
+    }
+  });
+
+  test('and value for value as JSON', { timeout: 120_000 }, async () => {
+    const files = corpus();
     const json = await cli(['inject', '-o', 'json', ...files]);
     const [backJson, originalJson] = await Promise.all([cli(['uninject', '-o', 'json'], { stdin: json.stdout }), cli(['uninject', '-o', 'json', ...files])]);
     expect(JSON.parse(backJson.stdout)).toEqual(JSON.parse(originalJson.stdout));

@@ -9,12 +9,12 @@
 import { mkdir, mkdtemp, open, rename, rm, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { startSources, type Sources } from '../../src/app/index.ts';
 import { createMetrics } from '../../src/metrics/index.ts';
-import { loadBuiltinPolicy, PolicyError } from '../../src/policy/load.ts';
+import { loadBuiltinPolicy, POLICY_SETTLE_MS, PolicyError } from '../../src/policy/load.ts';
 import { PolicyFileWatcher } from '../../src/policy/sources/file.ts';
 import { PolicyStore } from '../../src/policy/store.ts';
 import { buildHealthServer, buildPreviewServer, buildServer, webhookReadiness, type HealthServer, type PreviewServer, type WebhookServer } from '../../src/server/index.ts';
@@ -53,12 +53,20 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
+/**
+ * The settle period (a file is used once two reads this far apart agree) of
+ * the tests about something else than half-written files: serve's 1 s, paid
+ * at start and at every edit, made most of this file's run time. The test
+ * of pauses in the middle of a write keeps serve's own.
+ */
+const QUICK_SETTLE_MS = 250;
+
 /** serve's wiring, in process: the sources own the deps the HTTPS server reads. */
-async function serveFile(file: string, dir: string): Promise<Running> {
+async function serveFile(file: string, dir: string, settleMs = QUICK_SETTLE_MS): Promise<Running> {
   const { logger } = captureLogger();
   const sources = await startSources(
     { policyFile: file, cluster: 'off', configMap: { name: 'unused', key: 'policy.yaml' } },
-    { env: {}, logger, context: { cluster: {}, version: VERSION }, file: { debounceMs: 20, pollMs: 250 } },
+    { env: {}, logger, context: { cluster: {}, version: VERSION }, file: { debounceMs: 20, pollMs: 250, settleMs } },
   );
   cleanups.push(() => sources.stop());
   const metrics = createMetrics({ version: VERSION, processMetrics: false });
@@ -113,9 +121,12 @@ function admissionsInFlight(r: Running, clients = 4, bound = 4000) {
       mine.push(await admitOnce(r).catch((e: unknown) => `request failed: ${(e as Error).message}`));
     }
   });
+  const latest = () => seen.map((s) => s.at(-1));
   return {
     seen,
-    latest: () => seen.map((s) => s.at(-1)),
+    latest,
+    /** Resolves once every client's latest admission injected the image of `registry`. */
+    allSee: (registry: string) => vi.waitFor(() => expect(latest().every((l) => l === image(registry))).toBe(true), eventually),
     async stop(): Promise<string[][]> {
       stop = true;
       await Promise.all(loops);
@@ -134,25 +145,32 @@ function expectMonotonic(seen: string[][], order: string[]): void {
   }
 }
 
+/** A policy file holding policy one, served, with admissions arriving that all see it. */
+async function servedUnderLoad(settleMs?: number) {
+  const dir = await tempDir();
+  const file = join(dir, 'policy.yaml');
+  await writeFile(file, policyWithImage('one'));
+  const r = await serveFile(file, dir, settleMs);
+  const load = admissionsInFlight(r);
+  await load.allSee('one');
+  return { file, r, load };
+}
+
 const metric = async (r: Running, line: string): Promise<boolean> => (await r.metrics.render()).split('\n').includes(line);
 
 describe('policy file reload while admissions run', () => {
   test('in-place write, editor save, invalid edit: no request fails, new requests see the new policy, the invalid one is rejected', async () => {
-    const dir = await tempDir();
-    const file = join(dir, 'policy.yaml');
-    await writeFile(file, policyWithImage('one'));
-    const r = await serveFile(file, dir);
-    const load = admissionsInFlight(r);
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('one'))).toBe(true), eventually);
+    const { file, r, load } = await servedUnderLoad();
+    const dir = dirname(file);
 
     // Written in place.
     await writeFile(file, policyWithImage('two'));
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('two'))).toBe(true), eventually);
+    await load.allSee('two');
 
     // An editor's save: a new file renamed over the old one (a new inode).
     await writeFile(join(dir, '.policy.yaml.swp'), policyWithImage('three'));
     await rename(join(dir, '.policy.yaml.swp'), file);
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('three'))).toBe(true), eventually);
+    await load.allSee('three');
     const good = r.sources.store.current;
 
     // Invalid: rejected, the last good policy stays for every request after it.
@@ -188,18 +206,14 @@ describe('policy file reload while admissions run', () => {
   });
 
   test('rewritten in place with a pause (truncated, then written; half written, then the rest): no admission sees anything but the old or the new policy', async () => {
-    const dir = await tempDir();
-    const file = join(dir, 'policy.yaml');
-    await writeFile(file, policyWithImage('one'));
-    const r = await serveFile(file, dir);
-    const load = admissionsInFlight(r);
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('one'))).toBe(true), eventually);
+    // Serve's own settle period: the pauses below are shorter than it, which is why nothing in between is used.
+    const { file, r, load } = await servedUnderLoad(POLICY_SETTLE_MS);
 
     // Truncated, and written 150 ms later: the empty file in between is no policy at all.
     await truncate(file, 0);
     await sleep(150);
     await writeFile(file, policyWithImage('two'));
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('two'))).toBe(true), eventually);
+    await load.allSee('two');
 
     // Half written, the rest 150 ms later. The first half is a valid policy on its own (the built-in image).
     const next = `defaults:\n  period: 3m\n${policyWithImage('three')}`;
@@ -210,7 +224,7 @@ describe('policy file reload while admissions run', () => {
     await sleep(150);
     await handle.write(next.slice(half));
     await handle.close();
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('three'))).toBe(true), eventually);
+    await load.allSee('three');
 
     expectMonotonic(await load.stop(), [image('one'), image('two'), image('three')]);
     // The states in between were never even judged: nothing was rejected, two policies were loaded.
@@ -226,14 +240,14 @@ describe('policy file reload while admissions run', () => {
     await symlink('..data/policy.yaml', join(dir, 'policy.yaml'));
     const r = await serveFile(join(dir, 'policy.yaml'), dir);
     const load = admissionsInFlight(r, 2);
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('one'))).toBe(true), eventually);
+    await load.allSee('one');
 
     await mkdir(join(dir, '..2026_01_01_00_01_00.2'));
     await writeFile(join(dir, '..2026_01_01_00_01_00.2', 'policy.yaml'), policyWithImage('two'));
     await symlink('..2026_01_01_00_01_00.2', join(dir, '..data_tmp'));
     await rename(join(dir, '..data_tmp'), join(dir, '..data'));
     await rm(join(dir, '..2026_01_01_00_00_00.1'), { recursive: true });
-    await vi.waitFor(() => expect(load.latest().every((l) => l === image('two'))).toBe(true), eventually);
+    await load.allSee('two');
     expectMonotonic(await load.stop(), [image('one'), image('two')]);
   });
 

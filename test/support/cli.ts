@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { COMPILE_CACHE_ENV } from './compile-cache.ts';
 import { certificatePaths, createCA, issueServingCertificate, writeCertificates, type CertificatePaths } from '../../src/tls/index.ts';
 
 /** The command's entry point; Node 24 runs the TypeScript directly. */
@@ -17,7 +18,7 @@ export interface CliRun {
 }
 
 export interface CliOptions {
-  /** Environment variables besides PATH; nothing else from the test's environment leaks in. */
+  /** Environment variables besides PATH (and the compile cache's); nothing else from the test's environment leaks in. */
   env?: Record<string, string>;
   /** Written to standard input, which is then closed (closed at once when absent). */
   stdin?: string;
@@ -27,7 +28,7 @@ export interface CliOptions {
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: options.cwd, env: { PATH: process.env.PATH ?? '', ...options.env } });
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: options.cwd, env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE_ENV, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -67,7 +68,7 @@ export function startServe(
 ): Promise<ServeProcess> {
   const { main = CLI_MAIN, nodeArgs = [] } = options;
   const child = spawn(process.execPath, [...nodeArgs, main, 'serve', '--host', '127.0.0.1', '--port', '0', '--health-port', '0', ...args], {
-    env: { PATH: process.env.PATH ?? '', GITSYNC_INJECTOR_TLS_CERT: tls.cert, GITSYNC_INJECTOR_TLS_KEY: tls.key, ...env },
+    env: { PATH: process.env.PATH ?? '', ...COMPILE_CACHE_ENV, GITSYNC_INJECTOR_TLS_CERT: tls.cert, GITSYNC_INJECTOR_TLS_KEY: tls.key, ...env },
   });
   running.add(child);
   const lines: Record<string, unknown>[] = [];
