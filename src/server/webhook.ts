@@ -127,6 +127,9 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
     loggerInstance: logger,
     // The route writes one line per admission; fastify's own request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: fastify's default builds one (a pino child with the request id
+    // bound) for every request, which nothing here reads; the admission's line carries its uid.
+    childLoggerFactory: (serverLogger) => serverLogger,
     ...SERVER_TUNING,
     // While draining, keep answering requests that arrive on open connections (with
     // Connection: close) instead of 503s that the API server would count as webhook failures.

@@ -392,9 +392,13 @@ describe.skipIf(!available)(`kustomize renders${skipReason}`, () => {
       const limitMi = Number(/^(\d+)Mi$/.exec(container.resources.limits.memory)![1]);
       const nodeOptions = container.env.find((e: Obj) => e.name === 'NODE_OPTIONS')?.value as string;
       const heapMi = Number(/(?:^| )--max-old-space-size=(\d+)(?: |$)/.exec(nodeOptions)?.[1]);
+      const semiMi = Number(/(?:^| )--max-semi-space-size=(\d+)(?: |$)/.exec(nodeOptions)?.[1]);
       expect(heapMi).toBeGreaterThan(0);
+      expect(semiMi).toBeGreaterThan(0);
+      // The young generation comes on top of the old space: two semi-spaces and a large-object space of the same size.
+      const youngMi = 3 * semiMi;
       // The preview worker's whole heap fits beside it, with the process's own ~90 MiB outside the heap.
-      expect(heapMi + DEFAULT_WORKER_OPTIONS.memoryMb + DEFAULT_WORKER_OPTIONS.youngMb + 90).toBeLessThan(limitMi);
+      expect(heapMi + youngMi + DEFAULT_WORKER_OPTIONS.memoryMb + DEFAULT_WORKER_OPTIONS.youngMb + 90).toBeLessThan(limitMi);
     });
 
     test("its arguments and environment are a valid serve configuration: the ports, TLS files and shutdown the manifests assume", () => {
