@@ -25,8 +25,15 @@ export interface CompiledExport {
   prefix: string;
   onInvalidAnnotations: 'deny' | 'admit';
   excludedNamespaces: string[];
-  /** Which pods the export is for: not skipped, opted in (the webhook's skip reasons and opt-in, in its order). */
+  /**
+   * Which pods the export is for, from the pod alone: not a mirror pod, not
+   * injected yet, no git-sync of its own (the webhook's skip reasons, in its order).
+   * These are the policies' matchConditions, where the API server gives
+   * `namespaceObject` no fields (verified on v1.32: "no such key: metadata").
+   */
   match: Condition[];
+  /** Opted in, by the pod or its namespace: read in the mutations and validations, where `namespaceObject` is there. */
+  optedIn: B;
   checks: Check[];
   /** ApplyConfigurations, applied in order. */
   mutations: Mutation[];
@@ -75,7 +82,6 @@ export function compileExport(ctx: EngineContext, options: CompileOptions = {}):
         (i) => !(exists('containers', fieldMatches('image', GIT_SYNC_IMAGE)).ev(i) || exists('initContainers', fieldMatches('image', GIT_SYNC_IMAGE)).ev(i)),
       ),
     },
-    { name: 'opted-in', expression: and(webhookCalled, optedIn) },
   ];
   return {
     ok: true,
@@ -85,6 +91,7 @@ export function compileExport(ctx: EngineContext, options: CompileOptions = {}):
       onInvalidAnnotations: policy.onInvalidAnnotations,
       excludedNamespaces: [...policy.excludedNamespaces].sort(),
       match,
+      optedIn: and(webhookCalled, optedIn),
       checks,
       mutations: template.mutations,
       scope,

@@ -74,6 +74,8 @@ export function evaluateWebhookFree(c: CompiledExport, req: WebhookFreeRequest):
   if (input.namespaceLabels[INJECTION_LABEL] === 'disabled') return { outcome: 'skipped', unmatched: 'namespaceSelector', ...untouched };
   const unmatched = c.match.find((m) => !m.expression.ev(input));
   if (unmatched) return { outcome: 'skipped', unmatched: unmatched.name, ...untouched };
+  // Not opted in: the mutations change nothing and the validations pass (objects.ts), the pod is left alone.
+  if (!c.optedIn.ev(input)) return { outcome: 'skipped', unmatched: 'opted-in', ...untouched };
 
   const webhookOnly = failed(
     c.checks.filter((k) => k.code === 'WEBHOOK_ONLY'),

@@ -1,11 +1,19 @@
 /**
  * The compiled export as Kubernetes objects: a MutatingAdmissionPolicy and
  * its binding that inject, and ValidatingAdmissionPolicies and bindings that
- * refuse. Conditions are folded a few checks to a condition, so that no
- * policy comes near the API server's 64 matchConditions.
+ * refuse.
+ *
+ * The API server gives `namespaceObject` no fields in matchConditions (v1.32:
+ * "no such key: metadata"), and the opt-in and most checks read the
+ * namespace's defaults. So matchConditions hold only what the pod alone
+ * decides; the opt-in and the checks guard the first mutation, which writes
+ * the status annotation, and the later mutations run only on a pod that
+ * carries it: mutations apply in order, each to the pod the ones before it
+ * left, and no pod that carried a status annotation matched at all. The
+ * validations read the opt-in themselves (`!optedIn || ok`).
  */
 import { POLICY_REFUSALS, WRITTEN_ANNOTATIONS, type ProblemCode } from '../engine/index.ts';
-import { and } from './cel.ts';
+import { and, not, or, podHas } from './cel.ts';
 import type { Check } from './checks.ts';
 import { INJECTION_LABEL, type CompiledExport, type Condition } from './compile.ts';
 
@@ -13,8 +21,8 @@ export const API_VERSIONS = ['v1', 'v1beta1', 'v1alpha1'] as const;
 export type MapApiVersion = (typeof API_VERSIONS)[number];
 
 export const EXPORT_NAME = 'gitsync-injector';
-/** Checks per folded matchCondition of the MutatingAdmissionPolicy. */
-const FOLD = 8;
+/** An ApplyConfiguration that changes nothing. */
+const NO_CHANGE = 'Object{}';
 
 type Obj = Record<string, unknown>;
 
@@ -42,11 +50,9 @@ function metadata(c: CompiledExport, name: string, what: string): Obj {
 
 /** The MutatingAdmissionPolicy and its binding. */
 function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
-  const folded: Condition[] = [];
-  for (let i = 0; i < c.checks.length; i += FOLD) {
-    const group = c.checks.slice(i, i + FOLD);
-    folded.push({ name: `checks-${folded.length + 1}`, expression: and(...group.map((k) => k.ok)) });
-  }
+  const applies = and(c.optedIn, ...c.checks.map((k) => k.ok));
+  const injected = podHas(`${c.prefix}${WRITTEN_ANNOTATIONS.status}`);
+  const guarded = c.mutations.map((m, i) => `(${(i === 0 ? applies : injected).cel} ? ${m.cel} : ${NO_CHANGE})`);
   const group = `admissionregistration.k8s.io/${apiVersion}`;
   return [
     {
@@ -57,8 +63,8 @@ function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
         failurePolicy: 'Fail',
         reinvocationPolicy: 'Never',
         matchConstraints: matchConstraints(c),
-        matchConditions: conditions(c, [...c.match, ...folded]),
-        mutations: c.mutations.map((m) => ({ patchType: 'ApplyConfiguration', applyConfiguration: { expression: c.scope.inline(m.cel) } })),
+        matchConditions: conditions(c, c.match),
+        mutations: guarded.map((cel) => ({ patchType: 'ApplyConfiguration', applyConfiguration: { expression: c.scope.inline(cel) } })),
       },
     },
     {
@@ -80,13 +86,14 @@ const reasonOf = (code: string): string => (POLICY_REFUSALS.has(code as ProblemC
  */
 function validating(c: CompiledExport, name: string, checks: readonly Check[], action: 'Deny' | 'Warn', what: string): Obj[] {
   let validations: { expression: string; messageExpression: string; message: string; reason: string }[];
+  const outOfScope = not(c.optedIn);
   if (action === 'Deny') {
-    const ok = and(...checks.map((k) => k.ok));
+    const ok = or(outOfScope, and(...checks.map((k) => k.ok)));
     const joined = `[${checks.map((k) => `${k.ok.cel} ? '' : ${k.message.cel}`).join(', ')}].filter(m, m != '').join('; ')`;
     const reason = checks.every((k) => reasonOf(k.code) === 'Forbidden') ? 'Forbidden' : 'Invalid';
     validations = [{ expression: ok.cel, messageExpression: joined, message: 'gitsync-injector: the pod fails the webhook-free checks (docs/webhook-free.md)', reason }];
   } else {
-    validations = checks.map((k) => ({ expression: k.ok.cel, messageExpression: k.message.cel, message: `gitsync-injector: check ${k.id} failed [${k.code}]`, reason: reasonOf(k.code) }));
+    validations = checks.map((k) => ({ expression: or(outOfScope, k.ok).cel, messageExpression: k.message.cel, message: `gitsync-injector: check ${k.id} failed [${k.code}]`, reason: reasonOf(k.code) }));
   }
   const texts = validations.flatMap((v) => [v.expression, v.messageExpression]);
   const { texts: renamed, variables } = c.scope.asVariables(texts);
