@@ -21,8 +21,8 @@ export const API_VERSIONS = ['v1', 'v1beta1', 'v1alpha1'] as const;
 export type MapApiVersion = (typeof API_VERSIONS)[number];
 
 export const EXPORT_NAME = 'gitsync-injector';
-/** An ApplyConfiguration that changes nothing. */
-const NO_CHANGE = 'Object{}';
+/** A mutation that changes nothing, by patch type. */
+const NO_CHANGE = { ApplyConfiguration: 'Object{}', JSONPatch: '[]' } as const;
 
 type Obj = Record<string, unknown>;
 
@@ -52,7 +52,7 @@ function metadata(c: CompiledExport, name: string, what: string): Obj {
 function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
   const applies = and(c.optedIn, ...c.checks.map((k) => k.ok));
   const injected = podHas(`${c.prefix}${WRITTEN_ANNOTATIONS.status}`);
-  const guarded = c.mutations.map((m, i) => `(${(i === 0 ? applies : injected).cel} ? ${m.cel} : ${NO_CHANGE})`);
+  const guarded = c.mutations.map((m, i) => ({ patchType: m.patchType, cel: `(${(i === 0 ? applies : injected).cel} ? ${m.cel} : ${NO_CHANGE[m.patchType]})` }));
   const group = `admissionregistration.k8s.io/${apiVersion}`;
   return [
     {
@@ -64,7 +64,9 @@ function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
         reinvocationPolicy: 'Never',
         matchConstraints: matchConstraints(c),
         matchConditions: conditions(c, c.match),
-        mutations: guarded.map((cel) => ({ patchType: 'ApplyConfiguration', applyConfiguration: { expression: c.scope.inline(cel) } })),
+        mutations: guarded.map(({ patchType, cel }) =>
+          patchType === 'JSONPatch' ? { patchType, jsonPatch: { expression: c.scope.inline(cel) } } : { patchType, applyConfiguration: { expression: c.scope.inline(cel) } },
+        ),
       },
     },
     {

@@ -16,8 +16,36 @@ import { append, list, literal, struct, substituted, type Substitution } from '.
 import { credentialVariants, partsOf, probe, SENTINELS, type ProbeParts } from './probe.ts';
 import type { Values } from './values.ts';
 
-/** The mutation, as CEL and as its TypeScript evaluation (the ApplyConfiguration as JSON). */
-export type Mutation = X<Record<string, unknown>>;
+/**
+ * A mutation, as CEL and as its TypeScript evaluation (what it adds, as the
+ * object evaluate.ts merges into the pod). The API server refuses an
+ * ApplyConfiguration that sets an atomic list, even inside an object it adds
+ * ("may not mutate atomic arrays": a container's `capabilities.drop`, a
+ * downwardAPI volume's `items`; v1.32), so whole new objects are added by
+ * JSONPatch, and ApplyConfiguration only merges into what the pod has.
+ */
+export interface Mutation extends X<Record<string, unknown>> {
+  patchType: 'ApplyConfiguration' | 'JSONPatch';
+}
+
+const applyConfiguration = (x: X<Record<string, unknown>>): Mutation => ({ ...x, patchType: 'ApplyConfiguration' });
+
+/**
+ * JSONPatch operations that append `items` (typed objects) to `spec.<field>`,
+ * creating the list when the pod has none, where the webhook's patch puts
+ * them; with `when`, only for pods it holds for.
+ */
+function appendTo(field: 'volumes' | 'initContainers' | 'containers', items: X<unknown[]>, when?: X<boolean>): Mutation {
+  const path = `/spec/${field}`;
+  const ops =
+    `(has(object.spec.${field}) ? (${items.cel}).map(x, JSONPatch{op: 'add', path: '${path}/-', value: x}) ` +
+    `: [JSONPatch{op: 'add', path: '${path}', value: ${items.cel}}])`;
+  return {
+    patchType: 'JSONPatch',
+    cel: when ? `(${when.cel} ? ${ops} : [])` : ops,
+    ev: (i) => (when && !when.ev(i) ? {} : { spec: { [field]: items.ev(i) } }),
+  };
+}
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
@@ -130,12 +158,6 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
     );
   };
 
-  const byModeList = (kind: 'initContainers' | 'containers'): X<unknown[]> =>
-    lookup(
-      values.mode,
-      modes.map((m) => [m, gitSyncContainers(m, kind)] as const),
-    );
-
   // Volumes: what every variant shares, then the variant's own (the same in every mode).
   const volumeParts = variants.map((_, v) => byMode.get(modes[0]!)![v]!.volumes);
   for (const p of volumeParts) for (const vol of p) volumeNames.add(vol.name as string);
@@ -219,13 +241,28 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
           groups.map((g, n) => [String(n), annotationMap(JSON.parse(g) as Record<string, string>)] as const),
         );
 
-  // Several mutations, each within the API server's 100,000 code points per expression, applied in
-  // this order: the status first, while spec.containers still holds only the app's (the status lists them).
+  // The mode a pod got, read off the status the first mutation wrote (its JSON as the engine writes it).
+  const modeIs = (mode: Mode): X<boolean> => {
+    const status = JSON.parse(byMode.get(mode)![0]!.annotations[statusKey]!) as Record<string, unknown>;
+    const needle = `"mode":${JSON.stringify(status.mode)}`;
+    return raw<boolean>(`object.metadata.annotations[${celString(statusKey)}].contains(${celString(needle)})`, (i) => {
+      const annotations = ((i.pod.metadata as Record<string, unknown> | undefined)?.annotations ?? {}) as Record<string, string>;
+      return (annotations[statusKey] ?? '').includes(needle);
+    });
+  };
+  const gitSync = (kind: 'initContainers' | 'containers'): Mutation[] =>
+    modes.filter((m) => byMode.get(m)![0]![kind].length > 0).map((m) => appendTo(kind, gitSyncContainers(m, kind), modeIs(m)));
+
+  // Applied in this order, each within the API server's 100,000 code points per expression, and
+  // while spec.containers still holds only the app's: the status (it lists them), then their mount
+  // and env, merged into the containers the pod has; then the volumes and the git-sync containers,
+  // one mutation per mode.
   const mutations: Mutation[] = [
-    struct('Object', [['metadata', struct('Object.metadata', [['annotations', annotations]])]]),
-    struct('Object', [['spec', struct('Object.spec', [['volumes', volumes]])]]),
-    struct('Object', [['spec', struct('Object.spec', [['initContainers', byModeList('initContainers')]])]]),
-    struct('Object', [['spec', struct('Object.spec', [['containers', append(appContainers, byModeList('containers'))]])]]),
+    applyConfiguration(struct('Object', [['metadata', struct('Object.metadata', [['annotations', annotations]])]])),
+    applyConfiguration(struct('Object', [['spec', struct('Object.spec', [['containers', appContainers]])]])),
+    appendTo('volumes', volumes),
+    ...gitSync('initContainers'),
+    ...gitSync('containers'),
   ];
   return { mutations, containerNames: [...containerNames], volumeNames: [...volumeNames] };
 }

@@ -49,10 +49,14 @@ describe('export-policy', () => {
     expect(vapBinding.spec.validationActions).toEqual(['Deny']);
     expect(map.spec.matchConditions.length).toBeLessThanOrEqual(64);
     expect(map.spec.mutations.length).toBeGreaterThan(0);
-    for (const m of map.spec.mutations as Obj[]) expect(m.patchType).toBe('ApplyConfiguration');
+    // ApplyConfiguration merges into what the pod has; whole new objects (their atomic lists) are JSONPatch.
+    for (const m of map.spec.mutations as Obj[]) expect(m.patchType === 'ApplyConfiguration' ? m.applyConfiguration : m.jsonPatch).toBeDefined();
+    const types = (map.spec.mutations as Obj[]).map((m) => m.patchType);
+    expect(types.slice(0, 2)).toEqual(['ApplyConfiguration', 'ApplyConfiguration']);
+    expect(new Set(types.slice(2))).toEqual(new Set(['JSONPatch']));
     // The API server compiles no expression longer than 100,000 code points.
     const expressions = [
-      ...(map.spec.mutations as Obj[]).map((m) => m.applyConfiguration.expression as string),
+      ...(map.spec.mutations as Obj[]).map((m) => (m.applyConfiguration ?? m.jsonPatch).expression as string),
       ...[map, vap].flatMap((p) => (p.spec.matchConditions as Obj[]).map((m) => m.expression as string)),
       ...(vap.spec.variables as Obj[]).map((v) => v.expression as string),
       ...(vap.spec.validations as Obj[]).flatMap((v) => [v.expression as string, v.messageExpression as string]),
