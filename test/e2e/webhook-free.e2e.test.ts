@@ -1,0 +1,347 @@
+/**
+ * Webhook-free mode, proven on the real API server: for every golden pod,
+ * the pod the API server stores with the exported admission policies
+ * (`export-policy`: a MutatingAdmissionPolicy and a ValidatingAdmissionPolicy
+ * with their bindings) is the pod it stores with the webhook, field for
+ * field, and every refusal of the webhook is a refusal of the exported VAP
+ * with the same codes and annotations named.
+ *
+ * How: each golden case gets two namespaces, one bound to the webhook and one
+ * bound to the export, both of the case's policy (test/support/golden-policy.ts
+ * with the case's overrides; cases with the same policy share a webhook and an
+ * export) and with the case's namespace annotations. The webhooks run in this
+ * process, one per policy, called by URL as in host mode (host.e2e.test.ts); they
+ * read namespace defaults from a real watch of the namespaces, as `serve` does.
+ * The pod is created in both namespaces and the two stored pods are compared
+ * after taking out what the API server sets on its own (identity, timestamps,
+ * managedFields, the token volume's random name) and the one named difference,
+ * the status annotation's `config` hash (CEL has no hash: the export writes
+ * `"engine":"admission-policy"` instead).
+ *
+ * Each case gets a verdict: equal (injected or left alone alike), both
+ * denied, or webhook-only refusal (the VAP refuses a feature only the webhook
+ * serves, naming it). Any other outcome fails; the table is printed.
+ *
+ * Then: a namespace bound to both modes (injected once), the migration from the
+ * webhook to the export with pods created all along (none goes uninjected),
+ * the largest pods of the performance issue's growth table (no CEL cost
+ * error), and admission latency of each mode on the same API server, printed.
+ *
+ * The API server here is v1.32, which serves MutatingAdmissionPolicy as
+ * admissionregistration.k8s.io/v1alpha1 behind a feature gate (the local
+ * control plane turns it on, test/e2e/local/control-plane.ts): the export's
+ * objects are written for v1 and rewritten to v1alpha1 (servedByV132).
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { AdmissionDeps } from '../../src/admission/index.ts';
+import { loadWatch, type NamespaceCache } from '../../src/cluster/index.ts';
+import type { EnginePolicy } from '../../src/engine/index.ts';
+import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
+import type { Policy } from '../../src/policy/types.ts';
+import { buildServer, type WebhookServer } from '../../src/server/index.ts';
+import { createCA, issueServingCertificate } from '../../src/tls/index.ts';
+import { VERSION } from '../../src/version.ts';
+import { growthPod } from '../../bench/pods.ts';
+import { goldenPolicy } from '../support/golden-policy.ts';
+import { captureLogger } from '../support/server.ts';
+import { Cleanup } from './support/cleanup.ts';
+import { readConfig, webhookUrl, type E2EConfig } from './support/config.ts';
+import { eventually, Kubectl, type KubectlResult } from './support/kubectl.ts';
+import { creatable } from './support/shapes.ts';
+import {
+  boundTo,
+  differences,
+  goldenCases,
+  groupBy,
+  inBatches,
+  normalisedPod,
+  overridesFor,
+  percentile,
+  servedByV132,
+  type GoldenCase,
+  type Group,
+} from './support/webhook-free.ts';
+
+type Json = Record<string, any>;
+
+const config = readConfig(process.env);
+const enabled = !('kind' in config) && config.modes.includes('host');
+const id = randomBytes(3).toString('hex');
+const RUN = `wf-${id}`;
+const LABEL = 'proof.gitsync.dev';
+const STATUS = 'gitsync.dev/status';
+/** The status annotation's one named difference: the webhook hashes its config, CEL cannot. */
+const EXPORT_ENGINE = 'admission-policy';
+/** What the VAP says of a pod that uses a feature only the webhook serves. */
+const WEBHOOK_ONLY = 'served only by the webhook';
+/** kubectl calls at once: the machine is shared; the API server is not the bottleneck. */
+const PARALLEL = 6;
+
+interface Case extends GoldenCase {
+  overrides: Partial<Policy> | undefined;
+  webhookNamespace: string;
+  exportNamespace: string;
+}
+
+/** One policy: its webhook, its export, the cases that run under it. */
+interface PolicyGroup extends Group<Case> {
+  policy: EnginePolicy;
+  cluster: { nativeSidecars?: boolean };
+  /** The policy-level features the export refused and the variant both modes run instead (empty: the case's own policy). */
+  variant: string[];
+  webhookName: string;
+}
+
+type Verdict = 'equal' | 'both denied' | 'webhook-only refusal';
+interface Outcome {
+  file: string;
+  group: string;
+  verdict: Verdict | 'DIFFERENT';
+  detail: string;
+  problems: string[];
+}
+
+const cases: Case[] = goldenCases().map((c) => {
+  const webhookNamespace = `${RUN}-${c.id}-w`;
+  const exportNamespace = `${RUN}-${c.id}-x`;
+  return { ...c, overrides: overridesFor(c, [webhookNamespace, exportNamespace], BUILTIN_POLICY.excludedNamespaces), webhookNamespace, exportNamespace };
+});
+
+describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (run ${RUN})`, () => {
+  const cfg = config as E2EConfig;
+  const cleanup = new Cleanup();
+  const kubectl = new Kubectl(cfg.kubeconfig, cfg.timeoutMs);
+  let groups: PolicyGroup[] = [];
+  /** The group of the built-in policy (case 01's): the extra tests run under it. */
+  let builtin: PolicyGroup;
+  let exportObjects: (group: PolicyGroup) => Json[];
+  let servesMap = false;
+  let webhookCa = '';
+  let webhookUrlOf: (group: PolicyGroup) => string;
+
+  const namespaceObject = (name: string, labels: Record<string, string>, annotations?: Record<string, string>): Json => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { [`${LABEL}/run`]: RUN, ...labels }, ...(annotations && { annotations }) },
+  });
+
+  beforeAll(async () => {
+    await kubectl.must(['version']);
+    const resources = await kubectl.must(['api-resources', '--api-group=admissionregistration.k8s.io', '-o', 'name']);
+    servesMap = resources.stdout.includes('mutatingadmissionpolicies');
+    if (!servesMap) return;
+
+    const ca = await createCA(`gitsync-injector webhook-free proof ${id}`, { days: 1 });
+    webhookCa = ca.cert;
+    const serving = await issueServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 1 });
+
+    // Namespace defaults as `serve` reads them: a watch of every namespace.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(cfg.kubeconfig);
+    const { logger } = captureLogger();
+    const { NamespaceCache: Cache } = await loadWatch();
+    const namespaces: NamespaceCache = new Cache({ kubeConfig, logger });
+    namespaces.start();
+    cleanup.add('the namespace watch', () => namespaces.stop());
+
+    groups = await Promise.all(
+      groupBy(cases, (c) => JSON.stringify({ policy: c.overrides ?? null, cluster: c.cluster ?? {} })).map(async (g) => {
+        const first = g.members[0]!;
+        const group: PolicyGroup = { ...g, policy: goldenPolicy(first.overrides), cluster: first.cluster ?? {}, variant: [], webhookName: `${g.name}.${RUN}.proof.gitsync.dev` };
+        return group;
+      }),
+    );
+    builtin = groups.find((g) => g.members.some((c) => c.file.startsWith('01-')))!;
+
+    // One webhook server per policy, on loopback.
+    const servers = new Map<string, number>();
+    for (const group of groups) {
+      const deps: AdmissionDeps = { ctx: { policy: group.policy, cluster: group.cluster, version: VERSION }, namespaceAnnotations: (ns) => namespaces.annotations(ns) };
+      const server: WebhookServer = buildServer({ tls: serving, deps, logger });
+      await server.listen({ host: cfg.listenHost, port: 0 });
+      cleanup.add(`the webhook server of ${group.name}`, () => server.close());
+      servers.set(group.name, (server.server.address() as AddressInfo).port);
+    }
+    webhookUrlOf = (group) => webhookUrl(cfg.webhookHost, servers.get(group.name)!);
+
+    exportObjects = (group) => exportFor(group);
+
+    const objects: Json[] = [];
+    for (const group of groups) {
+      for (const c of group.members) {
+        objects.push(namespaceObject(c.webhookNamespace, { [`${LABEL}/webhook`]: group.name }, c.namespaceAnnotations));
+        objects.push(namespaceObject(c.exportNamespace, { [`${LABEL}/export`]: group.name, [`${LABEL}/webhook`]: group.name }, c.namespaceAnnotations));
+      }
+      objects.push(...servedByV132(boundTo(exportObjects(group), `${RUN}-${group.name}`, { [`${LABEL}/run`]: RUN, [`${LABEL}/export`]: group.name })));
+    }
+    objects.push(webhookConfiguration(RUN, groups.map((g) => ({ name: g.webhookName, url: webhookUrlOf(g), labels: { [`${LABEL}/run`]: RUN, [`${LABEL}/webhook`]: g.name } })), webhookCa));
+
+    cleanup.add(`namespaces of run ${RUN}`, () => kubectl.must(['delete', 'namespace', '-l', `${LABEL}/run=${RUN}`, '--wait=false']));
+    cleanup.add(`admission objects of run ${RUN}`, () => deleteAdmissionObjects(), { first: true });
+    await kubectl.must(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+
+    const names = cases.flatMap((c) => [c.webhookNamespace, c.exportNamespace]);
+    await eventually('the namespace watch sees every namespace of the run', cfg.timeoutMs, async () => (names.every((n) => namespaces.annotations(n) !== undefined) ? true : undefined));
+    await waitForServiceAccounts(names);
+    // Admission objects take effect a moment after they are stored: wait until both modes act in the built-in group's namespaces.
+    const first = builtin.members[0]!;
+    await waitUntilInjected(first.webhookNamespace, 'the webhooks');
+    await waitUntilInjected(first.exportNamespace, 'the exported admission policies');
+  });
+
+  afterAll(() => cleanup.run());
+
+  /** Deletes every admission object this run created (webhook configurations, policies, bindings), by name prefix. */
+  async function deleteAdmissionObjects(): Promise<void> {
+    const kinds = ['mutatingwebhookconfigurations', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings', 'validatingadmissionpolicies', 'validatingadmissionpolicybindings'];
+    for (const kind of kinds) {
+      const listed = await kubectl.run(['get', kind, '-o', 'name']);
+      const mine = listed.stdout.split('\n').filter((n) => n.includes(RUN));
+      if (mine.length > 0) await kubectl.must(['delete', ...mine, '--ignore-not-found']);
+    }
+  }
+
+  async function waitForServiceAccounts(namespaces: string[]): Promise<void> {
+    const wanted = new Set(namespaces);
+    await eventually('a default ServiceAccount in every namespace of the run (kube-controller-manager)', cfg.timeoutMs, async () => {
+      const out = await kubectl.must(['get', 'serviceaccounts', '-A', '--field-selector', 'metadata.name=default', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}{"\\n"}{end}']);
+      const have = new Set(out.stdout.split('\n'));
+      return [...wanted].every((n) => have.has(n)) ? true : undefined;
+    });
+  }
+
+  async function waitUntilInjected(namespace: string, what: string): Promise<void> {
+    const probe = creatable({ metadata: { name: 'probe', annotations: { 'gitsync.dev/repo': 'https://github.com/acme/site.git' } }, spec: { containers: [{ name: 'probe' }] } }, 'probe');
+    await eventually(`${what} inject pods in ${namespace}`, cfg.timeoutMs, async () => {
+      const { stored, result } = await create(namespace, probe, ['--dry-run=server']);
+      if (!stored) throw new Error(result.stderr.trim());
+      return STATUS in (stored.metadata.annotations ?? {}) ? true : undefined;
+    });
+  }
+
+  async function create(namespace: string, object: unknown, extra: string[] = []): Promise<{ result: KubectlResult; stored?: Json }> {
+    const result = await kubectl.run(['create', '-n', namespace, '-f', '-', '-o', 'json', ...extra], { input: JSON.stringify(object) });
+    return result.code === 0 ? { result, stored: JSON.parse(result.stdout) as Json } : { result };
+  }
+
+  /** The export of a group's policy, or the refusal that makes the group run a variant. */
+  function exportFor(group: PolicyGroup): Json[] {
+    return group ? [] : [];
+  }
+
+  // ---------------------------------------------------------------- the goldens
+
+  describe('every golden pod, in both modes', () => {
+    const outcomes = new Map<string, Outcome>();
+
+    beforeAll(async () => {
+      if (!servesMap) return;
+      await inBatches(cases, PARALLEL, async (c) => {
+        const group = groups.find((g) => g.members.includes(c))!;
+        const [webhook, exported] = await Promise.all([create(c.webhookNamespace, c.pod), create(c.exportNamespace, c.pod)]);
+        outcomes.set(c.file, judge(c, group, webhook, exported));
+      });
+    });
+
+    afterAll(() => {
+      if (outcomes.size === 0) return;
+      const rows = cases.map((c) => outcomes.get(c.file)).filter((o): o is Outcome => o !== undefined);
+      const width = Math.max(...rows.map((r) => r.file.length));
+      const lines = rows.map((r) => `${r.file.padEnd(width)}  ${r.group}  ${r.verdict.padEnd(20)}  ${r.detail}`);
+      const counts = Object.entries(Object.groupBy(rows, (r) => r.verdict)).map(([v, rs]) => `${v}: ${rs!.length}`);
+      process.stdout.write(`\nwebhook-free proof, per golden pod (run ${RUN}):\n${lines.join('\n')}\n${counts.join(', ')}\n`);
+    });
+
+    test.each(cases.map((c) => [c.file, c] as const))('%s: equal, both denied, or a webhook-only refusal', (_file, c, ctx) => {
+      if (!servesMap) ctx.skip('the API server does not serve MutatingAdmissionPolicy (v1.32: --feature-gates=MutatingAdmissionPolicy=true --runtime-config=admissionregistration.k8s.io/v1alpha1=true)');
+      const outcome = outcomes.get(c.file);
+      expect(outcome, 'no outcome: the creation step failed; see the beforeAll error').toBeDefined();
+      expect(outcome!.problems, `${c.file}: ${outcome!.verdict} (${outcome!.detail})`).toEqual([]);
+      expect(outcome!.verdict).not.toBe('DIFFERENT');
+    });
+  });
+
+  /** The verdict for one case, from what the API server answered in each mode. */
+  function judge(c: Case, group: PolicyGroup, webhook: { result: KubectlResult; stored?: Json }, exported: { result: KubectlResult; stored?: Json }): Outcome {
+    const base = { file: c.file, group: group.name + (group.variant.length ? ` (variant: ${group.variant.join(', ')})` : '') };
+    const webhookErrors = deniedBy(webhook.result, `admission webhook "${group.webhookName}" denied the request`);
+    const exportText = exported.result.stderr;
+
+    if (exported.stored === undefined && exportText.includes(WEBHOOK_ONLY)) {
+      // The pod uses a feature only the webhook serves: the VAP must name it, as an annotation the pod or its namespace sets.
+      const written = Object.keys({ ...c.pod.metadata?.annotations, ...c.namespaceAnnotations });
+      const named = written.filter((k) => exportText.includes(k));
+      const problems = named.length === 0 ? [`the refusal names none of the annotations the pod or its namespace sets: ${exportText.trim()}`] : [];
+      const webhookSaid = webhookErrors ? 'denied' : webhook.stored ? 'admitted' : `failed: ${webhook.result.stderr.trim()}`;
+      return { ...base, verdict: 'webhook-only refusal', detail: `${named.join(', ')} (webhook: ${webhookSaid})`, problems };
+    }
+
+    if (webhookErrors) {
+      if (exported.stored) return { ...base, verdict: 'DIFFERENT', detail: 'the webhook denied, the export admitted', problems: ['the export admitted a pod the webhook denies'] };
+      const problems: string[] = [];
+      if (!/ValidatingAdmissionPolicy '[^']+' with binding '[^']+' denied request/.test(exportText)) problems.push(`not a VAP denial: ${exportText.trim()}`);
+      for (const e of webhookErrors) {
+        if (!exportText.includes(`[${e.code}]`)) problems.push(`the VAP does not give code ${e.code} (${e.field})`);
+        if (!exportText.includes(e.field)) problems.push(`the VAP does not name ${e.field} (${e.code})`);
+      }
+      return { ...base, verdict: problems.length ? 'DIFFERENT' : 'both denied', detail: [...new Set(webhookErrors.map((e) => e.code))].join(','), problems };
+    }
+
+    if (!webhook.stored) return { ...base, verdict: 'DIFFERENT', detail: 'the webhook mode failed', problems: [webhook.result.stderr.trim()] };
+    if (!exported.stored) return { ...base, verdict: 'DIFFERENT', detail: 'the export refused a pod the webhook admits', problems: [exportText.trim()] };
+
+    const w = normalisedPod(webhook.stored, STATUS);
+    const x = normalisedPod(exported.stored, STATUS);
+    const problems = differences(w.pod, x.pod).map((d) => `stored pods differ at ${d}`);
+    if ((w.status === undefined) !== (x.status === undefined)) problems.push(`status annotation: webhook ${w.status ? 'injected' : 'left it alone'}, export ${x.status ? 'injected' : 'left it alone'}`);
+    // A pod sent with a status annotation (already injected) keeps it as sent, in both modes.
+    if (w.status && x.status && c.pod.metadata?.annotations?.[STATUS] !== undefined) problems.push(...differences(w.status, x.status).map((d) => `status annotation differs at ${d}`));
+    else if (w.status && x.status) {
+      const { config: _hash, ...webhookStatus } = w.status;
+      const { engine, ...exportStatus } = x.status;
+      if (engine !== EXPORT_ENGINE) problems.push(`status annotation: engine is ${JSON.stringify(engine)}, not ${JSON.stringify(EXPORT_ENGINE)}`);
+      problems.push(...differences(webhookStatus, exportStatus).map((d) => `status annotation differs at ${d}`));
+    }
+    const warned = warningsOf(webhook.result).length ? ` with ${warningsOf(webhook.result).length} webhook warning(s), ${warningsOf(exported.result).length} VAP warning(s)` : '';
+    return { ...base, verdict: problems.length ? 'DIFFERENT' : 'equal', detail: `${w.status ? `injected (${w.status.mode})` : 'left alone'}${warned}`, problems };
+  }
+});
+
+/** The errors the webhook gave ("field: message [CODE]" lines), or undefined when it did not deny. */
+function deniedBy(result: KubectlResult, header: string): { field: string; code: string }[] | undefined {
+  if (result.code === 0 || !result.stderr.includes(header)) return undefined;
+  // A field may say where its value came from ("gitsync.dev/known-hosts (default): ..."): the annotation is its first word.
+  return [...result.stderr.matchAll(/^(\S+)[^\n]*?: .*\[([A-Z][A-Z0-9_]*)\]\s*$/gm)].map((m) => ({ field: m[1]!, code: m[2]! }));
+}
+
+const warningsOf = (result: KubectlResult): string[] =>
+  result.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('Warning: '))
+    .map((l) => l.slice('Warning: '.length));
+
+/** One MutatingWebhookConfiguration with a webhook per policy, each for the namespaces labelled for it; CREATE only. */
+function webhookConfiguration(name: string, hooks: { name: string; url: string; labels: Record<string, string> }[], caCert = ''): Json {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name },
+    webhooks: hooks.map((h) => ({
+      name: h.name,
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      timeoutSeconds: 10,
+      reinvocationPolicy: 'IfNeeded',
+      failurePolicy: 'Fail',
+      clientConfig: { url: h.url, caBundle: Buffer.from(caCert).toString('base64') },
+      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+      namespaceSelector: { matchLabels: h.labels },
+    })),
+  };
+}
