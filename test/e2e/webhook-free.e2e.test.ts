@@ -34,14 +34,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { request } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { Agent, request, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AdmissionDeps } from '../../src/admission/index.ts';
 import { loadWatch, type NamespaceCache } from '../../src/cluster/index.ts';
 import type { EnginePolicy } from '../../src/engine/index.ts';
+import { compileExport, exportObjects, formatRefusal } from '../../src/export/index.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { buildServer, type WebhookServer } from '../../src/server/index.ts';
@@ -82,6 +81,8 @@ const EXPORT_ENGINE = 'admission-policy';
 const WEBHOOK_ONLY = 'served only by the webhook';
 /** kubectl calls at once: the machine is shared; the API server is not the bottleneck. */
 const PARALLEL = 6;
+/** Creations per mode for the latency figures. */
+const LATENCY_SAMPLES = Number(process.env.GITSYNC_E2E_LATENCY_SAMPLES ?? '100');
 
 interface Case extends GoldenCase {
   overrides: Partial<Policy> | undefined;
@@ -93,8 +94,10 @@ interface Case extends GoldenCase {
 interface PolicyGroup extends Group<Case> {
   policy: EnginePolicy;
   cluster: { nativeSidecars?: boolean };
-  /** The policy-level features the export refused and the variant both modes run instead (empty: the case's own policy). */
+  /** The policy-level features the export refused, for which both modes run a variant of the case's policy (empty: its own policy). */
   variant: string[];
+  /** The export of `policy`, for v1. */
+  objects: Json[];
   webhookName: string;
 }
 
@@ -120,8 +123,9 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
   let groups: PolicyGroup[] = [];
   /** The group of the built-in policy (case 01's): the extra tests run under it. */
   let builtin: PolicyGroup;
-  let exportObjects: (group: PolicyGroup) => Json[];
   let servesMap = false;
+  let namespaces: NamespaceCache;
+  let admissionLines: Record<string, unknown>[] = [];
   let webhookCa = '';
   let webhookUrlOf: (group: PolicyGroup) => string;
 
@@ -144,16 +148,18 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
     // Namespace defaults as `serve` reads them: a watch of every namespace.
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(cfg.kubeconfig);
-    const { logger } = captureLogger();
+    const { logger, lines } = captureLogger();
+    admissionLines = lines;
     const { NamespaceCache: Cache } = await loadWatch();
-    const namespaces: NamespaceCache = new Cache({ kubeConfig, logger });
+    namespaces = new Cache({ kubeConfig, logger });
     namespaces.start();
     cleanup.add('the namespace watch', () => namespaces.stop());
 
     groups = await Promise.all(
       groupBy(cases, (c) => JSON.stringify({ policy: c.overrides ?? null, cluster: c.cluster ?? {} })).map(async (g) => {
         const first = g.members[0]!;
-        const group: PolicyGroup = { ...g, policy: goldenPolicy(first.overrides), cluster: first.cluster ?? {}, variant: [], webhookName: `${g.name}.${RUN}.proof.gitsync.dev` };
+        const exported = exportable(first.overrides, first.cluster ?? {});
+        const group: PolicyGroup = { ...g, ...exported, webhookName: `${g.name}.${RUN}.proof.gitsync.dev` };
         return group;
       }),
     );
@@ -170,15 +176,13 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
     }
     webhookUrlOf = (group) => webhookUrl(cfg.webhookHost, servers.get(group.name)!);
 
-    exportObjects = (group) => exportFor(group);
-
     const objects: Json[] = [];
     for (const group of groups) {
       for (const c of group.members) {
         objects.push(namespaceObject(c.webhookNamespace, { [`${LABEL}/webhook`]: group.name }, c.namespaceAnnotations));
-        objects.push(namespaceObject(c.exportNamespace, { [`${LABEL}/export`]: group.name, [`${LABEL}/webhook`]: group.name }, c.namespaceAnnotations));
+        objects.push(namespaceObject(c.exportNamespace, { [`${LABEL}/export`]: group.name }, c.namespaceAnnotations));
       }
-      objects.push(...servedByV132(boundTo(exportObjects(group), `${RUN}-${group.name}`, { [`${LABEL}/run`]: RUN, [`${LABEL}/export`]: group.name })));
+      objects.push(...servedByV132(boundTo(group.objects, `${RUN}-${group.name}`, { [`${LABEL}/run`]: RUN, [`${LABEL}/export`]: group.name })));
     }
     objects.push(webhookConfiguration(RUN, groups.map((g) => ({ name: g.webhookName, url: webhookUrlOf(g), labels: { [`${LABEL}/run`]: RUN, [`${LABEL}/webhook`]: g.name } })), webhookCa));
 
@@ -230,11 +234,6 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
     return result.code === 0 ? { result, stored: JSON.parse(result.stdout) as Json } : { result };
   }
 
-  /** The export of a group's policy, or the refusal that makes the group run a variant. */
-  function exportFor(group: PolicyGroup): Json[] {
-    return group ? [] : [];
-  }
-
   // ---------------------------------------------------------------- the goldens
 
   describe('every golden pod, in both modes', () => {
@@ -258,13 +257,175 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
       process.stdout.write(`\nwebhook-free proof, per golden pod (run ${RUN}):\n${lines.join('\n')}\n${counts.join(', ')}\n`);
     });
 
-    test.each(cases.map((c) => [c.file, c] as const))('%s: equal, both denied, or a webhook-only refusal', (_file, c, ctx) => {
+    test.for(cases.map((c) => [c.file, c] as const))('%s: equal, both denied, or a webhook-only refusal', ([, c], ctx) => {
       if (!servesMap) ctx.skip('the API server does not serve MutatingAdmissionPolicy (v1.32: --feature-gates=MutatingAdmissionPolicy=true --runtime-config=admissionregistration.k8s.io/v1alpha1=true)');
       const outcome = outcomes.get(c.file);
       expect(outcome, 'no outcome: the creation step failed; see the beforeAll error').toBeDefined();
       expect(outcome!.problems, `${c.file}: ${outcome!.verdict} (${outcome!.detail})`).toEqual([]);
       expect(outcome!.verdict).not.toBe('DIFFERENT');
     });
+  });
+
+  // ---------------------------------------------------------------- both modes, migration, cost, latency
+
+  /** Namespaces for the tests below, bound to the built-in policy's webhook, export, or both; created, watched and with their ServiceAccount. */
+  async function namespacesFor(entries: { name: string; webhook?: boolean; export?: boolean; labels?: Record<string, string> }[]): Promise<void> {
+    const items = entries.map((e) =>
+      namespaceObject(e.name, { ...(e.webhook && { [`${LABEL}/webhook`]: builtin.name }), ...(e.export && { [`${LABEL}/export`]: builtin.name }), ...e.labels }),
+    );
+    await kubectl.must(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
+    await eventually('the namespace watch sees the new namespaces', cfg.timeoutMs, async () => (entries.every((e) => namespaces.annotations(e.name) !== undefined) ? true : undefined));
+    await waitForServiceAccounts(entries.map((e) => e.name));
+  }
+
+  const casePod = (prefix: string): Json => cases.find((c) => c.file.startsWith(prefix))!.pod;
+  const statusOf = (pod: Json): Json | undefined => {
+    const raw = pod.metadata?.annotations?.[STATUS];
+    return raw === undefined ? undefined : (JSON.parse(raw) as Json);
+  };
+  const containerNames = (pod: Json): string[] => [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c: Json) => c.name as string);
+
+  test('both modes on one namespace: the exported policy injects (it runs first), the webhook skips the injected pod', async (ctx) => {
+    if (!servesMap) ctx.skip('the API server does not serve MutatingAdmissionPolicy');
+    const both = `${RUN}-both`;
+    const exportOnly = `${RUN}-both-x`;
+    await namespacesFor([
+      { name: both, webhook: true, export: true },
+      { name: exportOnly, export: true },
+    ]);
+    const pod = casePod('02-');
+    const [inBoth, alone] = await Promise.all([create(both, pod), create(exportOnly, pod)]);
+    expect(inBoth.result.code, inBoth.result.stderr).toBe(0);
+    expect(alone.result.code, alone.result.stderr).toBe(0);
+    // Injected once: what the export alone stores, container for container.
+    expect(differences(normalisedPod(inBoth.stored!, STATUS), normalisedPod(alone.stored!, STATUS))).toEqual([]);
+    expect(statusOf(inBoth.stored!)?.engine).toBe(EXPORT_ENGINE);
+    const names = containerNames(inBoth.stored!);
+    expect(names.length).toBe(new Set(names).size);
+    // The webhook was called for it and let it through untouched.
+    const calls = admissionLines.filter((l) => l.msg === 'admission' && l.namespace === both);
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+    for (const line of calls) expect(line).toMatchObject({ outcome: 'skipped', reason: 'already-injected' });
+  });
+
+  test('migration from the webhook to the export, then back: pods created all along are all injected', async (ctx) => {
+    if (!servesMap) ctx.skip('the API server does not serve MutatingAdmissionPolicy');
+    const ns = `${RUN}-migrate`;
+    const selector = { [`${LABEL}/run`]: RUN, [`${LABEL}/migrate`]: 'yes' };
+    await namespacesFor([{ name: ns, labels: { [`${LABEL}/migrate`]: 'yes' } }]);
+    const hook = webhookConfiguration(`${RUN}-migrate`, [{ name: `migrate.${RUN}.proof.gitsync.dev`, url: webhookUrlOf(builtin), labels: selector }], webhookCa);
+    const policies = servedByV132(boundTo(builtin.objects, `${RUN}-migrate`, selector));
+    const engineOf = async (): Promise<string | undefined> => {
+      const { stored, result } = await create(ns, casePod('01-'), ['--dry-run=server']);
+      if (!stored) throw new Error(result.stderr.trim());
+      const status = statusOf(stored);
+      return status === undefined ? undefined : status.engine === EXPORT_ENGINE ? 'export' : 'webhook';
+    };
+    const waitFor = (engine: string): Promise<true> => eventually(`the ${engine} injecting in ${ns}`, cfg.timeoutMs, async () => ((await engineOf()) === engine ? true : undefined));
+
+    await kubectl.must(['create', '-f', '-'], { input: JSON.stringify(hook) });
+    await waitFor('webhook');
+
+    // Pods created one after another, for real, through every step.
+    let creating = true;
+    const created: { name: string; code: number | null; stderr: string }[] = [];
+    const loop = (async () => {
+      for (let i = 0; creating; i++) {
+        const pod = structuredClone(casePod('01-'));
+        pod.metadata.name = `migrating-${i}`;
+        const { result } = await create(ns, pod);
+        created.push({ name: pod.metadata.name, code: result.code, stderr: result.stderr });
+      }
+    })();
+    try {
+      // Webhook -> export: apply the export beside the webhook, verify it injects, remove the webhook.
+      await kubectl.must(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: policies }) });
+      await waitFor('export');
+      await kubectl.must(['delete', 'mutatingwebhookconfiguration', `${RUN}-migrate`]);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // Export -> webhook: apply the webhook beside the export (the export still injects: it runs first), then remove the export.
+      await kubectl.must(['create', '-f', '-'], { input: JSON.stringify(hook) });
+      await eventually(`the webhook called again in ${ns}`, cfg.timeoutMs, async () => (admissionLines.some((l) => l.msg === 'admission' && l.namespace === ns && l.reason === 'already-injected') ? true : undefined));
+      await kubectl.must(['delete', ...policies.map((o) => `${String(o.kind).toLowerCase()}/${o.metadata.name}`)]);
+      await waitFor('webhook');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    } finally {
+      creating = false;
+      await loop;
+    }
+
+    expect(created.filter((c) => c.code !== 0).map((c) => `${c.name}: ${c.stderr.trim()}`)).toEqual([]);
+    const stored = await kubectl.json<{ items: Json[] }>(['get', 'pods', '-n', ns]);
+    const byEngine = Object.groupBy(stored.items, (p) => {
+      const status = statusOf(p);
+      return status === undefined ? 'uninjected' : status.engine === EXPORT_ENGINE ? 'export' : 'webhook';
+    });
+    process.stdout.write(`\nmigration: ${stored.items.length} pods created one after another: ${Object.entries(byEngine).map(([k, v]) => `${v!.length} by the ${k}`).join(', ')}\n`);
+    expect(stored.items.length).toBe(created.length);
+    expect(byEngine.uninjected ?? []).toEqual([]);
+    expect(byEngine.export?.length, 'some pods were injected by the export').toBeGreaterThan(0);
+    expect(byEngine.webhook?.length, 'some pods were injected by the webhook').toBeGreaterThan(0);
+  });
+
+  test("CEL cost: the largest pods of the performance issue's growth table are admitted and injected as the webhook does", async (ctx) => {
+    if (!servesMap) ctx.skip('the API server does not serve MutatingAdmissionPolicy');
+    const [w, x] = [`${RUN}-cost-w`, `${RUN}-cost-x`];
+    await namespacesFor([
+      { name: w, webhook: true },
+      { name: x, export: true },
+    ]);
+    const shapes = [
+      { containers: 100, env: 10, annotations: 1 },
+      { containers: 1, env: 1000, annotations: 1 },
+      { containers: 1, env: 10, annotations: 20 },
+      { containers: 100, env: 10, annotations: 20 },
+    ];
+    for (const shape of shapes) {
+      const pod = creatable(growthPod(shape), `growth-${shape.containers}-${shape.env}-${shape.annotations}`);
+      const [webhook, exported] = await Promise.all([create(w, pod), create(x, pod)]);
+      const what = `${shape.containers} containers × ${shape.env} env, ${shape.annotations} annotations`;
+      expect(exported.result.stderr, what).not.toMatch(/cost/);
+      expect(exported.result.code, `${what}: ${exported.result.stderr}`).toBe(0);
+      expect(webhook.result.code, `${what}: ${webhook.result.stderr}`).toBe(0);
+      expect(statusOf(exported.stored!)?.engine, what).toBe(EXPORT_ENGINE);
+      const a = normalisedPod(webhook.stored!, STATUS);
+      const b = normalisedPod(exported.stored!, STATUS);
+      expect(differences(a.pod, b.pod), what).toEqual([]);
+    }
+  });
+
+  test('latency: pod creations (dry-run=server) with neither, the webhook, the export, on the same API server (printed, not asserted)', async (ctx) => {
+    if (!servesMap) ctx.skip('the API server does not serve MutatingAdmissionPolicy');
+    const [none, w, x] = [`${RUN}-lat-0`, `${RUN}-lat-w`, `${RUN}-lat-x`];
+    await namespacesFor([{ name: none }, { name: w, webhook: true }, { name: x, export: true }]);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(cfg.kubeconfig);
+    const server = new URL(kubeConfig.getCurrentCluster()!.server);
+    const options: RequestOptions = { agent: new Agent({ keepAlive: true, maxSockets: 1 }) };
+    await kubeConfig.applyToHTTPSOptions(options);
+    const body = JSON.stringify(casePod('02-'));
+    const post = (namespace: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const started = performance.now();
+        const req = request(
+          { ...options, hostname: server.hostname, port: server.port, method: 'POST', path: `/api/v1/namespaces/${namespace}/pods?dryRun=All`, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 201 ? resolve(performance.now() - started) : reject(new Error(`POST in ${namespace}: HTTP ${res.statusCode}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const modes = { 'neither (baseline)': none, webhook: w, 'export (MAP + VAP)': x };
+    const samples = new Map<string, number[]>(Object.keys(modes).map((m) => [m, []]));
+    for (const namespace of Object.values(modes)) await post(namespace); // warm up: connections, caches
+    // Interleaved, so that the machine's load falls on every mode alike.
+    for (let i = 0; i < LATENCY_SAMPLES; i++) for (const [mode, namespace] of Object.entries(modes)) samples.get(mode)!.push(await post(namespace));
+    const rows = [...samples].map(([mode, ms]) => `  ${mode.padEnd(20)} p50 ${percentile(ms, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(ms, 99).toFixed(1).padStart(6)} ms`);
+    process.stdout.write(`\nadmission latency, ${LATENCY_SAMPLES} dry-run creations of the Airflow scheduler pod (golden 02) per mode, one at a time:\n${rows.join('\n')}\n`);
+    options.agent && (options.agent as Agent).destroy();
+    for (const ms of samples.values()) expect(ms).toHaveLength(LATENCY_SAMPLES);
   });
 
   /** The verdict for one case, from what the API server answered in each mode. */
@@ -312,6 +473,54 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
     return { ...base, verdict: problems.length ? 'DIFFERENT' : 'equal', detail: `${w.status ? `injected (${w.status.mode})` : 'left alone'}${warned}`, problems };
   }
 });
+
+/**
+ * The case's policy as both modes run it, and its export. A policy the export
+ * refuses as a whole (a policy-level feature only the webhook serves) is run
+ * as a variant without that feature, in both modes, and the variant is named
+ * in the verdict table; a refusal with no known variant fails the setup.
+ */
+function exportable(overrides: Partial<Policy> | undefined, cluster: { nativeSidecars?: boolean }): { policy: EnginePolicy; cluster: { nativeSidecars?: boolean }; variant: string[]; objects: Json[] } {
+  const variant: string[] = [];
+  for (;;) {
+    const policy = goldenPolicy(overrides);
+    const outcome = compileExport({ policy, cluster, version: VERSION });
+    if (outcome.ok) return { policy, cluster, variant, objects: exportObjects(outcome.compiled, 'v1') };
+    for (const refusal of outcome.refusals) {
+      const next = policyVariant(overrides ?? {}, cluster, refusal.field);
+      if (!next || variant.length > 10) throw new Error(`the export refuses a golden policy and the proof has no variant for it: ${formatRefusal(refusal)}`);
+      ({ overrides, cluster } = next);
+      variant.push(`${refusal.field} (${refusal.code})`);
+    }
+  }
+}
+
+/** The variant of a policy without the feature the export refused, named by the refusal's field. */
+function policyVariant(overrides: Partial<Policy>, cluster: { nativeSidecars?: boolean }, field: string): { overrides: Partial<Policy>; cluster: { nativeSidecars?: boolean } } | undefined {
+  if (field === 'dialect') {
+    // git-sync v3: the v4 image and names instead.
+    const { dialect: _dialect, image: _image, ...rest } = overrides;
+    return { overrides: rest, cluster };
+  }
+  // nativeSidecars: auto with unknown cluster facts: the facts the webhook assumes when it knows none (no native sidecars), given to both.
+  if (field === 'nativeSidecars' && cluster.nativeSidecars === undefined) return { overrides, cluster: { ...cluster, nativeSidecars: false } };
+  const preset = /^presets\.([^.]+)\.(.+)$/.exec(field);
+  if (preset) {
+    const presets = structuredClone(overrides.presets ?? BUILTIN_POLICY.presets);
+    if (!presets[preset[1]!] || !(preset[2]! in presets[preset[1]!]!)) return undefined;
+    delete (presets[preset[1]!] as Record<string, string>)[preset[2]!];
+    return { overrides: { ...overrides, presets }, cluster };
+  }
+  const defaults = /^defaults\.(.+)$/.exec(field);
+  if (defaults) {
+    const all = { ...(overrides.defaults ?? BUILTIN_POLICY.defaults) } as Record<string, string>;
+    const key = Object.keys(all).find((k) => k === defaults[1] || k.endsWith(`/${defaults[1]}`));
+    if (key === undefined) return undefined;
+    delete all[key];
+    return { overrides: { ...overrides, defaults: all }, cluster };
+  }
+  return undefined;
+}
 
 /** The errors the webhook gave ("field: message [CODE]" lines), or undefined when it did not deny. */
 function deniedBy(result: KubectlResult, header: string): { field: string; code: string }[] | undefined {
