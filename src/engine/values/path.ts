@@ -44,7 +44,7 @@ export function parseRelativePath(raw: string): Parsed<string> {
  * themselves, since they hide the whole system's files, while a directory of
  * an app's own inside them (/etc/prometheus, /usr/share/nginx/html) is fine.
  */
-const SYSTEM_DIRS: { dir: string; below: boolean; holds: string }[] = [
+export const SYSTEM_DIRS: readonly { dir: string; below: boolean; holds: string }[] = [
   { dir: '/etc', below: false, holds: 'the system configuration' },
   { dir: '/etc/ssl', below: true, holds: 'the trusted certificates' },
   { dir: '/etc/pki', below: true, holds: 'the trusted certificates' },
@@ -73,7 +73,7 @@ const SYSTEM_DIRS: { dir: string; below: boolean; holds: string }[] = [
   { dir: '/home', below: false, holds: "the users' homes" },
 ];
 // /lib, /lib32, /lib64, /libx32, /libexec, and the same under /usr and /usr/local: libraries and helper programs.
-const LIBRARY_DIR = /^((?:\/usr(?:\/local)?)?\/lib(?:32|64|x32|exec)?)(?:\/|$)/;
+export const LIBRARY_DIR = /^((?:\/usr(?:\/local)?)?\/lib(?:32|64|x32|exec)?)(?:\/|$)/;
 
 /** Why a normalised mount path is a system directory, or undefined. */
 function systemDirProblem(path: string): string | undefined {

@@ -19,7 +19,7 @@ const TLS = 'sets which certificates are trusted';
 const PROXY = 'routes network traffic';
 const KUBERNETES = 'is how programs find the Kubernetes API';
 
-const NAMES: Record<string, string> = {
+export const RISKY_ENV_NAMES: Readonly<Record<string, string>> = {
   PATH: PROGRAMS,
   CDPATH: PROGRAMS,
   GCONV_PATH: LOADER,
@@ -88,7 +88,7 @@ const NAMES: Record<string, string> = {
 };
 
 /** Families, by prefix: every loader variable, git's numbered config entries, the Kubernetes service variables. */
-const PREFIXES: [string, string][] = [
+export const RISKY_ENV_PREFIXES: readonly (readonly [string, string])[] = [
   ['LD_', LOADER],
   ['DYLD_', LOADER],
   ['MALLOC_', LOADER],
@@ -99,6 +99,6 @@ const PREFIXES: [string, string][] = [
 /** Why `name` may not be set by the env annotation, or undefined when it may. */
 export function riskyEnvReason(name: string): string | undefined {
   const upper = name.toUpperCase();
-  if (Object.hasOwn(NAMES, upper)) return NAMES[upper];
-  return PREFIXES.find(([prefix]) => upper.startsWith(prefix))?.[1];
+  if (Object.hasOwn(RISKY_ENV_NAMES, upper)) return RISKY_ENV_NAMES[upper];
+  return RISKY_ENV_PREFIXES.find(([prefix]) => upper.startsWith(prefix))?.[1];
 }

@@ -1,0 +1,219 @@
+/**
+ * A small expression language with two faces: every expression is CEL text
+ * for the API server and a TypeScript function over the same input. The
+ * export writes the CEL; the webhook-free preview and the tests run the
+ * TypeScript. Both come from one construction, so a check's CEL and its
+ * predicate cannot be written twice and drift apart; what is left to prove
+ * is that the API server reads the CEL as this file means it, which the
+ * proof helper's e2e test does on a real kube-apiserver.
+ *
+ * Only what the export needs is here, in the forms the API server's CEL
+ * library (Kubernetes v1.32) has: string functions from the strings
+ * extension (`split`, `join`), `matches` with RE2-compatible anchored
+ * regexes that JavaScript reads the same way, `duration()`, and the `has()`
+ * / `in` forms. No `variables`: v1.32 refuses them in mutations, so every
+ * expression is written out where it is used.
+ */
+
+/** What an expression is evaluated against: the pod and its namespace, as the API server passes them (`object`, `namespaceObject`). */
+export interface Input {
+  pod: Record<string, unknown>;
+  /** The namespace's name (\`namespaceObject.metadata.name\`). */
+  namespace: string;
+  namespaceAnnotations: Readonly<Record<string, string>>;
+  /** The namespace's labels (matchConditions read the injection label, like the webhook's namespaceSelector). */
+  namespaceLabels: Readonly<Record<string, string>>;
+}
+
+export interface X<T> {
+  readonly cel: string;
+  ev(input: Input): T;
+}
+
+export type S = X<string>;
+export type B = X<boolean>;
+export type N = X<number>;
+
+const make = <T>(cel: string, ev: (i: Input) => T): X<T> => ({ cel, ev });
+
+/** A CEL string literal: single quotes, with backslash, quote and control characters escaped. */
+export function celString(s: string): string {
+  return `'${s.replace(/[\\'\u0000-\u001f\u007f]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    if (c === "'") return "\\'";
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  })}'`;
+}
+
+export const str = (s: string): S => make(celString(s), () => s);
+export const bool = (b: boolean): B => make(String(b), () => b);
+export const int = (n: number): N => make(String(n), () => n);
+
+const annotationsOf = (i: Input): Record<string, string> => {
+  const m = (i.pod.metadata ?? {}) as Record<string, unknown>;
+  return (m.annotations ?? {}) as Record<string, string>;
+};
+const POD_ANN = 'object.metadata.annotations';
+const NS_ANN = 'namespaceObject.metadata.annotations';
+const NS_LABELS = 'namespaceObject.metadata.labels';
+
+/** Whether the pod has the annotation. */
+export const podHas = (key: string): B =>
+  make(`(has(${POD_ANN}) && ${celString(key)} in ${POD_ANN})`, (i) => Object.hasOwn(annotationsOf(i), key));
+/** The pod's annotation, '' when absent. */
+export const podVal = (key: string): S =>
+  make(`(has(${POD_ANN}) && ${celString(key)} in ${POD_ANN} ? ${POD_ANN}[${celString(key)}] : '')`, (i) => annotationsOf(i)[key] ?? '');
+export const nsHas = (key: string): B =>
+  make(`(has(${NS_ANN}) && ${celString(key)} in ${NS_ANN})`, (i) => Object.hasOwn(i.namespaceAnnotations, key));
+export const nsVal = (key: string): S =>
+  make(`(has(${NS_ANN}) && ${celString(key)} in ${NS_ANN} ? ${NS_ANN}[${celString(key)}] : '')`, (i) => i.namespaceAnnotations[key] ?? '');
+export const nsLabel = (key: string): S =>
+  make(`(has(${NS_LABELS}) && ${celString(key)} in ${NS_LABELS} ? ${NS_LABELS}[${celString(key)}] : '')`, (i) => i.namespaceLabels[key] ?? '');
+
+export const eq = (a: S, b: S): B => make(`(${a.cel} == ${b.cel})`, (i) => a.ev(i) === b.ev(i));
+export const ne = (a: S, b: S): B => make(`(${a.cel} != ${b.cel})`, (i) => a.ev(i) !== b.ev(i));
+export const not = (a: B): B => make(`!${a.cel}`, (i) => !a.ev(i));
+export function and(...xs: B[]): B {
+  if (xs.length === 0) return bool(true);
+  if (xs.length === 1) return xs[0]!;
+  return make(`(${xs.map((x) => x.cel).join(' && ')})`, (i) => xs.every((x) => x.ev(i)));
+}
+export function or(...xs: B[]): B {
+  if (xs.length === 0) return bool(false);
+  if (xs.length === 1) return xs[0]!;
+  return make(`(${xs.map((x) => x.cel).join(' || ')})`, (i) => xs.some((x) => x.ev(i)));
+}
+export const cond = <T>(c: B, a: X<T>, b: X<T>): X<T> => make(`(${c.cel} ? ${a.cel} : ${b.cel})`, (i) => (c.ev(i) ? a.ev(i) : b.ev(i)));
+
+/** A conditional chain: the first case whose condition holds, else the fallback. */
+export const choose = <T>(cases: readonly (readonly [B, X<T>])[], fallback: X<T>): X<T> => cases.reduceRight<X<T>>((rest, [c, v]) => cond(c, v, rest), fallback);
+
+export function concat(...xs: S[]): S {
+  const parts = xs.filter((x) => x.cel !== "''");
+  if (parts.length === 0) return str('');
+  if (parts.length === 1) return parts[0]!;
+  return make(`(${parts.map((x) => x.cel).join(' + ')})`, (i) => parts.map((x) => x.ev(i)).join(''));
+}
+
+/**
+ * `s.matches(re)`. The regex must mean the same in RE2 and JavaScript: the
+ * export's regexes are anchored and use only classes, groups, alternation
+ * and bounded repetition, which both read alike.
+ */
+export const matches = (s: S, re: RegExp): B => {
+  if (re.flags !== '') throw new Error(`regex ${re} has flags; CEL has none`);
+  return make(`${s.cel}.matches(${celString(re.source)})`, (i) => re.test(s.ev(i)));
+};
+
+export const oneOf = (s: S, values: readonly string[]): B =>
+  values.length === 0 ? bool(false) : make(`(${s.cel} in [${values.map(celString).join(', ')}])`, (i) => values.includes(s.ev(i)));
+
+export const size = (s: S): N => make(`size(${s.cel})`, (i) => [...s.ev(i)].length);
+export const le = (a: N, b: N): B => make(`(${a.cel} <= ${b.cel})`, (i) => a.ev(i) <= b.ev(i));
+export const lt = (a: N, b: N): B => make(`(${a.cel} < ${b.cel})`, (i) => a.ev(i) < b.ev(i));
+export const gt = (a: N, b: N): B => make(`(${a.cel} > ${b.cel})`, (i) => a.ev(i) > b.ev(i));
+
+/** `int(s)` of a string the caller has checked is a plain decimal. */
+export const toInt = (s: S): N => make(`int(${s.cel})`, (i) => Number.parseInt(s.ev(i), 10));
+export const intString = (n: N): S => make(`string(${n.cel})`, (i) => String(n.ev(i)));
+export const div = (a: N, b: number): N => make(`(${a.cel} / ${b})`, (i) => Math.trunc(a.ev(i) / b));
+export const mod = (a: N, b: number): N => make(`(${a.cel} % ${b})`, (i) => a.ev(i) % b);
+
+/** Whole seconds of a Go duration the caller has checked is of the form `[Nh][Nm][Ns]` (CEL's `duration()` reads Go's syntax). */
+export const durationSeconds = (s: S): N =>
+  make(`duration(${s.cel}).getSeconds()`, (i) => {
+    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s.ev(i));
+    if (!m) throw new Error(`not a whole-second duration: ${s.ev(i)}`);
+    return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+  });
+
+/** A CEL list over the pod's containers (`spec.containers`, or `spec.initContainers`, …): the raw JSON in TypeScript. */
+export type ListPath = 'containers' | 'initContainers' | 'ephemeralContainers' | 'volumes';
+const listOf = (i: Input, path: ListPath): Record<string, unknown>[] => {
+  const spec = (i.pod.spec ?? {}) as Record<string, unknown>;
+  const v = spec[path];
+  return Array.isArray(v) ? (v as Record<string, unknown>[]) : [];
+};
+const specList = (path: ListPath): string => (path === 'containers' ? 'object.spec.containers' : `(has(object.spec.${path}) ? object.spec.${path} : [])`);
+
+/** An element predicate, written once with its CEL (over the loop variable) and its TypeScript. */
+export interface ElementTest {
+  cel: (v: string) => string;
+  ev: (e: Record<string, unknown>, i: Input) => boolean;
+}
+
+export const exists = (path: ListPath, t: ElementTest): B =>
+  make(`${specList(path)}.exists(e, ${t.cel('e')})`, (i) => listOf(i, path).some((e) => t.ev(e, i)));
+export const all = (path: ListPath, t: ElementTest): B => make(`${specList(path)}.all(e, ${t.cel('e')})`, (i) => listOf(i, path).every((e) => t.ev(e, i)));
+
+/** Element test: the element's string field is one of `values`. */
+export const fieldIn = (field: string, values: readonly string[]): ElementTest => ({
+  cel: (v) => `(has(${v}.${field}) && ${v}.${field} in [${values.map(celString).join(', ')}])`,
+  ev: (e) => typeof e[field] === 'string' && values.includes(e[field] as string),
+});
+/** Element test: the element's string field matches `re`. */
+export const fieldMatches = (field: string, re: RegExp): ElementTest => ({
+  cel: (v) => `(has(${v}.${field}) && ${v}.${field}.matches(${celString(re.source)}))`,
+  ev: (e) => typeof e[field] === 'string' && re.test(e[field] as string),
+});
+/** Element test: some entry of the element's list field passes `t`. */
+export const anyOf = (field: string, t: ElementTest): ElementTest => ({
+  cel: (v) => `(has(${v}.${field}) && ${v}.${field}.exists(${v}x, ${t.cel(`${v}x`)}))`,
+  ev: (e, i) => Array.isArray(e[field]) && (e[field] as Record<string, unknown>[]).some((x) => t.ev(x, i)),
+});
+export const both = (a: ElementTest, b: ElementTest): ElementTest => ({ cel: (v) => `(${a.cel(v)} && ${b.cel(v)})`, ev: (e, i) => a.ev(e, i) && b.ev(e, i) });
+export const negate = (a: ElementTest): ElementTest => ({ cel: (v) => `!${a.cel(v)}`, ev: (e, i) => !a.ev(e, i) });
+/** Element test: the element's field equals the string expression `s` (evaluated outside the loop). */
+export const fieldEq = (field: string, s: S): ElementTest => ({
+  cel: (v) => `(has(${v}.${field}) && ${v}.${field} == ${s.cel})`,
+  ev: (e, i) => e[field] === s.ev(i),
+});
+/** Element test: the element's `name` is among the comma-separated names in `list`. */
+export const nameListed = (list: S): ElementTest => ({
+  cel: (v) => `${v}.name in ${list.cel}.split(',')`,
+  ev: (e, i) => list.ev(i).split(',').includes(e.name as string),
+});
+/** Every comma-separated name of `list` passes: is the name of one of the pod's containers. */
+export const everyListedIsContainer = (list: S): B =>
+  make(`${list.cel}.split(',').all(n, object.spec.containers.exists(c, c.name == n))`, (i) =>
+    list
+      .ev(i)
+      .split(',')
+      .every((n) => listOf(i, 'containers').some((c) => c.name === n)),
+  );
+/** The comma-separated names of `list` that are not containers of the pod, joined with ', ' and each quoted. */
+export const missingContainers = (list: S): S =>
+  make(`${list.cel}.split(',').filter(n, !object.spec.containers.exists(c, c.name == n)).map(n, '"' + n + '"').join(', ')`, (i) =>
+    list
+      .ev(i)
+      .split(',')
+      .filter((n) => !listOf(i, 'containers').some((c) => c.name === n))
+      .map((n) => `"${n}"`)
+      .join(', '),
+  );
+/** The names of the pod's containers, joined with ', '. */
+export const containerNamesText: S = make(`object.spec.containers.map(c, c.name).join(', ')`, (i) =>
+  listOf(i, 'containers')
+    .map((c) => c.name)
+    .join(', '),
+);
+
+/** Any expression written by hand with both faces, for the few forms above do not cover. */
+export const raw = <T>(cel: string, ev: (i: Input) => T): X<T> => make(cel, ev);
+
+/** The keys of the pod's annotations that match `re`, joined with ', ' (for messages). */
+export const podAnnotationKeysMatching = (re: RegExp): S =>
+  make(`(has(${POD_ANN}) ? ${POD_ANN}.filter(k, k.matches(${celString(re.source)})).join(', ') : '')`, (i) =>
+    Object.keys(annotationsOf(i))
+      .filter((k) => re.test(k))
+      .join(', '),
+  );
+export const podAnnotationKeyMatches = (re: RegExp): B =>
+  make(`(has(${POD_ANN}) && ${POD_ANN}.exists(k, k.matches(${celString(re.source)})))`, (i) => Object.keys(annotationsOf(i)).some((k) => re.test(k)));
+export const nsAnnotationKeyMatches = (re: RegExp): B =>
+  make(`(has(${NS_ANN}) && ${NS_ANN}.exists(k, k.matches(${celString(re.source)})))`, (i) => Object.keys(i.namespaceAnnotations).some((k) => re.test(k)));
+
+/** Regex text for a literal string. */
+export const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');

@@ -1,0 +1,76 @@
+/**
+ * Compiling one policy into the webhook-free export: the checks, the
+ * mutation and the conditions that say which pods they are for, all as
+ * expressions with a CEL and a TypeScript face. objects.ts writes them as
+ * Kubernetes objects; evaluate.ts runs them for the preview.
+ */
+import { WRITTEN_ANNOTATIONS, type EngineContext } from '../engine/index.ts';
+import { and, exists, fieldMatches, ne, nsLabel, or, podHas, raw, str, type B } from './cel.ts';
+import { buildChecks, type Check } from './checks.ts';
+import { exportRefusals, type ExportRefusal } from './refusals.ts';
+import { resolver } from './settings.ts';
+import { buildTemplate, type Mutation } from './template.ts';
+import { values } from './values.ts';
+
+/** The namespace label the webhook's configuration reads (manifests/base/mutatingwebhookconfiguration.yaml). */
+export const INJECTION_LABEL = 'gitsync.dev/injection';
+
+export interface Condition {
+  name: string;
+  expression: B;
+}
+
+export interface CompiledExport {
+  policyHash: string;
+  prefix: string;
+  onInvalidAnnotations: 'deny' | 'admit';
+  excludedNamespaces: string[];
+  /** Which pods the export is for: not skipped, opted in (the webhook's skip reasons and opt-in, in its order). */
+  match: Condition[];
+  checks: Check[];
+  mutation: Mutation;
+}
+
+export type CompileOutcome = { ok: true; compiled: CompiledExport } | { ok: false; refusals: ExportRefusal[] };
+
+const GIT_SYNC_IMAGE = /(?:^|\/)git-sync(?:[:@]|$)/;
+
+export function compileExport(ctx: EngineContext): CompileOutcome {
+  const refusals = exportRefusals(ctx);
+  if (refusals.length > 0) return { ok: false, refusals };
+  const { policy } = ctx;
+  const p = policy.prefix;
+  const r = resolver(policy);
+  const v = values(ctx, r);
+  const template = buildTemplate(ctx, v);
+  const checks = buildChecks(ctx, r, v, template);
+
+  // The webhook is called for a pod that carries its opt-in annotations, or for every pod of a namespace labelled enabled.
+  const webhookCalled = or(podHas(`${p}repo`), podHas(`${p}inject`), raw(`(${nsLabel(INJECTION_LABEL).cel} == 'enabled')`, (i) => i.namespaceLabels[INJECTION_LABEL] === 'enabled'));
+  // The engine's opt-in (src/engine/plan.ts): inject true in any layer, or the pod's own repo or inject annotation; inject false opts out.
+  const optedIn = and(ne(r.injectValue, str('false')), or(raw(`(${r.injectValue.cel} == 'true')`, (i) => r.injectValue.ev(i) === 'true'), podHas(`${p}repo`), podHas(`${p}inject`)));
+  const match: Condition[] = [
+    { name: 'not-a-mirror-pod', expression: raw("!(has(object.metadata.annotations) && 'kubernetes.io/config.mirror' in object.metadata.annotations)", (i) => !podHas('kubernetes.io/config.mirror').ev(i)) },
+    { name: 'not-already-injected', expression: raw(`!${podHas(`${p}${WRITTEN_ANNOTATIONS.status}`).cel}`, (i) => !podHas(`${p}${WRITTEN_ANNOTATIONS.status}`).ev(i)) },
+    {
+      name: 'no-git-sync-container',
+      expression: raw(
+        `!(${exists('containers', fieldMatches('image', GIT_SYNC_IMAGE)).cel} || ${exists('initContainers', fieldMatches('image', GIT_SYNC_IMAGE)).cel})`,
+        (i) => !(exists('containers', fieldMatches('image', GIT_SYNC_IMAGE)).ev(i) || exists('initContainers', fieldMatches('image', GIT_SYNC_IMAGE)).ev(i)),
+      ),
+    },
+    { name: 'opted-in', expression: and(webhookCalled, optedIn) },
+  ];
+  return {
+    ok: true,
+    compiled: {
+      policyHash: policy.hash,
+      prefix: p,
+      onInvalidAnnotations: policy.onInvalidAnnotations,
+      excludedNamespaces: [...policy.excludedNamespaces].sort(),
+      match,
+      checks,
+      mutation: template.mutation,
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The values the template and the checks read, as expressions: each
+ * annotation's applying value (settings.ts), and the few the engine works
+ * out from them: the transport, the mode `auto` chooses, and the period as
+ * git-sync is told it.
+ *
+ * The mode is derived from the engine by probing: for each requested mode
+ * and each kind of pod (runs to completion or not), the engine is asked, and
+ * its answer (a mode, or a refusal with its message) becomes a row of a CEL
+ * conditional. The period's Go spelling is the one computation written here;
+ * test/property/export-values.test.ts compares it with the engine's over the
+ * whole envelope.
+ */
+import { MODES, formatDuration, formatProblem, type EngineContext, type Problem } from '../engine/index.ts';
+import { and, choose, concat, cond, div, durationSeconds, eq, gt, int, intString, lt, mod, or, raw, str, type B, type N, type S } from './cel.ts';
+import { probe } from './probe.ts';
+import type { Resolver } from './settings.ts';
+
+export interface Values {
+  repo: S;
+  transport: S;
+  ref: S;
+  secret: S;
+  layout: S;
+  tokenUser: S;
+  sshKey: S;
+  knownHosts: S;
+  subPath: S;
+  mountPath: S;
+  env: S;
+  depth: S;
+  submodules: S;
+  /** The requested mode (`auto` included). */
+  requestedMode: S;
+  /** The mode the pod gets, or '' when the engine refuses the request (modeError says why). */
+  mode: S;
+  /** The engine's refusal of the requested mode for this pod, as `field: message [CODE]`, or ''. */
+  modeError: S;
+  /** Whole seconds of the period. */
+  periodSeconds: N;
+  /** The period as git-sync is told it: raised to the policy minimum, in Go's spelling. */
+  periodText: S;
+  /** The containers annotation, '' when unset: every app container. */
+  containersListed: S;
+}
+
+/** Whether the pod runs to completion (restartPolicy Never or OnFailure), which `auto` reads. */
+export const runsToCompletion: B = raw(
+  "(has(object.spec.restartPolicy) && object.spec.restartPolicy in ['Never', 'OnFailure'])",
+  (i) => ['Never', 'OnFailure'].includes((i.pod.spec as { restartPolicy?: string }).restartPolicy ?? ''),
+);
+
+/** Go's duration spelling of whole seconds (`1h12m1s`, `1m`, `30s`), as the engine's formatDuration writes it. */
+export function goDuration(n: N): S {
+  const h = div(n, 3600);
+  const m = div(mod(n, 3600), 60);
+  const s = mod(n, 60);
+  const zero = int(0);
+  return concat(
+    cond(gt(h, zero), concat(intString(h), str('h')), str('')),
+    cond(gt(m, zero), concat(intString(m), str('m')), str('')),
+    cond(or(gt(s, zero), and(eq(intString(h), str('0')), eq(intString(m), str('0')))), concat(intString(s), str('s')), str('')),
+  );
+}
+
+export function values(ctx: EngineContext, r: Resolver): Values {
+  const { policy } = ctx;
+  const repo = r.value('repo');
+  const requestedMode = r.value('mode');
+  const periodSeconds = durationSeconds(r.value('period'));
+  const minSeconds = Math.ceil(policy.minPeriod.ms / 1000);
+
+  // The engine's answer for each requested mode, for both kinds of pod.
+  const answers: [B, S, S][] = [];
+  for (const requested of MODES) {
+    for (const completes of [true, false]) {
+      const result = probe(ctx, { mode: requested, restartPolicy: completes ? 'Never' : 'Always' });
+      const modeProblem = result.errors.find((e) => e.code === 'MODE_NOT_ALLOWED' || e.code === 'NATIVE_SIDECARS_UNSUPPORTED');
+      const when = and(eq(requestedMode, str(requested)), completes ? runsToCompletion : raw(`!${runsToCompletion.cel}`, (i) => !runsToCompletion.ev(i)));
+      if (modeProblem) answers.push([when, str(''), modeMessage(modeProblem, r)]);
+      else if (result.outcome === 'injected') answers.push([when, str(result.injection!.mode), str('')]);
+      else throw new Error(`a mode probe (${requested}) was ${result.outcome}: ${result.errors.map(formatProblem).join('; ')}`);
+    }
+  }
+
+  return {
+    repo,
+    transport: cond(raw(`${repo.cel}.startsWith('https://')`, (i) => repo.ev(i).startsWith('https://')), str('https'), str('ssh')),
+    ref: r.value('ref'),
+    secret: r.value('secret'),
+    layout: r.value('secret-layout'),
+    tokenUser: r.value('token-user'),
+    sshKey: r.value('ssh-key'),
+    knownHosts: r.value('known-hosts'),
+    subPath: r.value('sub-path'),
+    mountPath: r.value('mount-path'),
+    env: r.value('env'),
+    depth: r.value('depth'),
+    submodules: r.value('submodules'),
+    requestedMode,
+    mode: choose(
+      answers.map(([c, m]) => [c, m] as const),
+      str(''),
+    ),
+    modeError: choose(
+      answers.map(([c, , e]) => [c, e] as const),
+      str(''),
+    ),
+    periodSeconds,
+    periodText: cond(lt(periodSeconds, int(minSeconds)), str(formatDuration(policy.minPeriod.ms)), goDuration(periodSeconds)),
+    containersListed: r.value('containers'),
+  };
+}
+
+/** A mode refusal with its field as the pod's: where the mode was written. */
+function modeMessage(p: Problem, r: Resolver): S {
+  return concat(r.field('mode'), str(`: ${p.message} [${p.code}]`));
+}
+
