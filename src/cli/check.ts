@@ -7,7 +7,7 @@
 import { checkLine, previewResponse, type PreviewObject } from '../preview/index.ts';
 import type { Env } from '../args.ts';
 import type { Command } from './commands.ts';
-import { environmentJson, environmentLines, evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
+import { environmentJson, environmentLines, evaluateInputs, exitStatus, inputOptions, manifestFlags, WEBHOOK_FREE_FLAG, WEBHOOK_FREE_USAGE, withInputProblems, write } from './manifests.ts';
 
 const USAGE = `Usage: gitsync-injector check [-f PATH]... [options]
 
@@ -22,7 +22,8 @@ which it names on standard error (and in -o json: policySource, namespaces).
 
 Options:
 ${inputOptions(`  -o, --output FORMAT    text (default), or json: the preview of every object
-                         (outcome, skip reason, injection, warnings, errors)`)}
+                         (outcome, skip reason, injection, warnings, errors)`, `
+${WEBHOOK_FREE_USAGE}`)}
 
 Exit status:
   0  no object would be denied
@@ -42,11 +43,11 @@ function summary(o: PreviewObject): Omit<PreviewObject, 'object' | 'patch' | 're
 }
 
 async function run(args: string[], env: Env): Promise<number> {
-  const flags = manifestFlags(args, ['text', 'json']);
+  const flags = manifestFlags(args, ['text', 'json'], WEBHOOK_FREE_FLAG);
   return withInputProblems(async () => {
     const { deps, objects, environment } = await evaluateInputs(flags, env);
     if (flags.output === 'json') {
-      const response = previewResponse(objects, deps);
+      const response = previewResponse(objects, deps, { webhookFree: flags.own['webhook-free'] === true });
       await write(process.stdout, `${JSON.stringify({ ...response, ...environmentJson(environment), objects: objects.map(summary) }, null, 2)}\n`);
       return exitStatus(objects);
     }

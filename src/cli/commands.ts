@@ -8,6 +8,7 @@ import { audit } from './audit.ts';
 import { certs } from './certs.ts';
 import { completionCommand } from './completion.ts';
 import { check } from './check.ts';
+import { exportPolicy } from './export-policy.ts';
 import { inject } from './inject.ts';
 import { policy } from './policy.ts';
 import { serve } from './serve.ts';
@@ -32,6 +33,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   uninject,
   audit,
   policy,
+  'export-policy': exportPolicy,
   version,
   completion: completionCommand(() => COMMANDS),
 };

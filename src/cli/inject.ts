@@ -9,7 +9,7 @@
 import { REFUSED, refusal, renderJson, renderPatches, renderYaml, warningLines } from '../preview/index.ts';
 import type { Env } from '../args.ts';
 import type { Command } from './commands.ts';
-import { environmentLines, evaluateInputs, exitStatus, inputOptions, manifestFlags, withInputProblems, write } from './manifests.ts';
+import { environmentLines, evaluateInputs, exitStatus, inputOptions, manifestFlags, WEBHOOK_FREE_FLAG, WEBHOOK_FREE_USAGE, withInputProblems, write } from './manifests.ts';
 
 const USAGE = `Usage: gitsync-injector inject [-f PATH]... [options]
 
@@ -25,7 +25,8 @@ inject again, or the webhook later, changes nothing.
 Options:
 ${inputOptions(`  -o, --output FORMAT    yaml (default), json (one object, or a v1 List), or
                          patch (the JSON Patch of each injected object, against
-                         that object: kubectl patch --type=json applies it)`)}
+                         that object: kubectl patch --type=json applies it)`, `
+${WEBHOOK_FREE_USAGE}`)}
 
 Warnings, and the objects the webhook would deny with every reason, are
 printed on standard error as FILE:LINE (document N) KIND NAMESPACE/NAME.
@@ -46,7 +47,7 @@ Examples:
 `;
 
 async function run(args: string[], env: Env): Promise<number> {
-  const flags = manifestFlags(args, ['yaml', 'json', 'patch']);
+  const flags = manifestFlags(args, ['yaml', 'json', 'patch'], WEBHOOK_FREE_FLAG);
   return withInputProblems(async () => {
     const { sources, objects, environment } = await evaluateInputs(flags, env);
     const messages: string[] = environmentLines(environment);

@@ -108,6 +108,12 @@ export async function environmentFor(flags: ManifestFlags, env: Env, sources: re
   return flags.live(env) ? liveEnvironment(flags, env, sources) : offlineEnvironment(flags);
 }
 
+/** `--webhook-free`, for the commands that preview (inject, check). */
+export const WEBHOOK_FREE_FLAG = { 'webhook-free': { type: 'boolean' } } as const;
+export const WEBHOOK_FREE_USAGE = `      --webhook-free     what the exported admission policies would do instead of
+                         the webhook (docs/webhook-free.md); results are labelled
+                         [webhook-free]`;
+
 export interface Evaluated {
   deps: AdmissionDeps;
   environment: Environment;
@@ -122,7 +128,8 @@ export async function evaluateInputs(flags: ManifestFlags, env: Env): Promise<Ev
   const environment = await environmentFor(flags, env, parsed);
   const { deps } = environment;
   const sources: EvaluatedSource[] = parsed.map((source) => {
-    const documents = evaluateSource(source, deps, environment.namespace === undefined ? {} : { namespace: environment.namespace });
+    const options = { ...(environment.namespace !== undefined && { namespace: environment.namespace }), ...(flags.own['webhook-free'] === true && { webhookFree: true }) };
+    const documents = evaluateSource(source, deps, options);
     for (const o of documents.flatMap((d) => d.objects)) o.source = source.name;
     return { source, documents };
   });

@@ -13,6 +13,7 @@
 import { ANNOTATIONS, ANNOTATION_KEYS, PROBLEM_CODES, SKIP_REASONS } from '../engine/index.ts';
 import { BUILTIN_POLICY, POLICY_PROBLEM_CODES, policyReferenceTable } from '../policy/index.ts';
 import { httpErrorTable } from '../server/index.ts';
+import { ANNOTATION_EXPORT, EXPORT_REFUSAL_CODES, OTHER_FEATURES } from '../export/index.ts';
 
 /** How the table shows whether a named repository has its own value (docs/several-repositories.md). */
 const SCOPES = {
@@ -44,9 +45,29 @@ export function skipTable(): string {
   return ['| reason | meaning |', '|---|---|', ...rows].join('\n');
 }
 
+const DECISIONS = { exported: 'exported', difference: 'exported, with a difference', 'webhook-only': 'webhook only' } as const;
+
+/** The webhook-free export's feature table (docs/webhook-free.md), from the decisions in src/export/features.ts. */
+export function webhookFreeTable(prefix = BUILTIN_POLICY.annotationPrefix): string {
+  const rows = ANNOTATION_KEYS.map((key) => {
+    const row = ANNOTATION_EXPORT[key];
+    const values = row.allowed ? `values served: ${row.allowed}` : '';
+    const note = [row.note, values].filter(Boolean).join('; ');
+    return `| \`${prefix}${key}\` | ${DECISIONS[row.decision]} | ${cell(note)} |`;
+  });
+  const others = OTHER_FEATURES.map((f) => `| ${cell(f.feature)} | ${DECISIONS[f.decision]} | ${cell(f.note)} |`);
+  return ['| feature | webhook-free | notes |', '|---|---|---|', ...rows, ...others].join('\n');
+}
+
+/** Why a policy is not exported: the refusal codes of `export-policy`. */
+export function exportRefusalTable(): string {
+  const rows = Object.entries(EXPORT_REFUSAL_CODES).map(([code, text]) => `| \`${code}\` | ${cell(text)} |`);
+  return ['| code | meaning |', '|---|---|', ...rows].join('\n');
+}
+
 /** Every generated section, by marker name: the body to put between its markers. */
 export function generatedSections(): Record<string, string> {
-  return { annotations: annotationTable(), problems: problemTable(), skips: skipTable(), policy: policyReferenceTable(), 'http-errors': httpErrorTable() };
+  return { annotations: annotationTable(), problems: problemTable(), skips: skipTable(), policy: policyReferenceTable(), 'http-errors': httpErrorTable(), 'webhook-free': webhookFreeTable(), 'export-refusals': exportRefusalTable() };
 }
 
 /** A pair of markers in a text: the section's name and where its body lies. */

@@ -57,20 +57,96 @@ const annotationsOf = (i: Input): Record<string, string> => {
 };
 const POD_ANN = 'object.metadata.annotations';
 const NS_ANN = 'namespaceObject.metadata.annotations';
-const NS_LABELS = 'namespaceObject.metadata.labels';
+
+/** Optional chaining: an absent annotations map and an absent key are both "none", without a has() guard per access. */
+const podOpt = (key: string): string => `object.metadata.?annotations[?${celString(key)}]`;
+const nsOpt = (key: string): string => `namespaceObject.metadata.?annotations[?${celString(key)}]`;
 
 /** Whether the pod has the annotation. */
-export const podHas = (key: string): B =>
-  make(`(has(${POD_ANN}) && ${celString(key)} in ${POD_ANN})`, (i) => Object.hasOwn(annotationsOf(i), key));
+export const podHas = (key: string): B => make(`${podOpt(key)}.hasValue()`, (i) => Object.hasOwn(annotationsOf(i), key));
 /** The pod's annotation, '' when absent. */
-export const podVal = (key: string): S =>
-  make(`(has(${POD_ANN}) && ${celString(key)} in ${POD_ANN} ? ${POD_ANN}[${celString(key)}] : '')`, (i) => annotationsOf(i)[key] ?? '');
-export const nsHas = (key: string): B =>
-  make(`(has(${NS_ANN}) && ${celString(key)} in ${NS_ANN})`, (i) => Object.hasOwn(i.namespaceAnnotations, key));
-export const nsVal = (key: string): S =>
-  make(`(has(${NS_ANN}) && ${celString(key)} in ${NS_ANN} ? ${NS_ANN}[${celString(key)}] : '')`, (i) => i.namespaceAnnotations[key] ?? '');
+export const podVal = (key: string): S => make(`${podOpt(key)}.orValue('')`, (i) => annotationsOf(i)[key] ?? '');
+export const nsHas = (key: string): B => make(`${nsOpt(key)}.hasValue()`, (i) => Object.hasOwn(i.namespaceAnnotations, key));
+export const nsVal = (key: string): S => make(`${nsOpt(key)}.orValue('')`, (i) => i.namespaceAnnotations[key] ?? '');
 export const nsLabel = (key: string): S =>
-  make(`(has(${NS_LABELS}) && ${celString(key)} in ${NS_LABELS} ? ${NS_LABELS}[${celString(key)}] : '')`, (i) => i.namespaceLabels[key] ?? '');
+  make(`namespaceObject.metadata.?labels[?${celString(key)}].orValue('')`, (i) => i.namespaceLabels[key] ?? '');
+
+/**
+ * The first layer that has the annotation: the pod's, then each of `middle`
+ * (a value chosen by a key expression from a table, such as the preset's),
+ * then the namespace's, else `fallback`. One optional chain, so the value is
+ * written once however many layers it has.
+ */
+export function layered(key: string, middle: readonly { key: S; table: Readonly<Record<string, string>> }[], fallback: string, namespace = true): S {
+  const tables = middle.filter((m) => Object.keys(m.table).length > 0);
+  const cel = [
+    podOpt(key),
+    ...tables.map((m) => `.or({${Object.entries(m.table).map(([k, v]) => `${celString(k)}: ${celString(v)}`).join(', ')}}[?${m.key.cel}])`),
+    ...(namespace ? [`.or(${nsOpt(key)})`] : []),
+    `.orValue(${celString(fallback)})`,
+  ].join('');
+  return make(cel, (i) => {
+    const pod = annotationsOf(i)[key];
+    if (pod !== undefined) return pod;
+    for (const m of tables) {
+      const k = m.key.ev(i);
+      if (Object.hasOwn(m.table, k)) return m.table[k]!;
+    }
+    if (namespace && Object.hasOwn(i.namespaceAnnotations, key)) return i.namespaceAnnotations[key]!;
+    return fallback;
+  });
+}
+
+/** A lookup in a table written as a CEL map literal: the entry for `key`, else `fallback`. */
+export function lookup<T>(key: S, table: readonly (readonly [string, X<T>])[], fallback?: X<T>): X<T> {
+  const map = `{${table.map(([k, v]) => `${celString(k)}: ${v.cel}`).join(', ')}}`;
+  const cel = fallback === undefined ? `${map}[${key.cel}]` : `${map}[?${key.cel}].orValue(${fallback.cel})`;
+  return make(cel, (i) => {
+    const k = key.ev(i);
+    const hit = table.find(([name]) => name === k);
+    if (hit) return hit[1].ev(i);
+    if (fallback === undefined) throw new Error(`no entry ${k} in a CEL table`);
+    return fallback.ev(i);
+  });
+}
+
+/**
+ * Named values: written once as a VAP variable (`variables.NAME`), or
+ * inlined where v1.32 refuses variables (MutatingAdmissionPolicy). An
+ * expression that uses a bound value carries a token for it, which
+ * `inline` and `asVariables` expand at the end.
+ */
+export class Scope {
+  private readonly defs = new Map<string, string>();
+  bind<T>(name: string, x: X<T>): X<T> {
+    if (!/^[a-z][A-Za-z0-9]*$/.test(name)) throw new Error(`bad variable name ${name}`);
+    if (this.defs.has(name)) throw new Error(`variable ${name} bound twice`);
+    this.defs.set(name, x.cel);
+    let cached: { input: Input; value: T } | undefined;
+    return make(`\u0001${name}\u0001`, (i) => {
+      if (cached?.input !== i) cached = { input: i, value: x.ev(i) };
+      return cached.value;
+    });
+  }
+  /** The text with every token replaced by the expression it stands for (parenthesised). */
+  inline(text: string): string {
+    return text.replace(/\u0001([A-Za-z0-9]+)\u0001/g, (_, name: string) => `(${this.inline(this.defs.get(name)!)})`);
+  }
+  /** The text with tokens as `variables.NAME`, and the variables it needs, each before those that use it. */
+  asVariables(texts: readonly string[]): { texts: string[]; variables: { name: string; expression: string }[] } {
+    const used = new Set<string>();
+    const visit = (t: string): void => {
+      for (const m of t.matchAll(/\u0001([A-Za-z0-9]+)\u0001/g)) {
+        if (used.has(m[1]!)) continue;
+        visit(this.defs.get(m[1]!)!);
+        used.add(m[1]!);
+      }
+    };
+    texts.forEach(visit);
+    const rename = (t: string): string => t.replace(/\u0001([A-Za-z0-9]+)\u0001/g, (_, name: string) => `variables.${name}`);
+    return { texts: texts.map(rename), variables: [...used].map((name) => ({ name, expression: rename(this.defs.get(name)!) })) };
+  }
+}
 
 export const eq = (a: S, b: S): B => make(`(${a.cel} == ${b.cel})`, (i) => a.ev(i) === b.ev(i));
 export const ne = (a: S, b: S): B => make(`(${a.cel} != ${b.cel})`, (i) => a.ev(i) !== b.ev(i));

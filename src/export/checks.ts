@@ -46,6 +46,7 @@ import {
   gt,
   int,
   intString,
+  lookup,
   matches,
   missingContainers,
 
@@ -324,27 +325,39 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
       'MOUNT_PATH_IN_USE',
     ),
   });
-  const systemCases: [B, string][] = [];
-  for (const { dir, below, holds } of SYSTEM_DIRS) {
-    systemCases.push([eq(v.mountPath, str(dir)), `is ${dir}, which holds ${holds}`]);
-    if (below) systemCases.push([matches(v.mountPath, new RegExp(`^${escapeRegex(dir)}/`)), `is inside ${dir}, which holds ${holds}`]);
-  }
-  const lib = new RegExp(LIBRARY_DIR.source);
-  const libCases: [B, S][] = ['/lib', '/lib32', '/lib64', '/libx32', '/libexec', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libx32', '/usr/libexec', '/usr/local/lib', '/usr/local/lib32', '/usr/local/lib64', '/usr/local/libx32', '/usr/local/libexec'].flatMap((d) => [
-    [eq(v.mountPath, str(d)), str(`is ${d}, which holds libraries and helper programs`)] as [B, S],
-    [matches(v.mountPath, new RegExp(`^${escapeRegex(d)}/`)), str(`is inside ${d}, which holds libraries and helper programs`)] as [B, S],
+  // System directories: the dirs themselves, and inside those whose whole tree is refused; the library dirs likewise.
+  const libDirs = ['', '/usr', '/usr/local'].flatMap((base) => ['lib', 'lib32', 'lib64', 'libx32', 'libexec'].map((l) => `${base}/${l}`));
+  if (!libDirs.every((d) => LIBRARY_DIR.test(d))) throw new Error('the library directories differ from the engine\'s LIBRARY_DIR');
+  const exact = Object.fromEntries(SYSTEM_DIRS.map((d) => [d.dir, `is ${d.dir}, which holds ${d.holds}`]));
+  for (const d of libDirs) exact[d] = `is ${d}, which holds libraries and helper programs`;
+  const below: Record<string, string> = Object.fromEntries([
+    ...libDirs.map((d): [string, string] => [d, `is inside ${d}, which holds libraries and helper programs`]),
+    ...SYSTEM_DIRS.filter((d) => d.below).map((d): [string, string] => [d.dir, `is inside ${d.dir}, which holds ${d.holds}`]),
   ]);
+  const belowList = Object.keys(below);
+  const mp = v.mountPath;
+  const inside = raw<string>(
+    `[${belowList.map((d) => `'${d}'`).join(', ')}].filter(d, ${mp.cel}.startsWith(d + '/'))`,
+    (i) => belowList.filter((d) => mp.ev(i).startsWith(`${d}/`)).join('\u0000'),
+  );
   add({
     id: 'mount-path-system',
     feature: 'mount-path',
     code: 'MOUNT_PATH_NOT_ALLOWED',
-    ok: guard(['mount-path'], and(not(matches(v.mountPath, lib)), ...systemCases.map(([c]) => not(c)))),
+    ok: guard(['mount-path'], and(not(oneOf(mp, Object.keys(exact))), raw(`size(${inside.cel}) == 0`, (i) => inside.ev(i) === ''))),
     message: line(
       r.field('mount-path'),
       concat(
-        q(v.mountPath),
+        q(mp),
         str(' '),
-        choose([...libCases, ...systemCases.map(([c, m]) => [c, str(m)] as [B, S])], str('is a system directory')),
+        lookup(
+          mp,
+          Object.entries(exact).map(([d, m]) => [d, str(m)] as const),
+          raw<string>(
+            `{${Object.entries(below).map(([d, m]) => `'${d}': '${m.replaceAll("'", "\\'")}'`).join(', ')}}[?${inside.cel}[?0].orValue('')].orValue('')`,
+            (i) => below[inside.ev(i).split('\u0000')[0]!] ?? '',
+          ),
+        ),
         str("; mounting the repository there would hide them from the app; use a directory of the app's own, such as /git or /opt/<app>/<folder>"),
       ),
       'MOUNT_PATH_NOT_ALLOWED',

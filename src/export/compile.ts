@@ -5,7 +5,7 @@
  * Kubernetes objects; evaluate.ts runs them for the preview.
  */
 import { WRITTEN_ANNOTATIONS, type EngineContext } from '../engine/index.ts';
-import { and, exists, fieldMatches, ne, nsLabel, or, podHas, raw, str, type B } from './cel.ts';
+import { and, escapeRegex, exists, fieldMatches, ne, nsLabel, or, podAnnotationKeyMatches, podHas, raw, Scope, str, type B } from './cel.ts';
 import { buildChecks, type Check } from './checks.ts';
 import { exportRefusals, type ExportRefusal } from './refusals.ts';
 import { resolver } from './settings.ts';
@@ -29,26 +29,41 @@ export interface CompiledExport {
   match: Condition[];
   checks: Check[];
   mutation: Mutation;
+  /** The named values the expressions use: VAP variables, inlined in the MutatingAdmissionPolicy. */
+  scope: Scope;
 }
 
 export type CompileOutcome = { ok: true; compiled: CompiledExport } | { ok: false; refusals: ExportRefusal[] };
 
 const GIT_SYNC_IMAGE = /(?:^|\/)git-sync(?:[:@]|$)/;
 
-export function compileExport(ctx: EngineContext): CompileOutcome {
-  const refusals = exportRefusals(ctx);
+export interface CompileOptions {
+  /**
+   * Compile with unknown native sidecar support as the engine reads it (auto
+   * never picks native), for previews; an export for a cluster needs the fact.
+   */
+  allowUnknownFacts?: boolean;
+}
+
+export function compileExport(ctx: EngineContext, options: CompileOptions = {}): CompileOutcome {
+  const refusals = exportRefusals(ctx).filter((r) => !(options.allowUnknownFacts && r.code === 'EXPORT_NATIVE_SIDECARS_UNKNOWN'));
   if (refusals.length > 0) return { ok: false, refusals };
   const { policy } = ctx;
   const p = policy.prefix;
-  const r = resolver(policy);
-  const v = values(ctx, r);
+  const scope = new Scope();
+  const r = resolver(policy, scope);
+  const v = values(ctx, r, scope);
   const template = buildTemplate(ctx, v);
   const checks = buildChecks(ctx, r, v, template);
 
   // The webhook is called for a pod that carries its opt-in annotations, or for every pod of a namespace labelled enabled.
   const webhookCalled = or(podHas(`${p}repo`), podHas(`${p}inject`), raw(`(${nsLabel(INJECTION_LABEL).cel} == 'enabled')`, (i) => i.namespaceLabels[INJECTION_LABEL] === 'enabled'));
   // The engine's opt-in (src/engine/plan.ts): inject true in any layer, or the pod's own repo or inject annotation; inject false opts out.
-  const optedIn = and(ne(r.injectValue, str('false')), or(raw(`(${r.injectValue.cel} == 'true')`, (i) => r.injectValue.ev(i) === 'true'), podHas(`${p}repo`), podHas(`${p}inject`)));
+  const namesRepository = podAnnotationKeyMatches(new RegExp(`^${escapeRegex(p)}[^.]*\\.repo$`));
+  const optedIn = and(
+    ne(r.injectValue, str('false')),
+    or(raw(`(${r.injectValue.cel} == 'true')`, (i) => r.injectValue.ev(i) === 'true'), podHas(`${p}repo`), podHas(`${p}inject`), namesRepository),
+  );
   const match: Condition[] = [
     { name: 'not-a-mirror-pod', expression: raw("!(has(object.metadata.annotations) && 'kubernetes.io/config.mirror' in object.metadata.annotations)", (i) => !podHas('kubernetes.io/config.mirror').ev(i)) },
     { name: 'not-already-injected', expression: raw(`!${podHas(`${p}${WRITTEN_ANNOTATIONS.status}`).cel}`, (i) => !podHas(`${p}${WRITTEN_ANNOTATIONS.status}`).ev(i)) },
@@ -71,6 +86,7 @@ export function compileExport(ctx: EngineContext): CompileOutcome {
       match,
       checks,
       mutation: template.mutation,
+      scope,
     },
   };
 }

@@ -27,7 +27,8 @@ export interface AnnotationExport {
   note: string;
 }
 
-const HOST = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?){0,10}';
+// The last label starts with a letter: a host whose last label is a number is read as an IPv4 address by URL parsers.
+const HOST = '(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.){0,10}[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const PORT = '(?::[1-9][0-9]{0,3})?';
 const REPO_PATH = '[A-Za-z0-9_][A-Za-z0-9._~+-]{0,99}(?:/[A-Za-z0-9_][A-Za-z0-9._~+-]{0,99}){0,9}';
 const DNS_SUBDOMAIN = '[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?){0,3}';

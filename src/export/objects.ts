@@ -30,7 +30,7 @@ function matchConstraints(c: CompiledExport): Obj {
   };
 }
 
-const conditions = (cs: readonly Condition[]): Obj[] => cs.map((m) => ({ name: m.name, expression: m.expression.cel }));
+const conditions = (c: CompiledExport, cs: readonly Condition[]): Obj[] => cs.map((m) => ({ name: m.name, expression: c.scope.inline(m.expression.cel) }));
 
 function metadata(c: CompiledExport, name: string, what: string): Obj {
   return {
@@ -57,8 +57,8 @@ function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
         failurePolicy: 'Fail',
         reinvocationPolicy: 'Never',
         matchConstraints: matchConstraints(c),
-        matchConditions: conditions([...c.match, ...folded]),
-        mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: c.mutation.cel } }],
+        matchConditions: conditions(c, [...c.match, ...folded]),
+        mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: c.scope.inline(c.mutation.cel) } }],
       },
     },
     {
@@ -72,7 +72,25 @@ function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
 
 const reasonOf = (code: string): string => (POLICY_REFUSALS.has(code as ProblemCode) || code === 'WEBHOOK_ONLY' ? 'Forbidden' : 'Invalid');
 
+/**
+ * A ValidatingAdmissionPolicy over checks. Deny shows only the first failing
+ * validation, and the webhook lists every problem at once: so for Deny the
+ * checks are one validation whose message joins the failing ones. Warn gives
+ * a warning per failing validation: one each.
+ */
 function validating(c: CompiledExport, name: string, checks: readonly Check[], action: 'Deny' | 'Warn', what: string): Obj[] {
+  let validations: { expression: string; messageExpression: string; message: string; reason: string }[];
+  if (action === 'Deny') {
+    const ok = and(...checks.map((k) => k.ok));
+    const joined = `[${checks.map((k) => `${k.ok.cel} ? '' : ${k.message.cel}`).join(', ')}].filter(m, m != '').join('; ')`;
+    const reason = checks.every((k) => reasonOf(k.code) === 'Forbidden') ? 'Forbidden' : 'Invalid';
+    validations = [{ expression: ok.cel, messageExpression: joined, message: 'gitsync-injector: the pod fails the webhook-free checks (docs/webhook-free.md)', reason }];
+  } else {
+    validations = checks.map((k) => ({ expression: k.ok.cel, messageExpression: k.message.cel, message: `gitsync-injector: check ${k.id} failed [${k.code}]`, reason: reasonOf(k.code) }));
+  }
+  const texts = validations.flatMap((v) => [v.expression, v.messageExpression]);
+  const { texts: renamed, variables } = c.scope.asVariables(texts);
+  validations = validations.map((v, i) => ({ ...v, expression: renamed[2 * i]!, messageExpression: renamed[2 * i + 1]! }));
   return [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
@@ -81,13 +99,9 @@ function validating(c: CompiledExport, name: string, checks: readonly Check[], a
       spec: {
         failurePolicy: 'Fail',
         matchConstraints: matchConstraints(c),
-        matchConditions: conditions(c.match),
-        validations: checks.map((k) => ({
-          expression: k.ok.cel,
-          messageExpression: k.message.cel,
-          message: `gitsync-injector: check ${k.id} failed [${k.code}]`,
-          reason: reasonOf(k.code),
-        })),
+        matchConditions: conditions(c, c.match),
+        variables,
+        validations,
       },
     },
     {

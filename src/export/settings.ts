@@ -7,7 +7,7 @@
  * one policy.
  */
 import type { AnnotationKey, EnginePolicy } from '../engine/index.ts';
-import { and, bool, choose, concat, cond, eq, matches, not, nsHas, nsVal, or, podHas, podVal, raw, str, type B, type S } from './cel.ts';
+import { and, bool, concat, cond, layered, lookup, matches, not, nsHas, nsVal, oneOf, or, podHas, podVal, raw, str, type B, type S, type Scope } from './cel.ts';
 
 export interface Resolver {
   prefix: string;
@@ -27,25 +27,35 @@ export interface Resolver {
   injectValue: S;
 }
 
-export function resolver(policy: EnginePolicy): Resolver {
+/** A variable name for an annotation: `mount-path` → `mountPath`. */
+const varName = (key: string): string => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export function resolver(policy: EnginePolicy, scope: Scope): Resolver {
   const prefix = policy.prefix;
   const policyRaw = (key: AnnotationKey): string | undefined => policy.defaults.get(key)?.raw;
   const k = (key: AnnotationKey): string => `${prefix}${key}`;
   const nsName = raw<string>('namespaceObject.metadata.name', (i) => i.namespace);
 
-  const presetName: S = policy.enforced.has('preset')
-    ? str(policyRaw('preset') ?? '')
-    : cond(podHas(k('preset')), podVal(k('preset')), cond(nsHas(k('preset')), nsVal(k('preset')), str(policyRaw('preset') ?? '')));
+  const presetName: S = scope.bind(
+    'preset',
+    policy.enforced.has('preset') ? str(policyRaw('preset') ?? '') : layered(k('preset'), [], policyRaw('preset') ?? ''),
+  );
+  const presetTable = (key: AnnotationKey): Record<string, string> =>
+    Object.fromEntries([...policy.presets].filter(([, layer]) => layer.has(key)).map(([name, layer]) => [name, layer.get(key)!.raw]));
+  const presetSets = (key: AnnotationKey): B => {
+    const names = Object.keys(presetTable(key));
+    return names.length === 0 ? bool(false) : oneOf(presetName, names);
+  };
 
-  const presetCases = (key: AnnotationKey): [B, S][] =>
-    [...policy.presets].filter(([, layer]) => layer.has(key)).map(([name, layer]) => [eq(presetName, str(name)), str(layer.get(key)!.raw)]);
-  const presetSets = (key: AnnotationKey): B => or(...presetCases(key).map(([c]) => c));
-  const presetFields = (key: AnnotationKey): [B, S][] => presetCases(key).map(([c], i) => [c, str(`${k(key)} (preset ${[...policy.presets].filter(([, l]) => l.has(key))[i]![0]})`)]);
-
+  const memo = new Map<AnnotationKey, S>();
   const value = (key: AnnotationKey): S => {
-    if (key !== 'preset' && policy.enforced.has(key)) return str(policyRaw(key) ?? '');
     if (key === 'preset') return presetName;
-    return cond(podHas(k(key)), podVal(k(key)), choose(presetCases(key), cond(nsHas(k(key)), nsVal(k(key)), str(policyRaw(key) ?? ''))));
+    let v = memo.get(key);
+    if (!v) {
+      v = policy.enforced.has(key) ? str(policyRaw(key) ?? '') : scope.bind(varName(key), layered(k(key), [{ key: presetName, table: presetTable(key) }], policyRaw(key) ?? ''));
+      memo.set(key, v);
+    }
+    return v;
   };
   const present = (key: AnnotationKey): B => {
     if (policy.enforced.has(key)) return bool(policyRaw(key) !== undefined);
@@ -56,22 +66,36 @@ export function resolver(policy: EnginePolicy): Resolver {
     if (key === 'preset') return or(podHas(k(key)), nsHas(k(key)));
     return or(podHas(k(key)), and(nsHas(k(key)), not(presetSets(key))));
   };
-  const field = (key: AnnotationKey): S =>
-    policy.enforced.has(key) ? str(policy.defaults.get(key)?.field ?? k(key)) :
-    cond(
+  const field = (key: AnnotationKey): S => {
+    const fallback = policy.defaults.get(key)?.field ?? k(key);
+    if (policy.enforced.has(key)) return str(fallback);
+    const presetFields = Object.fromEntries(Object.keys(presetTable(key)).map((name) => [name, `${k(key)} (preset ${name})`]));
+    return cond(
       podHas(k(key)),
       str(k(key)),
-      choose(key === 'preset' ? [] : presetFields(key), cond(nsHas(k(key)), concat(str(`${k(key)} (namespace `), nsName, str(')')), str(policy.defaults.get(key)?.field ?? k(key)))),
+      lookup(
+        presetName,
+        key === 'preset' ? [] : Object.entries(presetFields).map(([name, f]) => [name, str(f)] as const),
+        cond(nsHas(k(key)), concat(str(`${k(key)} (namespace `), nsName, str(')')), str(fallback)),
+      ),
     );
+  };
 
   const valid = /^(?:true|false)$/;
-  const injectValue: S = policy.enforced.has('inject')
-    ? str(policyRaw('inject') ?? '')
-    : cond(
-        and(podHas(k('inject')), matches(podVal(k('inject')), valid)),
-        podVal(k('inject')),
-        choose(presetCases('inject'), cond(and(nsHas(k('inject')), matches(nsVal(k('inject')), valid)), nsVal(k('inject')), str(policyRaw('inject') ?? ''))),
-      );
+  const injectValue: S = scope.bind(
+    'optIn',
+    policy.enforced.has('inject')
+      ? str(policyRaw('inject') ?? '')
+      : cond(
+          and(podHas(k('inject')), matches(podVal(k('inject')), valid)),
+          podVal(k('inject')),
+          lookup(
+            presetName,
+            Object.entries(presetTable('inject')).map(([name, v]) => [name, str(v)] as const),
+            cond(and(nsHas(k('inject')), matches(nsVal(k('inject')), valid)), nsVal(k('inject')), str(policyRaw('inject') ?? '')),
+          ),
+        ),
+  );
 
   return { prefix, presetName, value, present, fromPodOrNamespace, field, policyRaw, injectValue };
 }

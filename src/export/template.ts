@@ -11,9 +11,9 @@
  * the pod's own, where the webhook's patch puts them.
  */
 import { WRITTEN_ANNOTATIONS, formatDuration, type EngineContext, type Mode } from '../engine/index.ts';
-import { and, celString, choose, concat, cond, eq, ne, raw, str, type B, type Input, type X } from './cel.ts';
+import { celString, concat, cond, eq, lookup, raw, str, type Input, type X } from './cel.ts';
 import { append, list, literal, struct, substituted, type Substitution } from './literal.ts';
-import { credentialVariants, partsOf, probe, SENTINELS, type CredentialVariant, type ProbeParts } from './probe.ts';
+import { credentialVariants, partsOf, probe, SENTINELS, type ProbeParts } from './probe.ts';
 import type { Values } from './values.ts';
 
 /** The mutation, as CEL and as its TypeScript evaluation (the ApplyConfiguration as JSON). */
@@ -27,22 +27,6 @@ function commonPrefix<T>(lists: readonly (readonly T[])[]): T[] {
   let n = 0;
   while (n < first.length && lists.every((l) => l.length > n && sameJson(l[n], first[n]))) n++;
   return first.slice(0, n);
-}
-
-/** Per credential variant: the condition under which a pod gets it. */
-function variantCondition(v: CredentialVariant, values: Values): B {
-  const a = v.annotations;
-  const parts: B[] = [eq(values.transport, str(v.transport))];
-  if (v.transport === 'https') {
-    if (a.secret === undefined) parts.push(eq(values.secret, str('')));
-    else {
-      parts.push(ne(values.secret, str('')), eq(values.layout, str(a['secret-layout']!)));
-      if (a['token-user'] !== undefined) parts.push(eq(values.tokenUser, str(a['token-user'])));
-    }
-  } else {
-    parts.push(eq(values.knownHosts, str(a['known-hosts']!)), a['ssh-key'] === undefined ? eq(values.sshKey, str('')) : ne(values.sshKey, str('')));
-  }
-  return and(...parts);
 }
 
 interface ContainerSlot {
@@ -86,12 +70,10 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   const { policy } = ctx;
   const prefix = policy.prefix;
   const variants = credentialVariants(policy);
-  const variantConds = variants.map((v) => variantCondition(v, values));
-  const modes = (['init-only', 'sidecar', 'native'] as const).filter((m) => policy.allowedModes.includes(m));
+  const modes = values.reachableModes;
 
   const subs: Substitution[] = [
     { needle: SENTINELS.httpsRepo, expr: values.repo, within: true },
-    { needle: SENTINELS.sshRepo, expr: values.repo, within: true },
     { needle: SENTINELS.ref, expr: values.ref, within: true },
     { needle: SENTINELS.secret, expr: values.secret, within: true },
     { needle: SENTINELS.sshKey, expr: values.sshKey, within: true },
@@ -104,7 +86,9 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   ];
 
   const byMode = new Map<Mode, ProbeParts[]>();
-  for (const mode of modes) byMode.set(mode, variants.map((variant) => partsOf(probe(ctx, { mode, variant }), prefix)));
+  // Both repository sentinels stand for the same value: written as one, the variants share everything up to the credentials.
+  const oneRepo = (parts: ProbeParts): ProbeParts => JSON.parse(JSON.stringify(parts).replaceAll(SENTINELS.sshRepo, SENTINELS.httpsRepo)) as ProbeParts;
+  for (const mode of modes) byMode.set(mode, variants.map((variant) => oneRepo(partsOf(probe(ctx, { mode, variant }), prefix))));
 
   const containerNames = new Set<string>();
   const volumeNames = new Set<string>();
@@ -119,16 +103,16 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
         containerNames.add(slot.fields.name as string);
         const env = append(
           literal(slot.env, `${type}.env`, subs) as X<unknown[]>,
-          choose(
-            variants.map((_, v) => [variantConds[v]!, literal(extraEnv[v]![s], `${type}.env`, subs) as X<unknown[]>] as const),
-            list([]),
+          lookup(
+            values.variant,
+            variants.map((vv, v) => [vv.id, literal(extraEnv[v]![s], `${type}.env`, subs) as X<unknown[]>] as const),
           ),
         );
         const mounts = append(
           literal(slot.mounts, `${type}.volumeMounts`, subs) as X<unknown[]>,
-          choose(
-            variants.map((_, v) => [variantConds[v]!, literal(extraMounts[v]![s], `${type}.volumeMounts`, subs) as X<unknown[]>] as const),
-            list([]),
+          lookup(
+            values.variant,
+            variants.map((vv, v) => [vv.id, literal(extraMounts[v]![s], `${type}.volumeMounts`, subs) as X<unknown[]>] as const),
           ),
         );
         const fields = Object.entries(slot.fields).map(([k, v]) => [k, literal(v, `${type}.${k}`, subs)] as const);
@@ -144,9 +128,9 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   };
 
   const byModeList = (kind: 'initContainers' | 'containers'): X<unknown[]> =>
-    choose(
-      modes.map((m) => [eq(values.mode, str(m)), gitSyncContainers(m, kind)] as const),
-      list([]),
+    lookup(
+      values.mode,
+      modes.map((m) => [m, gitSyncContainers(m, kind)] as const),
     );
 
   // Volumes: what every variant shares, then the variant's own (the same in every mode).
@@ -155,9 +139,9 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   const sharedVolumes = commonPrefix(volumeParts);
   const volumes = append(
     literal(sharedVolumes, 'Object.spec.volumes', subs) as X<unknown[]>,
-    choose(
-      variants.map((_, v) => [variantConds[v]!, literal(volumeParts[v]!.slice(sharedVolumes.length), 'Object.spec.volumes', subs) as X<unknown[]>] as const),
-      list([]),
+    lookup(
+      values.variant,
+      variants.map((vv, v) => [vv.id, literal(volumeParts[v]!.slice(sharedVolumes.length), 'Object.spec.volumes', subs) as X<unknown[]>] as const),
     ),
   );
 
@@ -187,26 +171,50 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
 
   // Annotations: the status, with the engine marked instead of the config hash, and the published files.
   const statusKey = `${prefix}${WRITTEN_ANNOTATIONS.status}`;
-  const annotationCases = modes.flatMap((m) =>
-    variants.map((_, v) => {
-      const parts = byMode.get(m)![v]!;
-      const status = JSON.parse(parts.annotations[statusKey]!) as Record<string, unknown>;
-      delete status.config;
-      status.engine = 'admission-policy';
-      const statusText = JSON.stringify(status).replace(JSON.stringify([SENTINELS.app]), '\u0000APPS\u0000');
-      const appsJson = raw<string>(
-        `'[' + object.spec.containers.filter(c, ${selected('c')}).map(c, '"' + c.name + '"').join(',') + ']'`,
-        (i) => JSON.stringify((i.pod.spec as { containers: { name: string }[] }).containers.filter((c) => values.containersListed.ev(i) === '' || values.containersListed.ev(i).split(',').includes(c.name)).map((c) => c.name)),
-      );
-      const statusExpr = substituted(statusText, [{ needle: '\u0000APPS\u0000', expr: appsJson, within: true }, ...subs]);
-      const fields: (readonly [string, X<unknown>])[] = Object.entries(parts.annotations).map(([k, text]) => [k, k === statusKey ? statusExpr : str(text)] as const);
-      return [and(eq(values.mode, str(m)), variantConds[v]!), fields] as const;
-    }),
+  const appsJson = raw<string>(
+    `'[' + object.spec.containers.filter(c, ${selected('c')}).map(c, '"' + c.name + '"').join(',') + ']'`,
+    (i) => {
+      const listed = values.containersListed.ev(i);
+      const spec = i.pod.spec as { containers: { name: string }[] };
+      return JSON.stringify(spec.containers.filter((c) => listed === '' || listed.split(',').includes(c.name)).map((c) => c.name));
+    },
   );
-  const annotations = choose(
-    annotationCases.map(([c, fields]) => [c, mapLiteral(fields)] as const),
-    mapLiteral([]),
-  );
+  const cases = modes.flatMap((m) => variants.map((vv, v) => ({ key: `${m}/${vv.id}`, mode: m, variant: vv.id, parts: byMode.get(m)![v]! })));
+  const statuses = cases.map((c) => {
+    const status = JSON.parse(c.parts.annotations[statusKey]!) as Record<string, unknown>;
+    delete status.config;
+    status.engine = 'admission-policy';
+    return status;
+  });
+  const caseKey = concat(values.mode, str('/'), values.variant);
+  const statusParts: X<string>[] = [str('{')];
+  Object.keys(statuses[0]!).forEach((field, n) => {
+    statusParts.push(str(`${n > 0 ? ',' : ''}${JSON.stringify(field)}:`));
+    const texts = statuses.map((st) => JSON.stringify(st[field]));
+    const text = (t: string): X<string> => (t === JSON.stringify([SENTINELS.app]) ? appsJson : substituted(t, subs));
+    if (texts.every((t) => t === texts[0])) statusParts.push(text(texts[0]!));
+    else if (cases.every((c, i) => texts[i] === texts[cases.findIndex((d) => d.mode === c.mode)])) {
+      statusParts.push(lookup(values.mode, modes.map((m) => [m, text(texts[cases.findIndex((d) => d.mode === m)]!)] as const)));
+    } else if (cases.every((c, i) => texts[i] === texts[cases.findIndex((d) => d.variant === c.variant)])) {
+      statusParts.push(lookup(values.variant, variants.map((vv) => [vv.id, text(texts[cases.findIndex((d) => d.variant === vv.id)]!)] as const)));
+    } else statusParts.push(lookup(caseKey, cases.map((c, i) => [c.key, text(texts[i]!)] as const)));
+  });
+  statusParts.push(str('}'));
+  const statusExpr = concat(...statusParts);
+  // The published files (the policy's known_hosts): constants, one map per set of them.
+  const published = variants.map((vv) => {
+    const parts = byMode.get(modes[0]!)![variants.indexOf(vv)]!;
+    return Object.fromEntries(Object.entries(parts.annotations).filter(([k]) => k !== statusKey));
+  });
+  const groups = [...new Set(published.map((p) => JSON.stringify(p)))];
+  const annotationMap = (extra: Record<string, string>): X<Record<string, unknown>> => mapLiteral([[statusKey, statusExpr], ...Object.entries(extra).map(([k, t]) => [k, str(t)] as const)]);
+  const annotations =
+    groups.length === 1
+      ? annotationMap(JSON.parse(groups[0]!) as Record<string, string>)
+      : lookup(
+          lookup(values.variant, variants.map((vv, v) => [vv.id, str(String(groups.indexOf(JSON.stringify(published[v]))))] as const)),
+          groups.map((g, n) => [String(n), annotationMap(JSON.parse(g) as Record<string, string>)] as const),
+        );
 
   const mutation = struct('Object', [
     ['metadata', struct('Object.metadata', [['annotations', annotations]])],

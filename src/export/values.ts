@@ -11,8 +11,8 @@
  * test/property/export-values.test.ts compares it with the engine's over the
  * whole envelope.
  */
-import { MODES, formatDuration, formatProblem, type EngineContext, type Problem } from '../engine/index.ts';
-import { and, choose, concat, cond, div, durationSeconds, eq, gt, int, intString, lt, mod, or, raw, str, type B, type N, type S } from './cel.ts';
+import { MODES, formatDuration, formatProblem, type EngineContext, type Mode, type Problem } from '../engine/index.ts';
+import { and, concat, cond, div, durationSeconds, eq, gt, int, intString, lookup, lt, mod, or, raw, str, type B, type N, type S, type Scope } from './cel.ts';
 import { probe } from './probe.ts';
 import type { Resolver } from './settings.ts';
 
@@ -36,6 +36,10 @@ export interface Values {
   mode: S;
   /** The engine's refusal of the requested mode for this pod, as `field: message [CODE]`, or ''. */
   modeError: S;
+  /** The modes some pod can get: the template has containers for these. */
+  reachableModes: Mode[];
+  /** The credential variant's id (probe.ts credentialVariants): which env, mounts and volumes the credentials take. */
+  variant: S;
   /** Whole seconds of the period. */
   periodSeconds: N;
   /** The period as git-sync is told it: raised to the policy minimum, in Go's spelling. */
@@ -63,32 +67,51 @@ export function goDuration(n: N): S {
   );
 }
 
-export function values(ctx: EngineContext, r: Resolver): Values {
+export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
   const { policy } = ctx;
   const repo = r.value('repo');
   const requestedMode = r.value('mode');
-  const periodSeconds = durationSeconds(r.value('period'));
+  const periodSeconds = scope.bind('periodSeconds', durationSeconds(r.value('period')));
   const minSeconds = Math.ceil(policy.minPeriod.ms / 1000);
 
   // The engine's answer for each requested mode, for both kinds of pod.
-  const answers: [B, S, S][] = [];
+  const modes: [string, S][] = [];
+  const reachableModes = new Set<Mode>();
+  const errors: [string, S][] = [];
   for (const requested of MODES) {
     for (const completes of [true, false]) {
       const result = probe(ctx, { mode: requested, restartPolicy: completes ? 'Never' : 'Always' });
       const modeProblem = result.errors.find((e) => e.code === 'MODE_NOT_ALLOWED' || e.code === 'NATIVE_SIDECARS_UNSUPPORTED');
-      const when = and(eq(requestedMode, str(requested)), completes ? runsToCompletion : raw(`!${runsToCompletion.cel}`, (i) => !runsToCompletion.ev(i)));
-      if (modeProblem) answers.push([when, str(''), modeMessage(modeProblem, r)]);
-      else if (result.outcome === 'injected') answers.push([when, str(result.injection!.mode), str('')]);
+      const key = `${requested}/${completes ? 'completes' : 'runs'}`;
+      if (modeProblem) errors.push([key, modeMessage(modeProblem, r)]);
+      else if (result.outcome === 'injected') {
+        modes.push([key, str(result.injection!.mode)]);
+        reachableModes.add(result.injection!.mode);
+      }
       else throw new Error(`a mode probe (${requested}) was ${result.outcome}: ${result.errors.map(formatProblem).join('; ')}`);
     }
   }
+  const modeKey = concat(requestedMode, cond(runsToCompletion, str('/completes'), str('/runs')));
+  const transport = scope.bind('transport', cond(raw(`${repo.cel}.startsWith('https://')`, (i) => repo.ev(i).startsWith('https://')), str('https'), str('ssh')));
+  const secret = r.value('secret');
+  const layout = r.value('secret-layout');
+  const variant = scope.bind(
+    'variant',
+    cond(
+      eq(transport, str('https')),
+      cond(eq(secret, str('')), str('https-public'), cond(eq(layout, str('token')), concat(str('https-token-'), r.value('token-user')), concat(str('https-'), layout))),
+      concat(str('ssh-'), r.value('known-hosts'), cond(eq(r.value('ssh-key'), str('')), str(''), str('-key'))),
+    ),
+  );
 
   return {
     repo,
-    transport: cond(raw(`${repo.cel}.startsWith('https://')`, (i) => repo.ev(i).startsWith('https://')), str('https'), str('ssh')),
+    transport,
+    variant,
+    reachableModes: [...reachableModes].sort(),
     ref: r.value('ref'),
-    secret: r.value('secret'),
-    layout: r.value('secret-layout'),
+    secret,
+    layout,
     tokenUser: r.value('token-user'),
     sshKey: r.value('ssh-key'),
     knownHosts: r.value('known-hosts'),
@@ -98,16 +121,10 @@ export function values(ctx: EngineContext, r: Resolver): Values {
     depth: r.value('depth'),
     submodules: r.value('submodules'),
     requestedMode,
-    mode: choose(
-      answers.map(([c, m]) => [c, m] as const),
-      str(''),
-    ),
-    modeError: choose(
-      answers.map(([c, , e]) => [c, e] as const),
-      str(''),
-    ),
+    mode: scope.bind('chosenMode', lookup(modeKey, modes, str(''))),
+    modeError: scope.bind('modeError', lookup(modeKey, errors, str(''))),
     periodSeconds,
-    periodText: cond(lt(periodSeconds, int(minSeconds)), str(formatDuration(policy.minPeriod.ms)), goDuration(periodSeconds)),
+    periodText: scope.bind('periodText', cond(lt(periodSeconds, int(minSeconds)), str(formatDuration(policy.minPeriod.ms)), goDuration(periodSeconds))),
     containersListed: r.value('containers'),
   };
 }

@@ -11,6 +11,7 @@ import { podDisplayName, type Injection, type Problem, type SkipReason } from '.
 import { injectWorkload } from '../workloads/index.ts';
 import { isList, type ParsedSource, type SourceDocument } from './parse.ts';
 import { isObject } from '../engine/index.ts';
+import { webhookFreeObject } from './webhook-free.ts';
 
 /** What happens to an object: the webhook's outcomes, and `ignored` for objects that are neither pods nor workloads. */
 export type PreviewOutcome = AdmissionOutcome | 'ignored';
@@ -20,7 +21,12 @@ export const PREVIEW_OUTCOMES: readonly PreviewOutcome[] = ['injected', 'skipped
 /** Outcomes that mean the webhook would refuse the pod: `inject` and `check` exit 1 on them. */
 export const REFUSED: ReadonlySet<PreviewOutcome> = new Set(['denied', 'invalid', 'error']);
 
+/** Which mode a result stands for: the webhook, or the exported admission policies (docs/webhook-free.md). */
+export type PreviewMode = 'webhook' | 'webhook-free';
+
 export interface PreviewObject {
+  /** The mode the result stands for. */
+  mode: PreviewMode;
   /** The file the object came from (command line only). */
   source?: string;
   /** 1-based position of its document in the input. */
@@ -56,6 +62,8 @@ export interface PreviewObject {
 export interface PreviewOptions {
   /** Namespace of objects that do not name one; default 'default', as kubectl does. */
   namespace?: string;
+  /** What the exported admission policies would do instead of the webhook (docs/webhook-free.md). */
+  webhookFree?: boolean;
 }
 
 export interface Location {
@@ -98,6 +106,8 @@ function fromReview(body: Record<string, unknown>, deps: AdmissionDeps, where: L
   if (summary.outcome === 'allowed') note = PASS_NOTES[summary.reason as PassReason] ?? summary.reason;
   else if (summary.outcome === 'invalid' || summary.outcome === 'error') note = review.response.status?.message ?? summary.reason;
   return {
+    // An AdmissionReview is the webhook's own protocol: its answer is the webhook's in either mode.
+    mode: 'webhook',
     ...where,
     apiVersion: isObject(requested) ? str(requested.apiVersion) : '',
     kind: summary.kind || 'AdmissionReview',
@@ -118,8 +128,15 @@ function fromReview(body: Record<string, unknown>, deps: AdmissionDeps, where: L
 
 /** The preview of one object that is not an AdmissionReview: a pod, a workload, or anything else (passed through). */
 export function previewObject(object: unknown, deps: AdmissionDeps, options: PreviewOptions, where: Location): PreviewObject {
+  const webhook = webhookPreview(object, deps, options, where);
+  if (!options.webhookFree) return webhook;
+  return webhookFreeObject(object, webhook, deps.ctx, deps.namespaceAnnotations(webhook.namespace));
+}
+
+function webhookPreview(object: unknown, deps: AdmissionDeps, options: PreviewOptions, where: Location): PreviewObject {
   const own = ownNamespace(object);
   const base = {
+    mode: (options.webhookFree ? 'webhook-free' : 'webhook') as PreviewMode,
     ...where,
     apiVersion: isObject(object) ? str(object.apiVersion) : '',
     kind: isObject(object) ? str(object.kind) : '',

@@ -11,6 +11,7 @@ export {
   type EvaluatedDocument,
   type Location,
   type PlainDocument,
+  type PreviewMode,
   type PreviewObject,
   type PreviewOptions,
   type PreviewOutcome,

@@ -4,10 +4,12 @@
  * output from the same pieces.
  */
 import type { AdmissionDeps } from '../admission/index.ts';
-import { previewObjects, summarise, type PlainDocument, type PreviewObject, type PreviewOptions, type PreviewSummary } from './evaluate.ts';
+import { previewObjects, summarise, type PlainDocument, type PreviewMode, type PreviewObject, type PreviewOptions, type PreviewSummary } from './evaluate.ts';
 import { objectCount, parseSource, type InputFormat } from './parse.ts';
 
 export interface PreviewResponse {
+  /** The mode the answer stands for: the webhook, or the exported admission policies (docs/webhook-free.md). */
+  mode: PreviewMode;
   /** The injector's version, recorded in every status annotation it writes. */
   version: string;
   /** Hash of the policy in force, also recorded in the status annotation. */
@@ -16,14 +18,14 @@ export interface PreviewResponse {
   objects: PreviewObject[];
 }
 
-export function previewResponse(objects: PreviewObject[], deps: AdmissionDeps): PreviewResponse {
-  return { version: deps.ctx.version, policy: deps.ctx.policy.hash, summary: summarise(objects), objects };
+export function previewResponse(objects: PreviewObject[], deps: AdmissionDeps, options: PreviewOptions = {}): PreviewResponse {
+  return { mode: options.webhookFree ? 'webhook-free' : 'webhook', version: deps.ctx.version, policy: deps.ctx.policy.hash, summary: summarise(objects), objects };
 }
 
 /** Parses and previews a text; throws InputError (with line and column) when it cannot be read. */
 export function previewText(name: string, text: string, format: InputFormat | 'auto', deps: AdmissionDeps, options: PreviewOptions = {}): PreviewResponse {
   const objects = parseSource(name, text, format).documents.flatMap((doc) => [...previewObjects(doc, deps, options)]);
-  return previewResponse(objects, deps);
+  return previewResponse(objects, deps, options);
 }
 
 /** More objects than one preview answers. */
@@ -62,5 +64,5 @@ export async function previewDocuments(documents: readonly PlainDocument[], deps
       if (limits.pause && objects.length % limits.pause.every === 0) await limits.pause.wait();
     }
   }
-  return previewResponse(objects, deps);
+  return previewResponse(objects, deps, options);
 }

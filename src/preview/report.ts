@@ -15,7 +15,9 @@ export function location(o: PreviewObject): string {
 /** `Deployment airflow/airflow-scheduler`; objects without a kind or a namespace say so by omission. */
 export function label(o: PreviewObject): string {
   const kind = o.kind || '(no kind)';
-  return `${kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+  // Results for the webhook-free mode say so on every line; the webhook's are as they always were.
+  const mode = o.mode === 'webhook-free' ? ' [webhook-free]' : '';
+  return `${kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}${mode}`;
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

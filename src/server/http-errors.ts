@@ -52,6 +52,7 @@ export const HTTP_ERRORS = {
 
   // /preview's parameters and limits.
   INVALID_NAMESPACE: { status: 400, meaning: '/preview: the namespace query parameter is not a namespace name, or is given more than once.' },
+  INVALID_MODE: { status: 400, meaning: '/preview: the mode query parameter is neither `webhook` nor `webhook-free` (docs/webhook-free.md).' },
   INVALID_PREVIEW_REQUEST: {
     status: 400,
     meaning: '/preview: a PreviewRequest body has fields that are missing, unknown or of the wrong type; `problems` lists each field and what it must be.',

@@ -39,6 +39,7 @@ export const PREVIEW_REQUEST_FIELDS = {
   policy: `a string (optional): a policy as YAML, at most ${MAX_POLICY_BYTES / 1024} KiB; without it, the policy in force`,
   namespace: 'a namespace name (optional): for objects that do not name one, as ?namespace= does',
   yaml: 'true or false (optional): add to each pod and workload its input and output written as YAML',
+  webhookFree: 'true or false (optional): answer for the webhook-free mode, the exported admission policies (docs/webhook-free.md), as ?mode=webhook-free does',
 } as const;
 
 type Field = keyof typeof PREVIEW_REQUEST_FIELDS;
@@ -48,6 +49,7 @@ export interface PreviewRequest {
   policy?: string;
   namespace?: string;
   yaml: boolean;
+  webhookFree: boolean;
 }
 
 /** Whether a parsed body is a PreviewRequest: one document naming its apiVersion and kind. */
@@ -78,7 +80,7 @@ export function readPreviewRequest(documents: readonly PlainDocument[]): Preview
   for (const key of Object.keys(body)) {
     if (!Object.hasOwn(PREVIEW_REQUEST_FIELDS, key)) problems.push({ field: key.slice(0, 100), message: `is not a field of a PreviewRequest; its fields are ${Object.keys(PREVIEW_REQUEST_FIELDS).join(', ')}` });
   }
-  const { manifests, policy, namespace, yaml } = body;
+  const { manifests, policy, namespace, yaml, webhookFree } = body;
   if (typeof manifests !== 'string') want('manifests', manifests);
   else if (manifests.trim() === '') problems.push({ field: 'manifests', message: 'is empty; give a Pod, a workload, a List or several YAML documents' });
   if (policy !== undefined && policy !== null) {
@@ -87,12 +89,14 @@ export function readPreviewRequest(documents: readonly PlainDocument[]): Preview
   }
   if (namespace !== undefined && (typeof namespace !== 'string' || !isDnsLabel(namespace))) want('namespace', namespace);
   if (yaml !== undefined && typeof yaml !== 'boolean') want('yaml', yaml);
+  if (webhookFree !== undefined && typeof webhookFree !== 'boolean') want('webhookFree', webhookFree);
   if (problems.length > 0) throw new PreviewRequestError(problems);
   return {
     manifests: manifests as string,
     ...(typeof policy === 'string' && { policy }),
     ...(typeof namespace === 'string' && { namespace }),
     yaml: yaml === true,
+    webhookFree: webhookFree === true,
   };
 }
 

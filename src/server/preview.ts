@@ -34,6 +34,15 @@ function formatOf(contentType: string | undefined): InputFormat | 'auto' {
   );
 }
 
+/** The `mode` query parameter: `webhook` (the default) or `webhook-free` (docs/webhook-free.md). */
+function webhookFreeParam(query: unknown): boolean {
+  const value = (query as Record<string, unknown> | undefined)?.mode;
+  if (value === undefined || value === 'webhook') return false;
+  if (value === 'webhook-free') return true;
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : 'not one value';
+  throw new HttpError('INVALID_MODE', `the mode parameter is ${shown}; give webhook or webhook-free`);
+}
+
 /** The `namespace` query parameter: for objects that do not name one. */
 function namespaceParam(query: unknown): string | undefined {
   const value = (query as Record<string, unknown> | undefined)?.namespace;
@@ -134,6 +143,7 @@ export function registerPreview(
       const text = typeof request.body === 'string' ? request.body : '';
       if (text.trim() === '') throw new HttpError('EMPTY_BODY', EMPTY);
       const namespace = namespaceParam(request.query);
+      const webhookFree = webhookFreeParam(request.query);
       // One policy for the whole answer, even if a reload replaces deps.ctx while it is worked out.
       let snapshot: AdmissionDeps = { ctx: deps.ctx, namespaceAnnotations: (ns) => deps.namespaceAnnotations(ns) };
       // A client that hangs up gets nothing more done for it: its job leaves the worker's queue,
@@ -148,14 +158,14 @@ export function registerPreview(
         let response: PreviewResponse;
         try {
           let { documents } = await worker.parse('the body', text, format, maxObjects, left.signal);
-          let options: PreviewOptions = namespace === undefined ? {} : { namespace };
+          let options: PreviewOptions = { ...(namespace !== undefined && { namespace }), ...(webhookFree && { webhookFree }) };
           let yaml = false;
           if (isPreviewRequest(documents)) {
             // A PreviewRequest: its manifests are read as a body is, under its own policy when it has one.
             const ask = readPreviewRequest(documents);
             if (ask.policy !== undefined) snapshot = requestPolicies.depsWith(snapshot, ask.policy);
             documents = (await worker.parse('the manifests', ask.manifests, 'auto', maxObjects, left.signal)).documents;
-            if (ask.namespace !== undefined) options = { namespace: ask.namespace };
+            options = { ...options, ...(ask.namespace !== undefined && { namespace: ask.namespace }), ...(ask.webhookFree && { webhookFree: true }) };
             yaml = ask.yaml;
           }
           response = await previewDocuments(documents, snapshot, options, limits);

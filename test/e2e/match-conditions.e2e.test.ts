@@ -40,6 +40,8 @@ type Namespace = keyof typeof NS;
 const PODS = 'pods.gitsync.dev';
 const NAMESPACE_OPT_IN = 'namespace-opt-in.gitsync.dev';
 const REPO = { 'gitsync.dev/repo': 'https://github.com/acme/site.git' };
+/** A status annotation as an earlier injection (the webhook's, `inject`'s or the export's) leaves it. */
+const INJECTED = { 'gitsync.dev/status': '{"engine":"admission-policy"}' };
 const MIRROR = { 'kubernetes.io/config.mirror': '5b1c2c9d' };
 
 interface Case {
@@ -62,12 +64,16 @@ const CASES: Case[] = [
   { condition: `${PODS}/pod-not-opted-out`, sent: false, namespace: 'plain', annotations: { ...REPO, 'gitsync.dev/inject': 'false' } },
   { condition: `${PODS}/not-a-mirror-pod`, sent: true, namespace: 'plain', annotations: REPO, nodeName: 'node1' },
   { condition: `${PODS}/not-a-mirror-pod`, sent: false, namespace: 'plain', annotations: { ...REPO, ...MIRROR }, nodeName: 'node1' },
+  { condition: `${PODS}/not-already-injected`, sent: true, namespace: 'plain', annotations: REPO },
+  { condition: `${PODS}/not-already-injected`, sent: false, namespace: 'plain', annotations: { ...REPO, ...INJECTED } },
   // namespace-opt-in.gitsync.dev: namespaces labelled enabled; every pod is sent unless it opts out or is a mirror.
   { condition: `${NAMESPACE_OPT_IN}/pod-not-opted-out`, sent: true, namespace: 'enabled' },
   { condition: `${NAMESPACE_OPT_IN}/pod-not-opted-out`, sent: true, namespace: 'enabled', annotations: { ...REPO, 'gitsync.dev/inject': 'true' } },
   { condition: `${NAMESPACE_OPT_IN}/pod-not-opted-out`, sent: false, namespace: 'enabled', annotations: { 'gitsync.dev/inject': 'false' } },
   { condition: `${NAMESPACE_OPT_IN}/not-a-mirror-pod`, sent: true, namespace: 'enabled', nodeName: 'node1' },
   { condition: `${NAMESPACE_OPT_IN}/not-a-mirror-pod`, sent: false, namespace: 'enabled', annotations: MIRROR, nodeName: 'node1' },
+  { condition: `${NAMESPACE_OPT_IN}/not-already-injected`, sent: true, namespace: 'enabled' },
+  { condition: `${NAMESPACE_OPT_IN}/not-already-injected`, sent: false, namespace: 'enabled', annotations: INJECTED },
 ];
 
 /** Which webhook handles a namespace (the namespaceSelectors, not CEL): at most one, so no pod is sent twice. */

@@ -241,6 +241,7 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
   ],
   FORBIDDEN_JSON_KEY: [['/mutate', () => mutate('{"__proto__": {"allowed": true}}')]],
   INVALID_NAMESPACE: [['/preview', () => preview(JSON.stringify(samplePod()), undefined, '?namespace=Not_A_Namespace')]],
+  INVALID_MODE: [['/preview', () => preview(JSON.stringify(samplePod()), undefined, '?mode=webhookless')]],
   INVALID_PREVIEW_REQUEST: [['/preview: a PreviewRequest without manifests', () => preview(JSON.stringify({ apiVersion: 'gitsync.dev/v1', kind: 'PreviewRequest', yaml: 'yes' }))]],
   INVALID_POLICY: [
     ['/preview: a PreviewRequest whose policy has a bad field', () => preview(JSON.stringify({ apiVersion: 'gitsync.dev/v1', kind: 'PreviewRequest', manifests: JSON.stringify(samplePod()), policy: 'limits:\n  minPeriod: soon\n' }))],
