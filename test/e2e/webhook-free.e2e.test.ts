@@ -321,6 +321,15 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
     const calls = admissionLines.filter((l) => l.msg === 'admission' && l.namespace === both);
     expect(calls.length).toBeGreaterThanOrEqual(1);
     for (const line of calls) expect(line).toMatchObject({ outcome: 'skipped', reason: 'already-injected' });
+
+    // A pod with a feature only the webhook serves: the export alone refuses it; with both, the webhook
+    // injects it and the VAP, which runs after webhooks, leaves an injected pod alone.
+    const several = casePod('111-');
+    const [withBoth, exportAlone] = await Promise.all([create(both, several), create(exportOnly, several)]);
+    expect(exportAlone.result.stderr).toContain(WEBHOOK_ONLY);
+    expect(withBoth.result.code, withBoth.result.stderr).toBe(0);
+    expect(statusOf(withBoth.stored!)).toMatchObject({ config: expect.any(String) });
+    expect(statusOf(withBoth.stored!)?.engine).toBeUndefined();
   });
 
   test('migration from the webhook to the export, then back: pods created all along are all injected', async (ctx) => {
