@@ -289,7 +289,7 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     ok: guard(['containers'], or(eq(v.containersListed, str('')), everyListedIsContainer(v.containersListed))),
     message: line(
       r.field('containers'),
-      concat(q(v.containersListed), str(' names '), missingContainers(v.containersListed), str(', which the pod does not have; its containers are '), containerNamesText),
+      concat(q(r.value('containers')), str(' names '), missingContainers(v.containersListed), str(', which the pod does not have; its containers are '), containerNamesText),
       'CONTAINER_NOT_FOUND',
     ),
   });

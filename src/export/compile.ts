@@ -28,7 +28,8 @@ export interface CompiledExport {
   /** Which pods the export is for: not skipped, opted in (the webhook's skip reasons and opt-in, in its order). */
   match: Condition[];
   checks: Check[];
-  mutation: Mutation;
+  /** ApplyConfigurations, applied in order. */
+  mutations: Mutation[];
   /** The named values the expressions use: VAP variables, inlined in the MutatingAdmissionPolicy. */
   scope: Scope;
 }
@@ -85,7 +86,7 @@ export function compileExport(ctx: EngineContext, options: CompileOptions = {}):
       excludedNamespaces: [...policy.excludedNamespaces].sort(),
       match,
       checks,
-      mutation: template.mutation,
+      mutations: template.mutations,
       scope,
     },
   };

@@ -90,5 +90,8 @@ export function evaluateWebhookFree(c: CompiledExport, req: WebhookFreeRequest):
     const all = failed(c.checks, input);
     if (all.length > 0) return { outcome: 'denied', pod: req.pod, denials: all, warnings: [] };
   }
-  return { outcome: 'injected', pod: applyMutation(req.pod, c.mutation.ev(input)), denials: [], warnings: [] };
+  // Each mutation sees the pod as the ones before it left it, as on the API server.
+  let pod = req.pod;
+  for (const m of c.mutations) pod = applyMutation(pod, m.ev({ ...input, pod }));
+  return { outcome: 'injected', pod, denials: [], warnings: [] };
 }

@@ -91,7 +91,7 @@ export const ANNOTATION_EXPORT: Record<AnnotationKey, AnnotationExport> = {
     allowed: "an absolute path of folders of letters, digits, '.', '_' and '-', without a trailing '/'",
     note: '',
   },
-  containers: { decision: 'exported', envelope: new RegExp(`^${DNS_LABEL}(?:,${DNS_LABEL}){0,19}$`), allowed: 'container names joined by commas, without spaces or repeats', note: '' },
+  containers: { decision: 'exported', envelope: new RegExp(`^${DNS_LABEL}(?:, ?${DNS_LABEL}){0,19}$`), allowed: "container names joined by ',' or ', '", note: '' },
   mode: {
     decision: 'exported',
     envelope: /^(?:auto|sidecar|native|init-only)$/,

@@ -58,7 +58,7 @@ function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
         reinvocationPolicy: 'Never',
         matchConstraints: matchConstraints(c),
         matchConditions: conditions(c, [...c.match, ...folded]),
-        mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: c.scope.inline(c.mutation.cel) } }],
+        mutations: c.mutations.map((m) => ({ patchType: 'ApplyConfiguration', applyConfiguration: { expression: c.scope.inline(m.cel) } })),
       },
     },
     {

@@ -60,7 +60,8 @@ function slots(kind: 'initContainers' | 'containers', byVariant: readonly ProbeP
 
 /** Everything the template reads from the pod besides its annotations. */
 export interface Template {
-  mutation: Mutation;
+  /** Applied in order. */
+  mutations: Mutation[];
   /** Names the export adds: the pod must use none of them (checks.ts). */
   containerNames: string[];
   volumeNames: string[];
@@ -216,18 +217,15 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
           groups.map((g, n) => [String(n), annotationMap(JSON.parse(g) as Record<string, string>)] as const),
         );
 
-  const mutation = struct('Object', [
-    ['metadata', struct('Object.metadata', [['annotations', annotations]])],
-    [
-      'spec',
-      struct('Object.spec', [
-        ['initContainers', byModeList('initContainers')],
-        ['containers', append(appContainers, byModeList('containers'))],
-        ['volumes', volumes],
-      ]),
-    ],
-  ]);
-  return { mutation, containerNames: [...containerNames], volumeNames: [...volumeNames] };
+  // Several mutations, each within the API server's 100,000 code points per expression, applied in
+  // this order: the status first, while spec.containers still holds only the app's (the status lists them).
+  const mutations: Mutation[] = [
+    struct('Object', [['metadata', struct('Object.metadata', [['annotations', annotations]])]]),
+    struct('Object', [['spec', struct('Object.spec', [['volumes', volumes]])]]),
+    struct('Object', [['spec', struct('Object.spec', [['initContainers', byModeList('initContainers')]])]]),
+    struct('Object', [['spec', struct('Object.spec', [['containers', append(appContainers, byModeList('containers'))]])]]),
+  ];
+  return { mutations, containerNames: [...containerNames], volumeNames: [...volumeNames] };
 }
 
 function mapLiteral(fields: readonly (readonly [string, X<unknown>])[]): X<Record<string, unknown>> {

@@ -125,7 +125,8 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
     modeError: scope.bind('modeError', lookup(modeKey, errors, str(''))),
     periodSeconds,
     periodText: scope.bind('periodText', cond(lt(periodSeconds, int(minSeconds)), str(formatDuration(policy.minPeriod.ms)), goDuration(periodSeconds))),
-    containersListed: r.value('containers'),
+    // The engine trims the names; the envelope allows one space after a comma, which this drops.
+    containersListed: scope.bind('containersListed', raw(`${r.value('containers').cel}.replace(' ', '')`, (i) => r.value('containers').ev(i).replaceAll(' ', ''))),
   };
 }
 

@@ -33,6 +33,8 @@ const policyLabel = byId('policy-label');
 const policyProblems = byId('policy-problems');
 const status = byId('status');
 const results = byId('results');
+/** @type {HTMLInputElement} */
+const webhookFree = byId('webhook-free');
 
 /** Waits this long after the last keystroke before asking /preview. */
 const DEBOUNCE_MS = 350;
@@ -124,6 +126,7 @@ async function preview() {
   say('Previewing…', 'busy');
   const request = { apiVersion: 'gitsync.dev/v1', kind: 'PreviewRequest', manifests: manifests.value, yaml: true };
   if (policy.value.trim() !== '') Object.assign(request, { policy: policy.value });
+  if (webhookFree.checked) Object.assign(request, { webhookFree: true });
   try {
     const res = await fetch('/preview', {
       method: 'POST',
@@ -184,6 +187,7 @@ async function loadFile(file) {
 
 manifests.textarea.addEventListener('input', later);
 policy.textarea.addEventListener('input', later);
+webhookFree.addEventListener('change', () => void preview());
 exampleSelect.addEventListener('change', () => void loadExample(exampleSelect.value));
 byId('open-file').addEventListener('click', () => fileInput.click());
 fileInput.addEventListener('change', () => {

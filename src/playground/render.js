@@ -11,11 +11,11 @@ import { diffLines, lines } from './diff.js';
  * @typedef {{ repo: string, ref: string, initContainers: string[], containers: string[], volumes: string[], appContainers: string[], path: string, sparsePaths?: string[], filter?: string }} RepositoryInjection
  * @typedef {RepositoryInjection & { mode: string, repositories?: (RepositoryInjection & { name: string })[] }} Injection
  * @typedef {{
- *   document: number, item?: number, line?: number, apiVersion: string, kind: string, name: string, namespace: string,
+ *   mode?: string, document: number, item?: number, line?: number, apiVersion: string, kind: string, name: string, namespace: string,
  *   outcome: string, skip?: { reason: string, message: string }, note?: string, patch: unknown[], object: unknown,
  *   warnings: Problem[], errors: Problem[], injection?: Injection, yaml?: { input: string, output: string }
  * }} PreviewObject
- * @typedef {{ version: string, policy: string, summary: Record<string, number>, objects: PreviewObject[] }} PreviewResponse
+ * @typedef {{ mode?: string, version: string, policy: string, summary: Record<string, number>, objects: PreviewObject[] }} PreviewResponse
  * @typedef {(problem: Problem | undefined, object: PreviewObject) => void} JumpTo
  */
 
@@ -48,7 +48,7 @@ const BADGES = /** @type {Record<string, string>} */ ({
 });
 
 /** @param {PreviewObject} o */
-const title = (o) => `${o.kind || '(no kind)'} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+const title = (o) => `${o.kind || '(no kind)'} ${o.namespace ? `${o.namespace}/` : ''}${o.name}${o.mode === 'webhook-free' ? ' [webhook-free]' : ''}`;
 
 /**
  * The one line under the title: why it is skipped, ignored or denied.
@@ -60,9 +60,9 @@ function verdict(o) {
     case 'injected':
       return '';
     case 'skipped':
-      return o.skip ? o.skip.message : '';
+      return o.skip ? o.skip.message : (o.note ?? '');
     case 'denied':
-      return `The webhook refuses this pod: ${o.errors.length} ${o.errors.length === 1 ? 'error' : 'errors'}.`;
+      return `${o.mode === 'webhook-free' ? 'The exported admission policies refuse' : 'The webhook refuses'} this pod: ${o.errors.length} ${o.errors.length === 1 ? 'error' : 'errors'}.`;
     default:
       return o.note ?? '';
   }

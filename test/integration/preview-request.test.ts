@@ -121,3 +121,29 @@ describe('a PreviewRequest', () => {
     expect(res.json().objects[0].outcome).toBe('injected');
   });
 });
+
+describe('the mode an answer stands for', () => {
+  const pod = samplePod({ 'gitsync.dev/repo': 'https://github.com/acme/site.git' });
+  const sparse = samplePod({ 'gitsync.dev/repo': 'https://github.com/acme/site.git', 'gitsync.dev/sparse-paths': 'www' });
+
+  test('webhook by default, on the answer and on each object', async () => {
+    const body = (await ask({ manifests: JSON.stringify(pod) })).json();
+    expect(body.mode).toBe('webhook');
+    expect(body.objects[0]).toMatchObject({ mode: 'webhook', outcome: 'injected' });
+  });
+
+  test('webhookFree: the pod the exported policies would store, or their refusal', async () => {
+    const body = (await ask({ manifests: `${JSON.stringify(pod)}\n---\n${JSON.stringify(sparse)}`, webhookFree: true })).json();
+    expect(body.mode).toBe('webhook-free');
+    const [injected, refused] = body.objects;
+    expect(injected).toMatchObject({ mode: 'webhook-free', outcome: 'injected' });
+    expect(JSON.parse(injected.object.metadata.annotations['gitsync.dev/status'])).toMatchObject({ engine: 'admission-policy' });
+    expect(refused).toMatchObject({ mode: 'webhook-free', outcome: 'denied', errors: [{ code: 'WEBHOOK_ONLY', field: 'gitsync.dev/sparse-paths' }] });
+  });
+
+  test('?mode=webhook-free on a bare body', async () => {
+    const res = await send({ port: servers.previewPort, ca: servers.ca, path: '/preview?mode=webhook-free', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pod) });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ mode: 'webhook-free', objects: [{ mode: 'webhook-free', outcome: 'injected' }] });
+  });
+});

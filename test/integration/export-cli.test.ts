@@ -1,0 +1,118 @@
+/**
+ * `gitsync-injector export-policy`, run as a user runs it: the built-in
+ * policy's export is the golden file test/fixtures/cli/export-policy.yaml
+ * (`UPDATE_EXPORT=1 npx vitest run test/integration/export-cli.test.ts`
+ * rewrites it; review the diff), the objects have the shape the API server
+ * expects (the proof helper's e2e test is the real validator: kubectl knows
+ * these kinds only from a server), and a policy that cannot be exported
+ * writes nothing, exits 1 and says every reason.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { VERSION } from '../../src/version.ts';
+import { runCli } from '../support/cli.ts';
+
+const GOLDEN = join(import.meta.dirname, '..', 'fixtures', 'cli', 'export-policy.yaml');
+const work = mkdtempSync(join(tmpdir(), 'export-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** The version is in the header and baked into the status annotation: the golden file holds a placeholder. */
+const normalised = (text: string): string => text.replaceAll(VERSION, '<version>');
+
+type Obj = Record<string, any>;
+
+describe('export-policy', () => {
+  test('the built-in policy, with the native sidecar fact: the golden file', async () => {
+    const run = await runCli(['export-policy', '--native-sidecars', 'supported']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    if (process.env.UPDATE_EXPORT === '1') writeFileSync(GOLDEN, normalised(run.stdout));
+    expect(normalised(run.stdout)).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+
+  test('the objects have the shape the API server expects', async () => {
+    const run = await runCli(['export-policy', '--native-sidecars', 'unsupported', '--api-version', 'v1alpha1']);
+    expect(run.code).toBe(0);
+    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as Obj);
+    expect(docs.map((d) => `${d.apiVersion} ${d.kind}`)).toEqual([
+      'admissionregistration.k8s.io/v1alpha1 MutatingAdmissionPolicy',
+      'admissionregistration.k8s.io/v1alpha1 MutatingAdmissionPolicyBinding',
+      'admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy',
+      'admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding',
+    ]);
+    const [map, mapBinding, vap, vapBinding] = docs as [Obj, Obj, Obj, Obj];
+    expect(mapBinding.spec.policyName).toBe(map.metadata.name);
+    expect(vapBinding.spec.policyName).toBe(vap.metadata.name);
+    expect(vapBinding.spec.validationActions).toEqual(['Deny']);
+    expect(map.spec.matchConditions.length).toBeLessThanOrEqual(64);
+    expect(map.spec.mutations.length).toBeGreaterThan(0);
+    for (const m of map.spec.mutations as Obj[]) expect(m.patchType).toBe('ApplyConfiguration');
+    // The API server compiles no expression longer than 100,000 code points.
+    const expressions = [
+      ...(map.spec.mutations as Obj[]).map((m) => m.applyConfiguration.expression as string),
+      ...[map, vap].flatMap((p) => (p.spec.matchConditions as Obj[]).map((m) => m.expression as string)),
+      ...(vap.spec.variables as Obj[]).map((v) => v.expression as string),
+      ...(vap.spec.validations as Obj[]).flatMap((v) => [v.expression as string, v.messageExpression as string]),
+    ];
+    for (const e of expressions) expect([...e].length).toBeLessThan(100_000);
+    // v1.32 refuses variables in a MutatingAdmissionPolicy's expressions: none there.
+    expect(JSON.stringify(map)).not.toContain('variables.');
+    // Every variable a validation uses is defined, before any variable that uses it.
+    const defined: string[] = [];
+    for (const v of vap.spec.variables as { name: string; expression: string }[]) {
+      for (const m of v.expression.matchAll(/variables\.([A-Za-z0-9]+)/g)) expect(defined).toContain(m[1]);
+      defined.push(v.name);
+    }
+    for (const v of vap.spec.validations as Obj[]) {
+      for (const m of `${v.expression} ${v.messageExpression}`.matchAll(/variables\.([A-Za-z0-9]+)/g)) expect(defined).toContain(m[1]);
+    }
+    // No placeholder of the compiler is left anywhere.
+    expect(run.stdout).not.toMatch(/[\u0000-\u0008]/);
+    expect(map.metadata.annotations['gitsync.dev/policy']).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  test('onInvalidAnnotations admit: warnings for the webhook’s refusals, a denial for what only the webhook serves', async () => {
+    const file = join(work, 'admit.yaml');
+    writeFileSync(file, 'onInvalidAnnotations: admit\nnativeSidecars: enabled\n');
+    const run = await runCli(['export-policy', '--policy', file]);
+    expect(run.code).toBe(0);
+    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as Obj);
+    const bindings = docs.filter((d) => d.kind === 'ValidatingAdmissionPolicyBinding').map((d) => [d.spec.policyName, d.spec.validationActions]);
+    expect(bindings).toEqual([
+      ['gitsync-injector', ['Warn']],
+      ['gitsync-injector-webhook-only', ['Deny']],
+    ]);
+  });
+
+  test('a policy that needs the nodes’ answer: nothing written, the reason and what to do', async () => {
+    const run = await runCli(['export-policy']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('nativeSidecars: "auto" asks the cluster\'s nodes');
+    expect(run.stderr).toContain('--native-sidecars supported or unsupported');
+    expect(run.stderr).toContain('[EXPORT_NATIVE_SIDECARS_UNKNOWN]');
+  });
+
+  test('every reason at once, each naming its field and code', async () => {
+    const file = join(work, 'v3.yaml');
+    writeFileSync(file, 'dialect: v3\nnativeSidecars: disabled\ndefaults:\n  ref: main\n  sync-timeout: 5m\npresets:\n  wide:\n    period: 90.5s\n');
+    const run = await runCli(['export-policy', '--policy', file]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`the policy in ${file} cannot be exported (3 reasons)`);
+    expect(run.stderr).toContain('dialect: "v3" cannot be exported');
+    expect(run.stderr).toContain('[EXPORT_DIALECT_UNSUPPORTED]');
+    expect(run.stderr).toContain('defaults.sync-timeout: sync-timeout is served only by the webhook');
+    expect(run.stderr).toContain('[EXPORT_WEBHOOK_ONLY_DEFAULT]');
+    expect(run.stderr).toContain('presets.wide.period: "90.5s" is outside what the export serves');
+    expect(run.stderr).toContain('[EXPORT_VALUE_OUTSIDE_ENVELOPE]');
+  });
+
+  test('bad invocations', async () => {
+    expect((await runCli(['export-policy', '--api-version', 'v2'])).code).toBe(2);
+    expect((await runCli(['export-policy', '--native-sidecars', 'maybe'])).code).toBe(2);
+  });
+});
