@@ -112,6 +112,9 @@ interface Outcome {
   problems: string[];
 }
 
+/** Progress on stderr: the setup takes a while on a shared machine. */
+const say = (line: string): void => void process.stderr.write(`webhook-free proof: ${line}\n`);
+
 const cases: Case[] = goldenCases().map((c) => {
   const webhookNamespace = `${RUN}-${c.id}-w`;
   const exportNamespace = `${RUN}-${c.id}-x`;
@@ -195,7 +198,9 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
 
     cleanup.add(`namespaces of run ${RUN}`, () => kubectl.must(['delete', 'namespace', '-l', `${LABEL}/run=${RUN}`, '--wait=false']));
     cleanup.add(`admission objects of run ${RUN}`, () => deleteAdmissionObjects(), { first: true });
+    say(`${groups.length} policies for ${cases.length} golden cases; creating ${cases.length * 2} namespaces and the webhook configuration`);
     await kubectl.must(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+    say('applying each policy\'s export');
     // Each group's export on its own: objects the API server refuses fail that group's cases, not the run.
     await inBatches(groups, PARALLEL, async (group) => {
       if (group.exportError) return;
@@ -207,6 +212,7 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
     const names = cases.flatMap((c) => [c.webhookNamespace, c.exportNamespace]);
     await eventually('the namespace watch sees every namespace of the run', cfg.timeoutMs, async () => (names.every((n) => namespaces.annotations(n) !== undefined) ? true : undefined));
     await waitForServiceAccounts(names);
+    say('namespaces watched and with their ServiceAccount; waiting for both modes to act');
     // Admission objects take effect a moment after they are stored: wait until both modes act in the built-in group's namespaces.
     const first = builtin.members[0]!;
     await waitUntilInjected(first.webhookNamespace, 'the webhooks');
@@ -255,6 +261,7 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
 
     beforeAll(async () => {
       if (!servesMap) return;
+      say(`creating ${cases.length} golden pods in both modes`);
       await inBatches(cases, PARALLEL, async (c) => {
         const group = groups.find((g) => g.members.includes(c))!;
         const [webhook, exported] = await Promise.all([create(c.webhookNamespace, c.pod), create(c.exportNamespace, c.pod)]);
