@@ -504,6 +504,14 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
       if (engine !== EXPORT_ENGINE) problems.push(`status annotation: engine is ${JSON.stringify(engine)}, not ${JSON.stringify(EXPORT_ENGINE)}`);
       problems.push(...differences(webhookStatus, exportStatus).map((d) => `status annotation differs at ${d}`));
     }
+    // A pod admitted untouched despite bad annotations (onInvalidAnnotations: admit) hears about every
+    // problem from both: the VAP warns (validationActions [Warn]) with the webhook's codes.
+    if (!w.status) {
+      const exportWarnings = warningsOf(exported.result).join('\n');
+      for (const code of new Set(warningsOf(webhook.result).flatMap((l) => [...l.matchAll(/\[([A-Z][A-Z0-9_]*)\]$/g)].map((m) => m[1]!)))) {
+        if (!exportWarnings.includes(`[${code}]`)) problems.push(`the webhook warns ${code}, the VAP does not`);
+      }
+    }
     const warned = warningsOf(webhook.result).length ? ` with ${warningsOf(webhook.result).length} webhook warning(s), ${warningsOf(exported.result).length} VAP warning(s)` : '';
     return { ...base, verdict: problems.length ? 'DIFFERENT' : 'equal', detail: `${w.status ? `injected (${w.status.mode})` : 'left alone'}${warned}`, problems };
   }
