@@ -38,7 +38,7 @@ const make = <T>(cel: string, ev: (i: Input) => T): X<T> => ({ cel, ev });
 
 /** A CEL string literal: single quotes, with backslash, quote and control characters escaped. */
 export function celString(s: string): string {
-  return `'${s.replace(/[\\'\u0000-\u001f\u007f]/g, (c) => {
+  return `'${s.replace(/[\\'\u0000-\u001f\u007f-\u009f]/g, (c) => {
     if (c === '\\') return '\\\\';
     if (c === "'") return "\\'";
     if (c === '\n') return '\\n';
@@ -72,6 +72,21 @@ export const nsLabel = (key: string): S =>
   make(`namespaceObject.metadata.?labels[?${celString(key)}].orValue('')`, (i) => i.namespaceLabels[key] ?? '');
 
 /**
+ * What CEL's `trim()` removes (Go's unicode.IsSpace), so that the TypeScript
+ * side trims as the API server does. The engine trims with JavaScript's
+ * trim(), which differs only in U+0085 (Go's, not JavaScript's) and U+FEFF
+ * (JavaScript's, not Go's): a value with either at an edge is outside every
+ * envelope (checks.ts refuses U+0085; a U+FEFF left over fails the envelope).
+ */
+const GO_SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const GO_TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, 'g');
+export const goTrim = (s: string): string => s.replace(GO_TRIM, '');
+/** `s.trim()`: the engine reads every annotation value trimmed. */
+export const trim = (s: S): S => make(`${s.cel}.trim()`, (i) => goTrim(s.ev(i)));
+/** `s.contains(t)`. */
+export const contains = (s: S, t: string): B => make(`${s.cel}.contains(${celString(t)})`, (i) => s.ev(i).includes(t));
+
+/**
  * The first layer that has the annotation: the pod's, then each of `middle`
  * (a value chosen by a key expression from a table, such as the preset's),
  * then the namespace's, else `fallback`. One optional chain, so the value is
@@ -85,7 +100,8 @@ export function layered(key: string, middle: readonly { key: S; table: Readonly<
     ...(namespace ? [`.or(${nsOpt(key)})`] : []),
     `.orValue(${celString(fallback)})`,
   ].join('');
-  return make(cel, (i) => {
+  // Trimmed, as the engine reads every value.
+  return trim(make(cel, (i) => {
     const pod = annotationsOf(i)[key];
     if (pod !== undefined) return pod;
     for (const m of tables) {
@@ -94,7 +110,7 @@ export function layered(key: string, middle: readonly { key: S; table: Readonly<
     }
     if (namespace && Object.hasOwn(i.namespaceAnnotations, key)) return i.namespaceAnnotations[key]!;
     return fallback;
-  });
+  }));
 }
 
 /** A lookup in a table written as a CEL map literal: the entry for `key`, else `fallback`. */

@@ -23,6 +23,8 @@ import {
   SYSTEM_DIRS,
   WRITTEN_ANNOTATIONS,
   describePatterns,
+  maxFailuresAboveMaximum,
+  syncTimeoutAboveMaximum,
   type AnnotationKey,
   type EngineContext,
   type ProblemCode,
@@ -46,6 +48,10 @@ import {
   gt,
   int,
   intString,
+  contains,
+  trim,
+  durationSeconds,
+  nsVal,
   lookup,
   matches,
   missingContainers,
@@ -99,7 +105,10 @@ export function inEnvelope(r: Resolver, key: AnnotationKey): B {
   if (!env) return bool(true);
   const value = r.value(key);
   const ok = key === 'ref' ? and(matches(value, env), not(matches(value, /\.lock(?:\/|$)/))) : matches(value, env);
-  return or(not(r.fromPodOrNamespace(key)), ok);
+  // U+0085 is trimmed by CEL and not by the engine: a value with it is never served.
+  const k = `${r.prefix}${key}`;
+  const noNel = and(not(contains(podVal(k), '\u0085')), not(contains(nsVal(k), '\u0085')));
+  return or(not(r.fromPodOrNamespace(key)), and(ok, noNel));
 }
 const bool = (b: boolean): B => raw(String(b), () => b);
 
@@ -206,7 +215,7 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
               concat(row.secret ? str('the value') : q(value), str(` is outside what the webhook-free export serves (${row.allowed}); other values are ${WEBHOOK_ONLY_HINT}`)),
               'WEBHOOK_ONLY',
             );
-    const valid = key === 'inject' ? or(not(podHas(`${p}inject`)), matches(podVal(`${p}inject`), row.envelope)) : ok(key);
+    const valid = ok(key);
     add({ id: `value-${key}`, feature: key, code: choices ? 'VALUE_NOT_ALLOWED' : 'WEBHOOK_ONLY', ok: valid, message });
   }
 
@@ -227,7 +236,8 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     id: 'repo-required',
     feature: 'repo',
     code: 'REPO_REQUIRED',
-    ok: ne(v.repo, str('')),
+    // A repo annotation that is there but empty is a bad value (its own check), not a missing one, as the engine says.
+    ok: or(ne(v.repo, str('')), podHas(`${p}repo`), nsHas(`${p}repo`)),
     message: cond(
       r.present('inject'),
       line(r.field('inject'), concat(q(r.injectValue), str(` opts the pod in, but no repository is set; set ${p}repo on the pod or on namespace `), nsName), 'REPO_REQUIRED'),
@@ -273,6 +283,45 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
       'DURATION_INVALID',
     ),
   });
+
+  add({
+    id: 'sync-timeout-range',
+    feature: 'sync-timeout',
+    code: 'DURATION_INVALID',
+    ok: guard(['sync-timeout'], and(gt(v.syncTimeoutSeconds, int(0)), not(gt(v.syncTimeoutSeconds, int(86400))))),
+    message: line(
+      r.field('sync-timeout'),
+      concat(q(r.value('sync-timeout')), cond(eq(intString(v.syncTimeoutSeconds), str('0')), str(' is too short; use at least 1ms, such as 30s'), str(' is too long; use at most 24h'))),
+      'DURATION_INVALID',
+    ),
+  });
+  // The maxima's messages are the engine's own, written around the value (a sentinel put in and taken out).
+  const RAW = 'SENTINELVALUEQ7X';
+  const around = (text: string, value: S): S => concat(...text.split(`"${RAW}"`).flatMap((piece, n) => (n === 0 ? [str(piece)] : [q(value), str(piece)])));
+  const maxTimeout = policy.knobs.maxSyncTimeout;
+  add({
+    id: 'sync-timeout-maximum',
+    feature: 'sync-timeout',
+    code: 'SYNC_TIMEOUT_ABOVE_MAXIMUM',
+    ok: guard(['sync-timeout'], or(gt(v.syncTimeoutSeconds, int(86400)), not(gt(v.syncTimeoutSeconds, int(Math.floor(maxTimeout.ms / 1000)))))),
+    message: line(r.field('sync-timeout'), around(syncTimeoutAboveMaximum(RAW, Number.POSITIVE_INFINITY, maxTimeout)!, r.value('sync-timeout')), 'SYNC_TIMEOUT_ABOVE_MAXIMUM'),
+  });
+  const maxFailures = policy.knobs.maxFailures;
+  if (maxFailures !== -1) {
+    const failures = r.value('max-failures');
+    const forever = eq(failures, str('-1'));
+    add({
+      id: 'max-failures-maximum',
+      feature: 'max-failures',
+      code: 'MAX_FAILURES_ABOVE_MAXIMUM',
+      ok: guard(['max-failures'], or(eq(failures, str('')), and(not(forever), not(gt(toInt(failures), int(maxFailures)))))),
+      message: line(
+        r.field('max-failures'),
+        cond(forever, around(maxFailuresAboveMaximum(RAW, -1, maxFailures)!, failures), around(maxFailuresAboveMaximum(RAW, maxFailures + 1, maxFailures)!, failures)),
+        'MAX_FAILURES_ABOVE_MAXIMUM',
+      ),
+    });
+  }
 
   add({
     id: 'mode-allowed',
@@ -454,18 +503,36 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     const k = `${p}${key}`;
     for (const layer of ['pod', 'namespace'] as const) {
       const has = layer === 'pod' ? podHas(k) : nsHas(k);
-      const val = layer === 'pod' ? podVal(k) : raw<string>(`namespaceObject.metadata.annotations[${JSON.stringify(k).replaceAll('"', "'")}]`, (i) => i.namespaceAnnotations[k] ?? '');
+      const val = trim(layer === 'pod' ? podVal(k) : nsVal(k));
       const field = layer === 'pod' ? str(k) : concat(str(`${k} (namespace `), nsName, str(')'));
       add({
         id: `enforced-${key}-${layer}`,
         feature: 'enforced values',
         code: 'SETTING_ENFORCED',
-        ok: or(not(has), value ? eq(val, str(value.raw)) : bool(false)),
+        ok: or(not(has), value ? same(key, val, value.raw) : bool(false)),
         message: line(field, concat(ANNOTATION_EXPORT[key].secret ? str('the value') : q(val), str(` is not allowed: ${policyText}; remove this annotation`)), 'SETTING_ENFORCED'),
       });
     }
   }
   return checks;
+}
+
+/**
+ * Whether a value the pod or namespace writes is the enforced one, as the
+ * engine compares them: parsed. Inside the envelopes parsing is the identity
+ * but for two spellings: a period's (60s and 1m) and a containers list's
+ * spaces after commas.
+ */
+function same(key: AnnotationKey, value: S, enforced: string): B {
+  if (key === 'period') {
+    const env = ANNOTATION_EXPORT.period.envelope!;
+    return or(eq(value, str(enforced)), and(matches(value, env), eq(intString(durationSeconds(value)), intString(durationSeconds(str(enforced))))));
+  }
+  if (key === 'containers') {
+    const strip = (x: S): S => raw(`${x.cel}.replace(' ', '')`, (i) => x.ev(i).replaceAll(' ', ''));
+    return eq(strip(value), strip(str(enforced)));
+  }
+  return eq(value, str(enforced));
 }
 
 /** Element test: the container is one the injection mounts into (listed, or every one when the list is empty). */

@@ -24,6 +24,9 @@ export const SENTINELS = {
   /** 4321s: an unusual period, found again in its Go spelling (1h12m1s). */
   period: '4321s',
   depth: '4321',
+  /** 4322s, found again as 1h12m2s. */
+  syncTimeout: '4322s',
+  maxFailures: '432',
   submodules: 'recursive',
   app: 'sentinel-app-q7x',
 } as const;
@@ -63,7 +66,17 @@ export function credentialVariants(policy: EnginePolicy): CredentialVariant[] {
  * or overrule a sentinel (allow-list, enforced values, depth maximum). The
  * checks apply those; the probes only show the layout.
  */
-const probePolicy = (policy: EnginePolicy): EnginePolicy => ({ ...policy, allowedRepos: [], enforced: new Map(), maxDepth: undefined });
+const probePolicy = (policy: EnginePolicy): EnginePolicy => ({
+  ...policy,
+  allowedRepos: [],
+  enforced: new Map(),
+  maxDepth: undefined,
+  // Bounds the checks apply; the probes' sentinels lie beyond the policy's.
+  knobs: { ...policy.knobs, maxSyncTimeout: { ms: 86_400_000, text: '24h' }, maxFailures: -1 },
+  // Only the annotation table's defaults: a probe chooses every value itself, and the policy's (a
+  // secret, a containers list, a preset) would mix into the variant it stands for.
+  defaults: new Map([...policy.defaults].filter(([, s]) => s.source === 'default')),
+});
 
 export interface ProbeOptions {
   mode?: (typeof MODES)[number];
@@ -80,6 +93,8 @@ export function probeAnnotations(prefix: string, o: ProbeOptions): Record<string
     ref: SENTINELS.ref,
     period: SENTINELS.period,
     depth: SENTINELS.depth,
+    'sync-timeout': SENTINELS.syncTimeout,
+    'max-failures': SENTINELS.maxFailures,
     submodules: SENTINELS.submodules,
     'mount-path': SENTINELS.mountPath,
     'sub-path': SENTINELS.subPath,

@@ -7,7 +7,7 @@
  * one policy.
  */
 import type { AnnotationKey, EnginePolicy } from '../engine/index.ts';
-import { and, bool, concat, cond, layered, lookup, matches, not, nsHas, nsVal, oneOf, or, podHas, podVal, raw, str, type B, type S, type Scope } from './cel.ts';
+import { and, bool, concat, cond, layered, lookup, matches, not, nsHas, nsVal, oneOf, or, podHas, podVal, raw, str, trim, type B, type S, type Scope } from './cel.ts';
 
 export interface Resolver {
   prefix: string;
@@ -87,12 +87,12 @@ export function resolver(policy: EnginePolicy, scope: Scope): Resolver {
     policy.enforced.has('inject')
       ? str(policyRaw('inject') ?? '')
       : cond(
-          and(podHas(k('inject')), matches(podVal(k('inject')), valid)),
-          podVal(k('inject')),
+          and(podHas(k('inject')), matches(trim(podVal(k('inject'))), valid)),
+          trim(podVal(k('inject'))),
           lookup(
             presetName,
             Object.entries(presetTable('inject')).map(([name, v]) => [name, str(v)] as const),
-            cond(and(nsHas(k('inject')), matches(nsVal(k('inject')), valid)), nsVal(k('inject')), str(policyRaw('inject') ?? '')),
+            cond(and(nsHas(k('inject')), matches(trim(nsVal(k('inject'))), valid)), trim(nsVal(k('inject'))), str(policyRaw('inject') ?? '')),
           ),
         ),
   );

@@ -83,6 +83,8 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
     { needle: SENTINELS.env, expr: values.env, within: false },
     { needle: formatDuration(Number.parseInt(SENTINELS.period, 10) * 1000), expr: values.periodText, within: false },
     { needle: SENTINELS.depth, expr: values.depth, within: false },
+    { needle: formatDuration(Number.parseInt(SENTINELS.syncTimeout, 10) * 1000), expr: values.syncTimeoutText, within: false },
+    { needle: SENTINELS.maxFailures, expr: values.maxFailures, within: false },
     { needle: SENTINELS.submodules, expr: values.submodules, within: false },
   ];
 

@@ -40,6 +40,11 @@ export interface Values {
   reachableModes: Mode[];
   /** The credential variant's id (probe.ts credentialVariants): which env, mounts and volumes the credentials take. */
   variant: S;
+  /** Whole seconds of the sync timeout, and its Go spelling for git-sync. */
+  syncTimeoutSeconds: N;
+  syncTimeoutText: S;
+  /** max-failures as git-sync is told it: the pod's, else the policy's gitSync.maxFailures. */
+  maxFailures: S;
   /** Whole seconds of the period. */
   periodSeconds: N;
   /** The period as git-sync is told it: raised to the policy minimum, in Go's spelling. */
@@ -72,6 +77,7 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
   const repo = r.value('repo');
   const requestedMode = r.value('mode');
   const periodSeconds = scope.bind('periodSeconds', durationSeconds(r.value('period')));
+  const syncTimeoutSeconds = scope.bind('syncTimeoutSeconds', durationSeconds(r.value('sync-timeout')));
   const minSeconds = Math.ceil(policy.minPeriod.ms / 1000);
 
   // The engine's answer for each requested mode, for both kinds of pod.
@@ -124,6 +130,9 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
     mode: scope.bind('chosenMode', lookup(modeKey, modes, str(''))),
     modeError: scope.bind('modeError', lookup(modeKey, errors, str(''))),
     periodSeconds,
+    syncTimeoutSeconds,
+    syncTimeoutText: scope.bind('syncTimeoutText', goDuration(syncTimeoutSeconds)),
+    maxFailures: cond(eq(r.value('max-failures'), str('')), str(String(policy.gitSync.maxFailures)), r.value('max-failures')),
     periodText: scope.bind('periodText', cond(lt(periodSeconds, int(minSeconds)), str(formatDuration(policy.minPeriod.ms)), goDuration(periodSeconds))),
     // The engine trims the names; the envelope allows one space after a comma, which this drops.
     containersListed: scope.bind('containersListed', raw(`${r.value('containers').cel}.replace(' ', '')`, (i) => r.value('containers').ev(i).replaceAll(' ', ''))),

@@ -98,14 +98,14 @@ describe('export-policy', () => {
 
   test('every reason at once, each naming its field and code', async () => {
     const file = join(work, 'v3.yaml');
-    writeFileSync(file, 'dialect: v3\nnativeSidecars: disabled\ndefaults:\n  ref: main\n  sync-timeout: 5m\npresets:\n  wide:\n    period: 90.5s\n');
+    writeFileSync(file, 'dialect: v3\nnativeSidecars: disabled\ndefaults:\n  ref: main\n  touch-file: synced\npresets:\n  wide:\n    period: 90.5s\n');
     const run = await runCli(['export-policy', '--policy', file]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`the policy in ${file} cannot be exported (3 reasons)`);
     expect(run.stderr).toContain('dialect: "v3" cannot be exported');
     expect(run.stderr).toContain('[EXPORT_DIALECT_UNSUPPORTED]');
-    expect(run.stderr).toContain('defaults.sync-timeout: sync-timeout is served only by the webhook');
+    expect(run.stderr).toContain('defaults.touch-file: touch-file is served only by the webhook');
     expect(run.stderr).toContain('[EXPORT_WEBHOOK_ONLY_DEFAULT]');
     expect(run.stderr).toContain('presets.wide.period: "90.5s" is outside what the export serves');
     expect(run.stderr).toContain('[EXPORT_VALUE_OUTSIDE_ENVELOPE]');

@@ -15,7 +15,8 @@ import { durationSeconds, int, str, type Input } from '../../src/export/cel.ts';
 import { goDuration } from '../../src/export/values.ts';
 import { repoPatternRegex } from '../../src/export/patterns.ts';
 import { goldenPolicy } from '../support/golden-policy.ts';
-import { runs } from '../support/arbitraries.ts';
+import { engineCaseArb, POLICIES, runs } from '../support/arbitraries.ts';
+import { expectAgreement } from '../support/webhook-free.ts';
 
 const RUNS = runs(300);
 const NO_INPUT = {} as Input;
@@ -27,7 +28,7 @@ describe('inside its envelope, every exported value passes through the engine un
       fc.assert(
         fc.property(fc.stringMatching(row.envelope!), (raw) => {
           if (key === 'ref' && /\.lock(?:\/|$)/.test(raw)) return; // outside the envelope too (checks.ts)
-          if (key === 'period') return; // the period's spelling is checked below
+          if (key === 'period' || key === 'sync-timeout') return; // durations' spelling is checked below
           const parsed = parseValue(key as never, raw);
           if (key === 'mount-path' && !parsed.ok) {
             expect(parsed.code).toBe('MOUNT_PATH_NOT_ALLOWED'); // the system directories are a check of their own
@@ -41,7 +42,7 @@ describe('inside its envelope, every exported value passes through the engine un
           if (!parsed.ok) return;
           const v = parsed.value as unknown;
           if (key === 'repo') expect((v as { url: string }).url).toBe(raw);
-          else if (key === 'depth' || key === 'inject') expect(String(v)).toBe(raw);
+          else if (key === 'depth' || key === 'inject' || key === 'max-failures') expect(String(v)).toBe(raw);
           else if (key === 'containers') expect((v as string[]).join(',')).toBe([...new Set(raw.replaceAll(' ', '').split(','))].join(','));
           else expect(v).toBe(raw);
         }),
@@ -142,6 +143,34 @@ describe('checks against the engine on one pod', () => {
         expect(free.outcome).toBe(engine.outcome);
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe('the export agrees with the webhook on generated pods, namespaces, policies and cluster facts', () => {
+  // Compiled once per policy and facts: compiling is the slow part, and the same for every pod.
+  const compiledFor = new Map<string, ReturnType<typeof compileExport>>();
+  it('the webhook’s outcome, or a refusal naming what only the webhook serves', () => {
+    fc.assert(
+      fc.property(fc.oneof(engineCaseArb({ hostileWeight: 1 }), engineCaseArb({ repositories: 2 })), (c) => {
+        const ctx: EngineContext = { policy: POLICIES[c.policy].engine, cluster: c.cluster, version: 't' };
+        const key = `${c.policy}/${String(c.cluster.nativeSidecars)}`;
+        let compiled = compiledFor.get(key);
+        if (!compiled) compiledFor.set(key, (compiled = compileExport(ctx, { allowUnknownFacts: true })));
+        if (!compiled.ok) return;
+        const pod = c.pod as { metadata?: { namespace?: string } };
+        const namespace = c.namespace || pod.metadata?.namespace || '';
+        const engine = injectPod({ pod: c.pod, ...(c.namespace !== undefined && { namespace: c.namespace }), ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }) }, ctx);
+        if (engine.skip?.reason === 'unreadable-pod') return; // the API server never sends one
+        const free = evaluateWebhookFree(compiled.compiled, {
+          pod: c.pod as Record<string, unknown>,
+          namespace,
+          namespaceLabels: { 'gitsync.dev/injection': 'enabled' },
+          ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }),
+        });
+        expectAgreement(engine, free, ctx.policy.prefix);
+      }),
+      { numRuns: runs(300) },
     );
   });
 });

@@ -36,7 +36,12 @@ const SSH = { 'gitsync.dev/repo': 'git@github.com:acme/dags.git' };
 
 const CASES: Record<string, Case> = {
   'several-repositories': { annotations: { ...REPO, 'gitsync.dev/plugins.repo': 'https://github.com/acme/plugins.git' } },
-  'webhook-only-annotations': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '5m' } },
+  'webhook-only-annotations': { annotations: { ...REPO, 'gitsync.dev/touch-file': 'synced' } },
+  'value-sync-timeout': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '2.5m' } },
+  'value-max-failures': { annotations: { ...REPO, 'gitsync.dev/max-failures': '007' } },
+  'sync-timeout-range': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '0s' } },
+  'sync-timeout-maximum': { annotations: { ...REPO, 'gitsync.dev/sync-timeout': '11m' } },
+  'max-failures-maximum': { annotations: { ...REPO, 'gitsync.dev/max-failures': '-1' } },
   'names-free': { annotations: REPO, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'git-sync', image: 'not-it' }] } },
   'port-free': { annotations: REPO, spec: { containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 1234 }] }] } },
   'host-network': { annotations: REPO, spec: { hostNetwork: true, containers: [{ name: 'app', image: 'a' }] } },
@@ -114,5 +119,31 @@ describe.each(checks.map((c) => [c.id, c] as const))('%s', (id, check) => {
     }
     expect(engine.outcome).toBe('denied');
     expect(engine.errors.map(formatProblem)).toContain(line);
+  });
+});
+
+describe('an enforced value is compared as the engine compares it: parsed', () => {
+  const strict: EngineContext = { policy: goldenPolicy({ enforced: { period: 'strict', containers: 'strict' }, defaults: { period: '60s', containers: 'app,web' } }), cluster: { nativeSidecars: true }, version: 't' };
+  const compiled = compileExport(strict);
+  if (!compiled.ok) throw new Error('must export');
+  const run = (annotations: Record<string, string>) => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { ...REPO, ...annotations } }, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'web', image: 'w' }] } };
+    const engine = injectPod({ pod, namespace: 'apps' }, strict);
+    const failed = compiled.compiled.checks.filter((k) => !k.ok.ev({ pod, namespace: 'apps', namespaceAnnotations: {}, namespaceLabels: {} })).map((k) => k.message.ev({ pod, namespace: 'apps', namespaceAnnotations: {}, namespaceLabels: {} }));
+    return { engine, failed };
+  };
+  test.each([
+    [{ 'gitsync.dev/period': '1m' }],
+    [{ 'gitsync.dev/period': '60s' }],
+    [{ 'gitsync.dev/containers': 'app, web' }],
+  ])('the same value spelt another way: injected by both (%o)', (annotations) => {
+    const { engine, failed } = run(annotations);
+    expect(engine.outcome).toBe('injected');
+    expect(failed).toEqual([]);
+  });
+  test.each([[{ 'gitsync.dev/period': '2m' }], [{ 'gitsync.dev/containers': 'app' }]])('another value: refused by both, in the same words (%o)', (annotations) => {
+    const { engine, failed } = run(annotations);
+    expect(engine.outcome).toBe('denied');
+    expect(failed).toEqual(engine.errors.map(formatProblem));
   });
 });
