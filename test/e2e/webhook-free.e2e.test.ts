@@ -440,7 +440,6 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
 
   test('latency: pod creations (dry-run=server) with neither, the webhook, the export, on the same API server (printed, not asserted)', async (ctx) => {
     if (!servesMap) ctx.skip('the API server does not serve MutatingAdmissionPolicy');
-    expect(builtin.exportError, 'the export of the built-in policy').toBeUndefined();
     const [none, w, x] = [`${RUN}-lat-0`, `${RUN}-lat-w`, `${RUN}-lat-x`];
     await namespacesFor([{ name: none }, { name: w, webhook: true }, { name: x, export: true }]);
     const kubeConfig = new KubeConfig();
@@ -462,7 +461,8 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
         req.on('error', reject);
         req.end(body);
       });
-    const modes = { 'neither (baseline)': none, webhook: w, 'export (MAP + VAP)': x };
+    // Without a working export the other two are still measured and printed; the test then fails.
+    const modes: Record<string, string> = { 'neither (baseline)': none, webhook: w, ...(!builtin.exportError && { 'export (MAP + VAP)': x }) };
     const samples = new Map<string, number[]>(Object.keys(modes).map((m) => [m, []]));
     for (const namespace of Object.values(modes)) await post(namespace); // warm up: connections, caches
     // Interleaved, so that the machine's load falls on every mode alike.
@@ -471,6 +471,7 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
     process.stdout.write(`\nadmission latency, ${LATENCY_SAMPLES} dry-run creations of the Airflow scheduler pod (golden 02) per mode, one at a time:\n${rows.join('\n')}\n`);
     options.agent && (options.agent as Agent).destroy();
     for (const ms of samples.values()) expect(ms).toHaveLength(LATENCY_SAMPLES);
+    expect(builtin.exportError, 'the export of the built-in policy').toBeUndefined();
   });
 
   /** The verdict for one case, from what the API server answered in each mode. */
