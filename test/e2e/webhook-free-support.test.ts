@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
-import { boundTo, differences, goldenCases, groupBy, inBatches, normalisedPod, overridesFor, percentile, servedByV132 } from './support/webhook-free.ts';
+import { boundTo, deniedBy, differences, goldenCases, groupBy, inBatches, normalisedPod, overridesFor, percentile, servedByV132, shortened, warningsOf } from './support/webhook-free.ts';
 
 const map = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'gitsync-injector' }, spec: {} };
 const mapBinding = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'gitsync-injector' }, spec: { policyName: 'gitsync-injector' } };
@@ -127,4 +127,50 @@ test('percentiles by nearest rank; batches keep order and never run more than th
   });
   expect(out).toEqual([2, 4, 6, 8, 10, 12, 14]);
   expect(most).toBe(3);
+});
+
+describe("reading what kubectl printed (texts from kube-apiserver v1.32)", () => {
+  const header = 'admission webhook "g01.wf-66588b.proof.gitsync.dev" denied the request';
+  const denial = [
+    `Error from server: error when creating "STDIN": ${header}: gitsync-injector cannot inject git-sync into pod wf-66588b-92-x/golden-92: 3 errors:`,
+    'gitsync.dev/ca-bundle-data: is written by the injector, never by pods; remove it [RESERVED_ANNOTATION]',
+    'gitsync.dev/known-hosts (default): "policy" needs SSH host keys from the policy, which lists none; ask the platform team to add the host\'s keys [KNOWN_HOSTS_UNAVAILABLE]',
+    'gitsync.dev/sync-timeout: "1h" is above the policy maximum 10m; use at most 10m [SYNC_TIMEOUT_ABOVE_MAXIMUM]',
+    '',
+  ].join('\n');
+
+  test("the webhook's errors: each line's annotation (without where its value came from) and code", () => {
+    expect(deniedBy({ code: 1, stderr: denial }, header)).toEqual([
+      { field: 'gitsync.dev/ca-bundle-data', code: 'RESERVED_ANNOTATION' },
+      { field: 'gitsync.dev/known-hosts', code: 'KNOWN_HOSTS_UNAVAILABLE' },
+      { field: 'gitsync.dev/sync-timeout', code: 'SYNC_TIMEOUT_ABOVE_MAXIMUM' },
+    ]);
+  });
+
+  test("not the webhook's denial: admitted, or refused by someone else", () => {
+    expect(deniedBy({ code: 0, stderr: '' }, header)).toBeUndefined();
+    const vap = `The pods "golden-22" is invalid: : ValidatingAdmissionPolicy 'gitsync-injector-wf-1-g01' with binding 'gitsync-injector-wf-1-g01' denied request: gitsync.dev/ref: "-main" is not a valid branch [REF_INVALID]`;
+    expect(deniedBy({ code: 1, stderr: vap }, header)).toBeUndefined();
+  });
+
+  test("warnings: the text of each 'Warning: ' line", () => {
+    const stderr = [
+      "Warning: Validation failed for ValidatingAdmissionPolicy 'warn-test' with binding 'warn-test': gitsync.dev/period: both first [E_W1]",
+      'pod/w1 created',
+      'Warning: spec.containers[0].env[1]: hides previous definition of "GITSYNC_USERNAME", which may be dropped when using apply',
+    ].join('\n');
+    expect(warningsOf({ stderr })).toEqual([
+      "Validation failed for ValidatingAdmissionPolicy 'warn-test' with binding 'warn-test': gitsync.dev/period: both first [E_W1]",
+      'spec.containers[0].env[1]: hides previous definition of "GITSYNC_USERNAME", which may be dropped when using apply',
+    ]);
+  });
+
+  test('a long refusal keeps its start (what) and its end (why)', () => {
+    const text = `MutatingAdmissionPolicy "x" is invalid: ${'q'.repeat(5000)}: compilation failed: ERROR: <input>:1:19772: invalid matches argument`;
+    const short = shortened(text);
+    expect(short.length).toBeLessThan(2500);
+    expect(short.startsWith('MutatingAdmissionPolicy "x" is invalid')).toBe(true);
+    expect(short.endsWith('invalid matches argument')).toBe(true);
+    expect(shortened('short')).toBe('short');
+  });
 });

@@ -55,6 +55,7 @@ import { eventually, Kubectl, type KubectlResult } from './support/kubectl.ts';
 import { creatable } from './support/shapes.ts';
 import {
   boundTo,
+  deniedBy,
   differences,
   goldenCases,
   groupBy,
@@ -63,6 +64,8 @@ import {
   overridesFor,
   percentile,
   servedByV132,
+  shortened,
+  warningsOf,
   type GoldenCase,
   type Group,
 } from './support/webhook-free.ts';
@@ -576,22 +579,6 @@ function policyVariant(overrides: Partial<Policy>, cluster: { nativeSidecars?: b
   }
   return undefined;
 }
-
-/** The errors the webhook gave ("field: message [CODE]" lines), or undefined when it did not deny. */
-function deniedBy(result: KubectlResult, header: string): { field: string; code: string }[] | undefined {
-  if (result.code === 0 || !result.stderr.includes(header)) return undefined;
-  // A field may say where its value came from ("gitsync.dev/known-hosts (default): ..."): the annotation is its first word.
-  return [...result.stderr.matchAll(/^(\S+)[^\n]*?: .*\[([A-Z][A-Z0-9_]*)\]\s*$/gm)].map((m) => ({ field: m[1]!, code: m[2]! }));
-}
-
-/** A long message's start and end, which say what and why; the middle is quoted CEL. */
-const shortened = (text: string): string => (text.length <= 2400 ? text : `${text.slice(0, 400)} … ${text.slice(-2000)}`);
-
-const warningsOf = (result: KubectlResult): string[] =>
-  result.stderr
-    .split('\n')
-    .filter((l) => l.startsWith('Warning: '))
-    .map((l) => l.slice('Warning: '.length));
 
 /** One MutatingWebhookConfiguration with a webhook per policy, each for the namespaces labelled for it; CREATE only. */
 function webhookConfiguration(name: string, hooks: { name: string; url: string; labels: Record<string, string> }[], caCert = ''): Json {

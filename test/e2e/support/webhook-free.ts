@@ -151,6 +151,22 @@ export function differences(a: unknown, b: unknown, path = ''): string[] {
   return Object.is(a, b) || JSON.stringify(a) === JSON.stringify(b) ? [] : [`${path}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`];
 }
 
+/** The errors the webhook gave ("field: message [CODE]" lines), or undefined when it did not deny. */
+export function deniedBy(result: { code: number | null; stderr: string }, header: string): { field: string; code: string }[] | undefined {
+  if (result.code === 0 || !result.stderr.includes(header)) return undefined;
+  // A field may say where its value came from ("gitsync.dev/known-hosts (default): ..."): the annotation is its first word.
+  return [...result.stderr.matchAll(/^(\S+)[^\n]*?: .*\[([A-Z][A-Z0-9_]*)\]\s*$/gm)].map((m) => ({ field: m[1]!, code: m[2]! }));
+}
+
+/** A long message's start and end, which say what and why; the middle is quoted CEL. */
+export const shortened = (text: string): string => (text.length <= 2400 ? text : `${text.slice(0, 400)} … ${text.slice(-2000)}`);
+
+export const warningsOf = (result: { stderr: string }): string[] =>
+  result.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('Warning: '))
+    .map((l) => l.slice('Warning: '.length));
+
 /** Percentile of sorted-or-not samples (nearest rank). */
 export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((x, y) => x - y);
