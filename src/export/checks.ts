@@ -272,29 +272,21 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     });
   }
 
-  add({
-    id: 'period-range',
-    feature: 'period',
-    code: 'DURATION_INVALID',
-    ok: guard(['period'], and(gt(v.periodSeconds, int(0)), not(gt(v.periodSeconds, int(86400))))),
-    message: line(
-      r.field('period'),
-      concat(q(r.value('period')), cond(eq(intString(v.periodSeconds), str('0')), str(' is too short; use at least 1ms, such as 30s'), str(' is too long; use at most 24h'))),
-      'DURATION_INVALID',
-    ),
-  });
-
-  add({
-    id: 'sync-timeout-range',
-    feature: 'sync-timeout',
-    code: 'DURATION_INVALID',
-    ok: guard(['sync-timeout'], and(gt(v.syncTimeoutSeconds, int(0)), not(gt(v.syncTimeoutSeconds, int(86400))))),
-    message: line(
-      r.field('sync-timeout'),
-      concat(q(r.value('sync-timeout')), cond(eq(intString(v.syncTimeoutSeconds), str('0')), str(' is too short; use at least 1ms, such as 30s'), str(' is too long; use at most 24h'))),
-      'DURATION_INVALID',
-    ),
-  });
+  // Durations inside the envelope are whole seconds; the engine refuses 0 and more than 24h.
+  const durationRange = (key: 'period' | 'sync-timeout', seconds: typeof v.periodSeconds): void =>
+    add({
+      id: `${key}-range`,
+      feature: key,
+      code: 'DURATION_INVALID',
+      ok: guard([key], and(gt(seconds, int(0)), not(gt(seconds, int(86400))))),
+      message: line(
+        r.field(key),
+        concat(q(r.value(key)), cond(eq(intString(seconds), str('0')), str(' is too short; use at least 1ms, such as 30s'), str(' is too long; use at most 24h'))),
+        'DURATION_INVALID',
+      ),
+    });
+  durationRange('period', v.periodSeconds);
+  durationRange('sync-timeout', v.syncTimeoutSeconds);
   // The maxima's messages are the engine's own, written around the value (a sentinel put in and taken out).
   const RAW = 'SENTINELVALUEQ7X';
   const around = (text: string, value: S): S => concat(...text.split(`"${RAW}"`).flatMap((piece, n) => (n === 0 ? [str(piece)] : [q(value), str(piece)])));
