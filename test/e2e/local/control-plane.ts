@@ -105,8 +105,17 @@ const SERVICE_CIDR = '10.96.0.0/16';
  * depends on are named anyway, so that the intent survives a change of defaults, plus
  * NodeRestriction, which kubeadm adds. Nothing is disabled when the controller-manager runs: it
  * creates the `default` ServiceAccount the ServiceAccount plugin wants for every pod.
+ *
+ * MutatingAdmissionPolicy (webhook-free mode, docs/webhook-free.md) is alpha in v1.32: its
+ * plugin, feature gate and the `admissionregistration.k8s.io/v1alpha1` group are turned on
+ * always. Why not behind a flag: with no MutatingAdmissionPolicy objects the plugin does
+ * nothing (the other suites create none), and one control plane that serves both modes is what
+ * the webhook-free proof (test/e2e/webhook-free.e2e.test.ts) needs to compare them.
  */
-const ENABLED_ADMISSION_PLUGINS = 'NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy';
+const ENABLED_ADMISSION_PLUGINS = 'NodeRestriction,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy';
+
+/** What turns MutatingAdmissionPolicy on in v1.32 (GA, on by default, from 1.36). */
+export const MUTATING_ADMISSION_POLICY_FLAGS = ['--feature-gates=MutatingAdmissionPolicy=true', '--runtime-config=admissionregistration.k8s.io/v1alpha1=true'];
 
 export class LocalControlPlane {
   /** The temporary folder: certificates, kubeconfig, etcd's data, logs. Removed by stop(). */
@@ -213,6 +222,7 @@ export class LocalControlPlane {
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
       `--enable-admission-plugins=${ENABLED_ADMISSION_PLUGINS}`,
+      ...MUTATING_ADMISSION_POLICY_FLAGS,
       // Without a controller-manager no `default` ServiceAccount ever appears, and the
       // ServiceAccount plugin would refuse every pod in a new namespace.
       ...(assets.controllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
