@@ -18,33 +18,65 @@ import type { Values } from './values.ts';
 
 /**
  * A mutation, as CEL and as its TypeScript evaluation (what it adds, as the
- * object evaluate.ts merges into the pod). The API server refuses an
- * ApplyConfiguration that sets an atomic list, even inside an object it adds
- * ("may not mutate atomic arrays": a container's `capabilities.drop`, a
- * downwardAPI volume's `items`; v1.32), so whole new objects are added by
- * JSONPatch, and ApplyConfiguration only merges into what the pod has.
+ * object evaluate.ts merges into the pod).
  */
 export interface Mutation extends X<Record<string, unknown>> {
   patchType: 'ApplyConfiguration' | 'JSONPatch';
 }
 
-const applyConfiguration = (x: X<Record<string, unknown>>): Mutation => ({ ...x, patchType: 'ApplyConfiguration' });
+/**
+ * Lists the API server merges by key; every other list in a pod is atomic.
+ * An ApplyConfiguration may not set an atomic list, even inside an object it
+ * adds ("may not mutate atomic arrays": a container's `capabilities.drop`, a
+ * downwardAPI volume's `items`; v1.32), and a JSONPatch value holding a map
+ * literal crashes v1.32's handler (resources' `requests`). So the objects
+ * are added by ApplyConfiguration without the objects that hold an atomic
+ * list, and those holders (which hold no map) by JSONPatch afterwards.
+ */
+const KEYED_LISTS = new Set(['env', 'volumeMounts', 'ports']);
+
+/** An object holding an atomic list, found at `path` under the object it was taken from. */
+interface Holder {
+  path: string[];
+  value: unknown;
+}
+
+/** The value without its atomic-list holders, and the holders. */
+function withoutHolders(value: unknown, path: string[] = []): { rest: unknown; holders: Holder[] } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { rest: value, holders: [] };
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.some(([k, v]) => Array.isArray(v) && !KEYED_LISTS.has(k))) {
+    if (JSON.stringify(value).includes('{"') && entries.some(([, v]) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
+      throw new Error(`the engine writes ${path.join('.')}, an object holding an atomic list and another object; the export cannot add it`);
+    }
+    return { rest: undefined, holders: [{ path, value }] };
+  }
+  const rest: Record<string, unknown> = {};
+  const holders: Holder[] = [];
+  for (const [k, v] of entries) {
+    const inner = withoutHolders(v, [...path, k]);
+    if (inner.rest !== undefined) rest[k] = inner.rest;
+    holders.push(...inner.holders);
+  }
+  return { rest, holders };
+}
 
 /**
- * JSONPatch operations that append `items` (typed objects) to `spec.<field>`,
- * creating the list when the pod has none, where the webhook's patch puts
- * them; with `when`, only for pods it holds for.
+ * A literal whose CEL leaves out the atomic-list holders (added by
+ * `holderOps`), while its TypeScript evaluation keeps them: what the pod ends with.
  */
-function appendTo(field: 'volumes' | 'initContainers' | 'containers', items: X<unknown[]>, when?: X<boolean>): Mutation {
-  const path = `/spec/${field}`;
-  const ops =
-    `(has(object.spec.${field}) ? (${items.cel}).map(x, JSONPatch{op: 'add', path: '${path}/-', value: x}) ` +
-    `: [JSONPatch{op: 'add', path: '${path}', value: ${items.cel}}])`;
-  return {
-    patchType: 'JSONPatch',
-    cel: when ? `(${when.cel} ? ${ops} : [])` : ops,
-    ev: (i) => (when && !when.ev(i) ? {} : { spec: { [field]: items.ev(i) } }),
-  };
+function applicable(value: unknown, type: string, subs: readonly Substitution[]): { x: X<unknown>; holders: Holder[] } {
+  const { rest, holders } = withoutHolders(value);
+  const full = literal(value, type, subs);
+  return { x: { cel: literal(rest ?? {}, type, subs).cel, ev: full.ev }, holders };
+}
+
+/** JSONPatch operations that add each holder to the object named `name` in `spec.<field>`. */
+function holderOps(field: string, name: string, holders: readonly Holder[], type: string, subs: readonly Substitution[]): string[] {
+  const index = `string(object.spec.${field}.map(x, x.name).indexOf(${celString(name)}))`;
+  return holders.map(
+    (h) => `JSONPatch{op: 'add', path: '/spec/${field}/' + ${index} + ${celString(`/${h.path.join('/')}`)}, value: ${literal(h.value, `${type}.${h.path.join('.')}`, subs).cel}}`,
+  );
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -124,6 +156,14 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   const containerNames = new Set<string>();
   const volumeNames = new Set<string>();
 
+  // The atomic-list holders of each mode's git-sync containers, added by JSONPatch (above).
+  const containerHolders = new Map<string, { mode: Mode; kind: 'initContainers' | 'containers'; name: string; holders: Holder[] }>();
+  const holdersOf = (mode: Mode, kind: 'initContainers' | 'containers', name: string): Holder[] => {
+    const key = `${mode}/${kind}/${name}`;
+    if (!containerHolders.has(key)) containerHolders.set(key, { mode, kind, name, holders: [] });
+    return containerHolders.get(key)!.holders;
+  };
+
   /** The git-sync containers of one kind for one mode: shared fields, env and mounts plus the variant's. */
   const gitSyncContainers = (mode: Mode, kind: 'initContainers' | 'containers'): X<unknown[]> => {
     const parts = byMode.get(mode)!;
@@ -146,7 +186,11 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
             variants.map((vv, v) => [vv.id, literal(extraMounts[v]![s], `${type}.volumeMounts`, subs) as X<unknown[]>] as const),
           ),
         );
-        const fields = Object.entries(slot.fields).map(([k, v]) => [k, literal(v, `${type}.${k}`, subs)] as const);
+        const fields = Object.entries(slot.fields).map(([k, v]) => {
+          const { x, holders } = applicable(v, `${type}.${k}`, subs);
+          for (const h of holders) holdersOf(mode, kind, slot.fields.name as string).push({ path: [k, ...h.path], value: h.value });
+          return [k, x] as const;
+        });
         // Keep the engine's key order: env and volumeMounts where the engine writes them.
         const order = Object.keys(parts[0]![kind][s]!);
         const all = new Map<string, X<unknown>>([...fields, ['env', env], ['volumeMounts', mounts]]);
@@ -158,17 +202,26 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
     );
   };
 
+  const byModeList = (kind: 'initContainers' | 'containers'): X<unknown[]> =>
+    lookup(
+      values.mode,
+      modes.map((m) => [m, gitSyncContainers(m, kind)] as const),
+    );
+
   // Volumes: what every variant shares, then the variant's own (the same in every mode).
   const volumeParts = variants.map((_, v) => byMode.get(modes[0]!)![v]!.volumes);
   for (const p of volumeParts) for (const vol of p) volumeNames.add(vol.name as string);
   const sharedVolumes = commonPrefix(volumeParts);
+  const volumeList = (vols: readonly unknown[]): X<unknown[]> => list(vols.map((vol) => applicable(vol, 'Object.spec.volumes', subs).x));
   const volumes = append(
-    literal(sharedVolumes, 'Object.spec.volumes', subs) as X<unknown[]>,
+    volumeList(sharedVolumes),
     lookup(
       values.variant,
-      variants.map((vv, v) => [vv.id, literal(volumeParts[v]!.slice(sharedVolumes.length), 'Object.spec.volumes', subs) as X<unknown[]>] as const),
+      variants.map((vv, v) => [vv.id, volumeList(volumeParts[v]!.slice(sharedVolumes.length))] as const),
     ),
   );
+  const volumeOps = (vols: readonly Record<string, unknown>[]): string[] =>
+    vols.flatMap((vol) => holderOps('volumes', vol.name as string, withoutHolders(vol).holders, 'Object.spec.volumes', subs));
 
   // The app containers: the mount, and the env entry where the pod sets env and the container has none of that name.
   const first = byMode.get(modes[0]!)![0]!;
@@ -241,29 +294,35 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
           groups.map((g, n) => [String(n), annotationMap(JSON.parse(g) as Record<string, string>)] as const),
         );
 
-  // The mode a pod got, read off the status the first mutation wrote (its JSON as the engine writes it).
-  const modeIs = (mode: Mode): X<boolean> => {
-    const status = JSON.parse(byMode.get(mode)![0]!.annotations[statusKey]!) as Record<string, unknown>;
-    const needle = `"mode":${JSON.stringify(status.mode)}`;
-    return raw<boolean>(`object.metadata.annotations[${celString(statusKey)}].contains(${celString(needle)})`, (i) => {
-      const annotations = ((i.pod.metadata as Record<string, unknown> | undefined)?.annotations ?? {}) as Record<string, string>;
-      return (annotations[statusKey] ?? '').includes(needle);
-    });
-  };
-  const gitSync = (kind: 'initContainers' | 'containers'): Mutation[] =>
-    modes.filter((m) => byMode.get(m)![0]![kind].length > 0).map((m) => appendTo(kind, gitSyncContainers(m, kind), modeIs(m)));
-
-  // Applied in this order, each within the API server's 100,000 code points per expression, and
-  // while spec.containers still holds only the app's: the status (it lists them), then their mount
-  // and env, merged into the containers the pod has; then the volumes and the git-sync containers,
-  // one mutation per mode.
+  // Several mutations, each within the API server's 100,000 code points per expression, applied in
+  // this order: the status first, while spec.containers still holds only the app's (the status lists them).
+  const applied = (x: X<Record<string, unknown>>): Mutation => ({ ...x, patchType: 'ApplyConfiguration' });
   const mutations: Mutation[] = [
-    applyConfiguration(struct('Object', [['metadata', struct('Object.metadata', [['annotations', annotations]])]])),
-    applyConfiguration(struct('Object', [['spec', struct('Object.spec', [['containers', appContainers]])]])),
-    appendTo('volumes', volumes),
-    ...gitSync('initContainers'),
-    ...gitSync('containers'),
+    applied(struct('Object', [['metadata', struct('Object.metadata', [['annotations', annotations]])]])),
+    applied(struct('Object', [['spec', struct('Object.spec', [['volumes', volumes]])]])),
+    applied(struct('Object', [['spec', struct('Object.spec', [['initContainers', byModeList('initContainers')]])]])),
+    applied(struct('Object', [['spec', struct('Object.spec', [['containers', append(appContainers, byModeList('containers'))]])]])),
   ];
+  // Then the atomic-list holders, by JSONPatch: the containers' for the mode the pod got (read off
+  // the status the first mutation wrote), the volumes' for its credential variant. The TypeScript
+  // side added them with the objects already.
+  const opsCel = (ops: readonly string[]): string => `[${ops.join(', ')}]`;
+  const byModeOps = modes
+    .map((m) => [m, [...containerHolders.values()].filter((h) => h.mode === m).flatMap((h) => holderOps(h.kind, h.name, h.holders, `Object.spec.${h.kind}`, subs))] as const)
+    .filter(([, ops]) => ops.length > 0);
+  if (byModeOps.length > 0) {
+    const modeNeedle = (m: Mode): string => `"mode":${JSON.stringify((JSON.parse(byMode.get(m)![0]!.annotations[statusKey]!) as { mode: unknown }).mode)}`;
+    const chain = byModeOps.reduceRight(
+      (rest, [m, ops]) => `(object.metadata.annotations[${celString(statusKey)}].contains(${celString(modeNeedle(m))}) ? ${opsCel(ops)} : ${rest})`,
+      '[]',
+    );
+    mutations.push({ patchType: 'JSONPatch', cel: chain, ev: () => ({}) });
+  }
+  const variantOps = variants.map((vv, v) => [vv.id, volumeOps(volumeParts[v]! as Record<string, unknown>[])] as const);
+  if (variantOps.some(([, ops]) => ops.length > 0)) {
+    const table = `{${variantOps.map(([id, ops]) => `${celString(id)}: ${opsCel(ops)}`).join(', ')}}`;
+    mutations.push({ patchType: 'JSONPatch', cel: `${table}[${values.variant.cel}]`, ev: () => ({}) });
+  }
   return { mutations, containerNames: [...containerNames], volumeNames: [...volumeNames] };
 }
 

@@ -27,7 +27,7 @@ type Obj = Record<string, any>;
 describe('export-policy', () => {
   test('the built-in policy, with the native sidecar fact: the golden file', async () => {
     const run = await runCli(['export-policy', '--native-sidecars', 'supported']);
-    expect(run.stderr).toBe('');
+    expect(run.stderr).toMatch(/^warning: webhook-free mode is work in progress: not yet proven/);
     expect(run.code).toBe(0);
     if (process.env.UPDATE_EXPORT === '1') writeFileSync(GOLDEN, normalised(run.stdout));
     expect(normalised(run.stdout)).toBe(readFileSync(GOLDEN, 'utf8'));
@@ -51,9 +51,10 @@ describe('export-policy', () => {
     expect(map.spec.mutations.length).toBeGreaterThan(0);
     // ApplyConfiguration merges into what the pod has; whole new objects (their atomic lists) are JSONPatch.
     for (const m of map.spec.mutations as Obj[]) expect(m.patchType === 'ApplyConfiguration' ? m.applyConfiguration : m.jsonPatch).toBeDefined();
+    // Objects by ApplyConfiguration first, then their atomic lists (capabilities.drop) by JSONPatch.
     const types = (map.spec.mutations as Obj[]).map((m) => m.patchType);
-    expect(types.slice(0, 2)).toEqual(['ApplyConfiguration', 'ApplyConfiguration']);
-    expect(new Set(types.slice(2))).toEqual(new Set(['JSONPatch']));
+    expect(types).toEqual(['ApplyConfiguration', 'ApplyConfiguration', 'ApplyConfiguration', 'ApplyConfiguration', 'JSONPatch']);
+    expect(JSON.stringify(map.spec.mutations.slice(0, 4))).not.toContain('drop:');
     // The API server compiles no expression longer than 100,000 code points.
     const expressions = [
       ...(map.spec.mutations as Obj[]).map((m) => (m.applyConfiguration ?? m.jsonPatch).expression as string),

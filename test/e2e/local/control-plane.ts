@@ -307,7 +307,11 @@ export class LocalControlPlane {
     this.stopping ??= (async () => {
       for (const component of [...this.components].reverse()) {
         const { child } = component;
-        if (child.exitCode !== null || child.signalCode !== null) continue;
+        if (child.exitCode !== null || child.signalCode !== null) {
+          // Died while the tests ran (a crash the tests only see as refused connections): say how, before the folder goes.
+          this.log(`${component.name} had exited (${child.signalCode ?? `code ${child.exitCode}`}); its last lines:\n${this.tail(component.name, 40)}`);
+          continue;
+        }
         this.log(`stopping ${component.name} (pid ${child.pid})`);
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGTERM');
