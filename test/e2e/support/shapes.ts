@@ -54,13 +54,17 @@ export function creatable(input: unknown, name: string): Json {
   return { apiVersion: 'v1', kind: 'Pod', ...pod };
 }
 
-/** Every golden case's input pod, made creatable. */
-export function goldenShapes(): GoldenShape[] {
+/** Every golden case file, in name order, parsed as the golden test reads it (YAML 1.1). */
+export function goldenFiles<T extends { input: unknown }>(): { file: string; doc: T }[] {
   return readdirSync(GOLDEN_DIR)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
-    .map((file) => {
-      const doc = parseDocument(readFileSync(join(GOLDEN_DIR, file), 'utf8'), { version: '1.1' }).toJS() as { description?: string; input: unknown };
+    .map((file) => ({ file, doc: parseDocument(readFileSync(join(GOLDEN_DIR, file), 'utf8'), { version: '1.1' }).toJS() as T }));
+}
+
+/** Every golden case's input pod, made creatable. */
+export function goldenShapes(): GoldenShape[] {
+  return goldenFiles<{ description?: string; input: unknown }>().map(({ file, doc }) => {
       const caseId = file.replace(/\.yaml$/, '').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40).replace(/-+$/, '');
       return { file, description: doc.description ?? file, pod: creatable(doc.input, `golden-${caseId}`) };
     });

@@ -5,16 +5,11 @@
  * namespaces of one group; and the comparison of two stored pods, field for
  * field, once what the API server sets on its own is taken out.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { Policy } from '../../../src/policy/types.ts';
-import { creatable } from './shapes.ts';
+import { creatable, goldenFiles } from './shapes.ts';
 
 type Json = Record<string, any>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const GOLDEN_DIR = join(import.meta.dirname, '..', '..', 'golden', 'pods');
 
 /** One golden case, with what the proof needs of it. */
 export interface GoldenCase {
@@ -31,22 +26,18 @@ export interface GoldenCase {
 }
 
 export function goldenCases(): GoldenCase[] {
-  return readdirSync(GOLDEN_DIR)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((file) => {
-      const c = parseDocument(readFileSync(join(GOLDEN_DIR, file), 'utf8'), { version: '1.1' }).toJS() as Omit<GoldenCase, 'file' | 'id' | 'pod'> & { input: unknown };
-      const id = /^(\d+)/.exec(file)?.[1] ?? file;
-      return {
-        file,
-        id,
-        ...(c.namespace !== undefined && { namespace: c.namespace }),
-        ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }),
-        ...(c.policy && { policy: c.policy }),
-        ...(c.cluster && { cluster: c.cluster }),
-        pod: creatable(c.input, `golden-${id}`),
-      };
-    });
+  return goldenFiles<Omit<GoldenCase, 'file' | 'id' | 'pod'> & { input: unknown }>().map(({ file, doc: c }) => {
+    const id = /^(\d+)/.exec(file)?.[1] ?? file;
+    return {
+      file,
+      id,
+      ...(c.namespace !== undefined && { namespace: c.namespace }),
+      ...(c.namespaceAnnotations && { namespaceAnnotations: c.namespaceAnnotations }),
+      ...(c.policy && { policy: c.policy }),
+      ...(c.cluster && { cluster: c.cluster }),
+      pod: creatable(c.input, `golden-${id}`),
+    };
+  });
 }
 
 /**
