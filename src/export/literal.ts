@@ -15,7 +15,7 @@ export interface Substitution {
 }
 
 /** Fields whose objects are maps (string keys), not typed structs. */
-const MAP_FIELDS = new Set(['limits', 'requests', 'annotations', 'labels']);
+export const MAP_FIELDS = new Set(['limits', 'requests', 'annotations', 'labels']);
 
 /** A string with every sentinel in it replaced. */
 export function substituted(s: string, subs: readonly Substitution[]): S {

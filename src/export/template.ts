@@ -12,7 +12,7 @@
  */
 import { WRITTEN_ANNOTATIONS, formatDuration, type EngineContext, type Mode } from '../engine/index.ts';
 import { celString, concat, cond, eq, lookup, raw, str, type Input, type X } from './cel.ts';
-import { append, list, literal, struct, substituted, type Substitution } from './literal.ts';
+import { append, list, literal, MAP_FIELDS, struct, substituted, type Substitution } from './literal.ts';
 import { credentialVariants, partsOf, probe, SENTINELS, type ProbeParts } from './probe.ts';
 import type { Values } from './values.ts';
 
@@ -41,14 +41,16 @@ interface Holder {
   value: unknown;
 }
 
+const holdsMap = (value: unknown): boolean =>
+  value !== null && typeof value === 'object' && Object.entries(value).some(([k, v]) => MAP_FIELDS.has(k) || holdsMap(v));
+
 /** The value without its atomic-list holders, and the holders. */
 function withoutHolders(value: unknown, path: string[] = []): { rest: unknown; holders: Holder[] } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return { rest: value, holders: [] };
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.some(([k, v]) => Array.isArray(v) && !KEYED_LISTS.has(k))) {
-    if (JSON.stringify(value).includes('{"') && entries.some(([, v]) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
-      throw new Error(`the engine writes ${path.join('.')}, an object holding an atomic list and another object; the export cannot add it`);
-    }
+    // A holder travels as a JSONPatch value, where a map (requests, labels…) crashes v1.32's handler.
+    if (holdsMap(value)) throw new Error(`the engine writes ${path.join('.')}, an object holding an atomic list and a map; the export cannot add it`);
     return { rest: undefined, holders: [{ path, value }] };
   }
   const rest: Record<string, unknown> = {};
