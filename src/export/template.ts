@@ -81,6 +81,24 @@ function holderOps(field: string, name: string, holders: readonly Holder[], type
   );
 }
 
+/**
+ * An env entry ApplyConfiguration cannot write: `valueFrom.secretKeyRef` is an
+ * atomic struct ("may not mutate atomic arrays, maps or structs", v1.32).
+ */
+const needsPatch = (entry: unknown): boolean => typeof entry === 'object' && entry !== null && 'valueFrom' in entry;
+
+/** Env entries with a name given twice (the auto layout's ordered optional reads): a keyed merge would fold them into one. */
+const repeatsName = (entries: readonly unknown[]): boolean => {
+  const names = entries.map((e) => (e as { name: string }).name);
+  return new Set(names).size !== names.length;
+};
+
+/** A JSONPatch operation that appends one env entry to the container named `name` in `spec.<field>`. */
+function envAppendOp(field: string, name: string, entry: unknown, subs: readonly Substitution[]): string {
+  const index = `string(object.spec.${field}.map(x, x.name).indexOf(${celString(name)}))`;
+  return `JSONPatch{op: 'add', path: '/spec/${field}/' + ${index} + '/env/-', value: ${literal(entry, `Object.spec.${field}.env`, subs).cel}}`;
+}
+
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** The longest prefix all lists share. */
@@ -166,6 +184,9 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
     return containerHolders.get(key)!.holders;
   };
 
+  // The env entries of a credential variant that ApplyConfiguration cannot write, added by JSONPatch (below).
+  const envAppends: { mode: Mode; kind: 'initContainers' | 'containers'; name: string; variant: string; entries: unknown[] }[] = [];
+
   /** The git-sync containers of one kind for one mode: shared fields, env and mounts plus the variant's. */
   const gitSyncContainers = (mode: Mode, kind: 'initContainers' | 'containers'): X<unknown[]> => {
     const parts = byMode.get(mode)!;
@@ -173,12 +194,21 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
     const type = `Object.spec.${kind}`;
     return list(
       shared.map((slot, s) => {
-        containerNames.add(slot.fields.name as string);
+        const name = slot.fields.name as string;
+        containerNames.add(name);
+        if (slot.env.some(needsPatch)) throw new Error(`the engine's ${kind}[${s}] reads a Secret in every credential variant; the export cannot derive it`);
         const env = append(
           literal(slot.env, `${type}.env`, subs) as X<unknown[]>,
           lookup(
             values.variant,
-            variants.map((vv, v) => [vv.id, literal(extraEnv[v]![s], `${type}.env`, subs) as X<unknown[]>] as const),
+            variants.map((vv, v) => {
+              const extra = extraEnv[v]![s]!;
+              if (!extra.some(needsPatch) && !repeatsName([...slot.env, ...extra])) return [vv.id, literal(extra, `${type}.env`, subs) as X<unknown[]>] as const;
+              // Applied without them; the TypeScript side keeps them: what the pod ends with.
+              if (slot.env.length === 0) throw new Error(`the engine's ${kind}[${s}] has only Secret-read env entries; the export cannot append them`);
+              envAppends.push({ mode, kind, name, variant: vv.id, entries: extra });
+              return [vv.id, { cel: '[]', ev: literal(extra, `${type}.env`, subs).ev } as X<unknown[]>] as const;
+            }),
           ),
         );
         const mounts = append(
@@ -214,7 +244,23 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   const volumeParts = variants.map((_, v) => byMode.get(modes[0]!)![v]!.volumes);
   for (const p of volumeParts) for (const vol of p) volumeNames.add(vol.name as string);
   const sharedVolumes = commonPrefix(volumeParts);
-  const volumeList = (vols: readonly unknown[]): X<unknown[]> => list(vols.map((vol) => applicable(vol, 'Object.spec.volumes', subs).x));
+  // A volume whose source holds an atomic list (a downwardAPI volume's items) is added whole, by
+  // JSONPatch after the others: applied without its source, the API server would default it to an
+  // emptyDir, and the source added later would be a second one ("may not specify more than 1 volume type").
+  const patchedVolume = (vol: unknown): boolean => withoutHolders(vol).holders.length > 0;
+  volumeParts.forEach((p) => {
+    const first = p.findIndex(patchedVolume);
+    if (first >= 0 && (first < sharedVolumes.length || !p.slice(first).every(patchedVolume))) {
+      throw new Error(`the engine writes volume ${String(p[first]!.name)} (whose source holds a list) before a volume without one; the export cannot keep the order`);
+    }
+    if (first === 0) throw new Error(`the engine writes only volumes whose source holds a list; the export cannot append them`);
+    for (const vol of p.slice(Math.max(first, 0))) if (first >= 0 && holdsMap(vol)) throw new Error(`the engine writes volume ${String(vol.name)}, with a list and a map; the export cannot add it`);
+  });
+  // The TypeScript side keeps the patched volumes in the list: what the pod ends with.
+  const volumeList = (vols: readonly unknown[]): X<unknown[]> => {
+    const applied = list(vols.filter((vol) => !patchedVolume(vol)).map((vol) => applicable(vol, 'Object.spec.volumes', subs).x));
+    return { cel: applied.cel, ev: list(vols.map((vol) => literal(vol, 'Object.spec.volumes', subs))).ev };
+  };
   const volumes = append(
     volumeList(sharedVolumes),
     lookup(
@@ -223,7 +269,7 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
     ),
   );
   const volumeOps = (vols: readonly Record<string, unknown>[]): string[] =>
-    vols.flatMap((vol) => holderOps('volumes', vol.name as string, withoutHolders(vol).holders, 'Object.spec.volumes', subs));
+    vols.filter(patchedVolume).map((vol) => `JSONPatch{op: 'add', path: '/spec/volumes/-', value: ${literal(vol, 'Object.spec.volumes', subs).cel}}`);
 
   // The app containers: the mount, and the env entry where the pod sets env and the container has none of that name.
   const first = byMode.get(modes[0]!)![0]!;
@@ -312,12 +358,26 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   const byModeOps = modes
     .map((m) => [m, [...containerHolders.values()].filter((h) => h.mode === m).flatMap((h) => holderOps(h.kind, h.name, h.holders, `Object.spec.${h.kind}`, subs))] as const)
     .filter(([, ops]) => ops.length > 0);
+  const modeNeedle = (m: Mode): string => `"mode":${JSON.stringify((JSON.parse(byMode.get(m)![0]!.annotations[statusKey]!) as { mode: unknown }).mode)}`;
   if (byModeOps.length > 0) {
-    const modeNeedle = (m: Mode): string => `"mode":${JSON.stringify((JSON.parse(byMode.get(m)![0]!.annotations[statusKey]!) as { mode: unknown }).mode)}`;
     const chain = byModeOps.reduceRight(
       (rest, [m, ops]) => `(object.metadata.annotations[${celString(statusKey)}].contains(${celString(modeNeedle(m))}) ? ${opsCel(ops)} : ${rest})`,
       '[]',
     );
+    mutations.push({ patchType: 'JSONPatch', cel: chain, ev: () => ({}) });
+  }
+  // The Secret-read env entries, appended in the engine's order to the env the container was applied with:
+  // for the mode the pod got, then its credential variant.
+  if (envAppends.length > 0) {
+    const chain = modes.reduceRight((rest, m) => {
+      const table = variants.map((vv) => {
+        const ops = envAppends
+          .filter((e) => e.mode === m && e.variant === vv.id)
+          .flatMap((e) => e.entries.map((entry) => envAppendOp(e.kind, e.name, entry, subs)));
+        return `${celString(vv.id)}: ${opsCel(ops)}`;
+      });
+      return `(object.metadata.annotations[${celString(statusKey)}].contains(${celString(modeNeedle(m))}) ? {${table.join(', ')}}[${values.variant.cel}] : ${rest})`;
+    }, '[]');
     mutations.push({ patchType: 'JSONPatch', cel: chain, ev: () => ({}) });
   }
   const variantOps = variants.map((vv, v) => [vv.id, volumeOps(volumeParts[v]! as Record<string, unknown>[])] as const);

@@ -51,10 +51,13 @@ describe('export-policy', () => {
     expect(map.spec.mutations.length).toBeGreaterThan(0);
     // ApplyConfiguration merges into what the pod has; whole new objects (their atomic lists) are JSONPatch.
     for (const m of map.spec.mutations as Obj[]) expect(m.patchType === 'ApplyConfiguration' ? m.applyConfiguration : m.jsonPatch).toBeDefined();
-    // Objects by ApplyConfiguration first, then their atomic lists (capabilities.drop) by JSONPatch.
+    // Objects by ApplyConfiguration first, then by JSONPatch what it may not write: their atomic
+    // lists (capabilities.drop), and the env entries that read a Secret (an atomic secretKeyRef, names given twice).
     const types = (map.spec.mutations as Obj[]).map((m) => m.patchType);
-    expect(types).toEqual(['ApplyConfiguration', 'ApplyConfiguration', 'ApplyConfiguration', 'ApplyConfiguration', 'JSONPatch']);
+    expect(types).toEqual(['ApplyConfiguration', 'ApplyConfiguration', 'ApplyConfiguration', 'ApplyConfiguration', 'JSONPatch', 'JSONPatch']);
     expect(JSON.stringify(map.spec.mutations.slice(0, 4))).not.toContain('drop:');
+    expect(JSON.stringify(map.spec.mutations.slice(0, 4))).not.toContain('secretKeyRef');
+    expect(JSON.stringify(map.spec.mutations[5])).toContain('secretKeyRef');
     // The API server compiles no expression longer than 100,000 code points.
     const expressions = [
       ...(map.spec.mutations as Obj[]).map((m) => (m.applyConfiguration ?? m.jsonPatch).expression as string),

@@ -265,11 +265,18 @@ export class LocalControlPlane {
     this.log(`started ${name} (pid ${child.pid})`);
   }
 
-  /** The last lines a component logged, for an error message. */
+  /**
+   * The last lines a component logged, for an error message. A Go crash ends in a long stack
+   * dump whose cause is at its start ("panic: …", "fatal error: …"): that start comes first.
+   */
   private tail(name: string, lines = 15): string {
     const component = this.components.find((c) => c.name === name);
     try {
-      return component ? readFileSync(component.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '';
+      if (!component) return '';
+      const all = readFileSync(component.logFile, 'utf8').trimEnd().split('\n');
+      const crash = all.findIndex((l) => /^(panic|fatal error): /.test(l));
+      const cause = crash >= 0 && crash < all.length - lines ? [...all.slice(crash, crash + lines), '…'] : [];
+      return [...cause, ...all.slice(-lines)].join('\n');
     } catch {
       return '';
     }
