@@ -58,6 +58,7 @@ describe('export-policy', () => {
     expect(JSON.stringify(map.spec.mutations.slice(0, 4))).not.toContain('drop:');
     expect(JSON.stringify(map.spec.mutations.slice(0, 4))).not.toContain('secretKeyRef');
     expect(JSON.stringify(map.spec.mutations[5])).toContain('secretKeyRef');
+
     // The API server compiles no expression longer than 100,000 code points.
     const expressions = [
       ...(map.spec.mutations as Obj[]).map((m) => (m.applyConfiguration ?? m.jsonPatch).expression as string),
@@ -80,6 +81,21 @@ describe('export-policy', () => {
     // No placeholder of the compiler is left anywhere.
     expect(run.stdout).not.toMatch(/[\u0000-\u0008]/);
     expect(map.metadata.annotations['gitsync.dev/policy']).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  test("the policy's host keys: their downwardAPI volume is added whole by JSONPatch, after the applied volumes", async () => {
+    const file = join(work, 'known-hosts.yaml');
+    writeFileSync(file, 'nativeSidecars: enabled\nknownHosts:\n  - "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"\n');
+    const run = await runCli(['export-policy', '--policy', file]);
+    expect(run.code, run.stderr).toBe(0);
+    const map = parseAllDocuments(run.stdout)[0]!.toJS() as Obj;
+    const expressions = (map.spec.mutations as Obj[]).map((m) => ({ type: m.patchType as string, cel: (m.applyConfiguration ?? m.jsonPatch).expression as string }));
+    // Applied without its source, the API server would default it to an emptyDir, and the source added later would be a second one.
+    const volumes = expressions.findIndex((m) => m.type === 'ApplyConfiguration' && m.cel.includes('volumes:'));
+    expect(volumes).toBeGreaterThanOrEqual(0);
+    expect(expressions[volumes]!.cel).not.toContain('downwardAPI');
+    const added = expressions.findIndex((m) => m.type === 'JSONPatch' && /path: '\/spec\/volumes\/-', value: Object\.spec\.volumes\{name: 'git-sync-known-hosts', downwardAPI: /.test(m.cel));
+    expect(added).toBeGreaterThan(volumes);
   });
 
   test('onInvalidAnnotations admit: warnings for the webhook’s refusals, a denial for what only the webhook serves', async () => {
