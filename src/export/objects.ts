@@ -65,7 +65,7 @@ function mutating(c: CompiledExport, apiVersion: MapApiVersion): Obj[] {
         matchConstraints: matchConstraints(c),
         matchConditions: conditions(c, c.match),
         mutations: guarded.map(({ patchType, cel }) =>
-          patchType === 'JSONPatch' ? { patchType, jsonPatch: { expression: c.scope.inline(cel) } } : { patchType, applyConfiguration: { expression: c.scope.inline(cel) } },
+          patchType === 'JSONPatch' ? { patchType, jsonPatch: { expression: c.scope.inlineOnce(cel) } } : { patchType, applyConfiguration: { expression: c.scope.inlineOnce(cel) } },
         ),
       },
     },
