@@ -174,9 +174,9 @@ export class Scope {
     const counts = new Map<string, number>();
     for (const m of text.matchAll(MATCH)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
     if ([...counts.values()].every((n) => n === 1)) return this.inline(text);
+    if (text.includes(HOISTED)) throw new Error(`an expression uses ${HOISTED} itself`);
     const hoisted = [...counts.keys()];
     const body = text.replace(MATCH, (whole) => `${HOISTED}[${hoisted.indexOf(whole)}]`);
-    if (body.includes(`${HOISTED}[`) && text.includes(HOISTED)) throw new Error(`an expression uses ${HOISTED} itself`);
     return `[[${hoisted.map((m) => this.inline(m)).join(', ')}]].map(${HOISTED}, ${this.inline(body)})[0]`;
   }
   /** The text with tokens as `variables.NAME`, and the variables it needs, each before those that use it. */
@@ -185,6 +185,7 @@ export class Scope {
     // A match of a bound value is a variable of its own, named after the value: repoMatches0, repoMatches1…
     const matchNames = new Map<string, string>();
     const matchDefs = new Map<string, string>();
+    const matchCounts = new Map<string, number>();
     const visit = (t: string): void => {
       for (const m of t.matchAll(new RegExp(`${MATCH.source}|${TOKEN.source}`, 'g'))) {
         const name = m[1] ?? m[3]!;
@@ -193,7 +194,9 @@ export class Scope {
           used.add(name);
         }
         if (m[1] !== undefined && !matchNames.has(m[0])) {
-          const matchName = `${name}Matches${[...matchNames.values()].filter((n) => n.startsWith(`${name}Matches`)).length}`;
+          const n = matchCounts.get(name) ?? 0;
+          matchCounts.set(name, n + 1);
+          const matchName = `${name}Matches${n}`;
           matchNames.set(m[0], matchName);
           matchDefs.set(matchName, `variables.${name}.matches(${m[2]!})`);
           used.add(matchName);

@@ -74,8 +74,11 @@ function applicable(value: unknown, type: string, subs: readonly Substitution[])
 }
 
 /** JSONPatch operations that add each holder to the object named `name` in `spec.<field>`. */
+/** The position, as a JSONPatch path segment, of the object named `name` in `spec.<field>` (it exists once the ApplyConfigurations ran). */
+const positionOf = (field: string, name: string): string => `string(object.spec.${field}.map(x, x.name).indexOf(${celString(name)}))`;
+
 function holderOps(field: string, name: string, holders: readonly Holder[], type: string, subs: readonly Substitution[]): string[] {
-  const index = `string(object.spec.${field}.map(x, x.name).indexOf(${celString(name)}))`;
+  const index = positionOf(field, name);
   return holders.map(
     (h) => `JSONPatch{op: 'add', path: '/spec/${field}/' + ${index} + ${celString(`/${h.path.join('/')}`)}, value: ${literal(h.value, `${type}.${h.path.join('.')}`, subs).cel}}`,
   );
@@ -95,8 +98,7 @@ const repeatsName = (entries: readonly unknown[]): boolean => {
 
 /** A JSONPatch operation that appends one env entry to the container named `name` in `spec.<field>`. */
 function envAppendOp(field: string, name: string, entry: unknown, subs: readonly Substitution[]): string {
-  const index = `string(object.spec.${field}.map(x, x.name).indexOf(${celString(name)}))`;
-  return `JSONPatch{op: 'add', path: '/spec/${field}/' + ${index} + '/env/-', value: ${literal(entry, `Object.spec.${field}.env`, subs).cel}}`;
+  return `JSONPatch{op: 'add', path: '/spec/${field}/' + ${positionOf(field, name)} + '/env/-', value: ${literal(entry, `Object.spec.${field}.env`, subs).cel}}`;
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -254,7 +256,9 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
       throw new Error(`the engine writes volume ${String(p[first]!.name)} (whose source holds a list) before a volume without one; the export cannot keep the order`);
     }
     if (first === 0) throw new Error(`the engine writes only volumes whose source holds a list; the export cannot append them`);
-    for (const vol of p.slice(Math.max(first, 0))) if (first >= 0 && holdsMap(vol)) throw new Error(`the engine writes volume ${String(vol.name)}, with a list and a map; the export cannot add it`);
+    // Added whole as a JSONPatch value, where a map crashes v1.32's handler.
+    const mapped = first < 0 ? undefined : p.slice(first).find(holdsMap);
+    if (mapped) throw new Error(`the engine writes volume ${String(mapped.name)}, with a list and a map; the export cannot add it`);
   });
   // The TypeScript side keeps the patched volumes in the list: what the pod ends with.
   const volumeList = (vols: readonly unknown[]): X<unknown[]> => {
@@ -358,27 +362,23 @@ export function buildTemplate(ctx: EngineContext, values: Values): Template {
   const byModeOps = modes
     .map((m) => [m, [...containerHolders.values()].filter((h) => h.mode === m).flatMap((h) => holderOps(h.kind, h.name, h.holders, `Object.spec.${h.kind}`, subs))] as const)
     .filter(([, ops]) => ops.length > 0);
-  const modeNeedle = (m: Mode): string => `"mode":${JSON.stringify((JSON.parse(byMode.get(m)![0]!.annotations[statusKey]!) as { mode: unknown }).mode)}`;
-  if (byModeOps.length > 0) {
-    const chain = byModeOps.reduceRight(
-      (rest, [m, ops]) => `(object.metadata.annotations[${celString(statusKey)}].contains(${celString(modeNeedle(m))}) ? ${opsCel(ops)} : ${rest})`,
-      '[]',
-    );
-    mutations.push({ patchType: 'JSONPatch', cel: chain, ev: () => ({}) });
-  }
+  /** JSONPatch operations by the mode the pod got, read off the status the first mutation wrote. */
+  const byModeChain = (entries: readonly (readonly [Mode, string])[]): string => {
+    const needle = (m: Mode): string => `"mode":${JSON.stringify((JSON.parse(byMode.get(m)![0]!.annotations[statusKey]!) as { mode: unknown }).mode)}`;
+    return entries.reduceRight((rest, [m, ops]) => `(object.metadata.annotations[${celString(statusKey)}].contains(${celString(needle(m))}) ? ${ops} : ${rest})`, '[]');
+  };
+  if (byModeOps.length > 0) mutations.push({ patchType: 'JSONPatch', cel: byModeChain(byModeOps.map(([m, ops]) => [m, opsCel(ops)] as const)), ev: () => ({}) });
   // The Secret-read env entries, appended in the engine's order to the env the container was applied with:
   // for the mode the pod got, then its credential variant.
   if (envAppends.length > 0) {
-    const chain = modes.reduceRight((rest, m) => {
+    const byVariant = (m: Mode): string => {
       const table = variants.map((vv) => {
-        const ops = envAppends
-          .filter((e) => e.mode === m && e.variant === vv.id)
-          .flatMap((e) => e.entries.map((entry) => envAppendOp(e.kind, e.name, entry, subs)));
+        const ops = envAppends.filter((e) => e.mode === m && e.variant === vv.id).flatMap((e) => e.entries.map((entry) => envAppendOp(e.kind, e.name, entry, subs)));
         return `${celString(vv.id)}: ${opsCel(ops)}`;
       });
-      return `(object.metadata.annotations[${celString(statusKey)}].contains(${celString(modeNeedle(m))}) ? {${table.join(', ')}}[${values.variant.cel}] : ${rest})`;
-    }, '[]');
-    mutations.push({ patchType: 'JSONPatch', cel: chain, ev: () => ({}) });
+      return `{${table.join(', ')}}[${values.variant.cel}]`;
+    };
+    mutations.push({ patchType: 'JSONPatch', cel: byModeChain(modes.map((m) => [m, byVariant(m)] as const)), ev: () => ({}) });
   }
   const variantOps = variants.map((vv, v) => [vv.id, volumeOps(volumeParts[v]! as Record<string, unknown>[])] as const);
   if (variantOps.some(([, ops]) => ops.length > 0)) {

@@ -286,7 +286,7 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
    * in effect but refusing) ends the wait too, and is returned.
    */
   async function waitUntilInjected(namespace: string, what: string, refusedBy?: string): Promise<string | undefined> {
-    const probe = creatable({ metadata: { name: 'probe', annotations: { 'gitsync.dev/repo': 'https://github.com/acme/site.git' } }, spec: { containers: [{ name: 'probe' }] } }, 'probe');
+    const probe = probePod({});
     return eventually(`${what} inject pods in ${namespace}`, cfg.timeoutMs, async () => {
       const { stored, result } = await create(namespace, probe, true);
       // Refused, or admitted untouched with its warnings (onInvalidAnnotations: admit): the policy acts.
@@ -301,7 +301,7 @@ describe.skipIf(!enabled)(`webhook-free mode on the API server in KUBECONFIG (ru
    * value no policy accepts is refused (deny) or warned about (admit), quoting the group's VAP.
    */
   async function waitUntilValidating(namespace: string, group: PolicyGroup): Promise<void> {
-    const bad = creatable({ metadata: { name: 'probe', annotations: { 'gitsync.dev/repo': 'https://github.com/acme/site.git', 'gitsync.dev/max-failures': 'banana' } }, spec: { containers: [{ name: 'probe' }] } }, 'probe');
+    const bad = probePod({ 'gitsync.dev/max-failures': 'banana' });
     await eventually(`the VAP of ${group.name} acts in ${namespace}`, cfg.timeoutMs, async () => {
       const { result } = await create(namespace, bad, true);
       return result.stderr.includes(`-${RUN}-${group.name}'`) ? true : undefined;
@@ -631,6 +631,10 @@ function policyVariant(overrides: Partial<Policy>, cluster: { nativeSidecars?: b
   }
   return undefined;
 }
+
+/** A plain opted-in pod, with `annotations` besides its repository: what the waits for each mode create (dry run). */
+const probePod = (annotations: Record<string, string>): Json =>
+  creatable({ metadata: { name: 'probe', annotations: { 'gitsync.dev/repo': 'https://github.com/acme/site.git', ...annotations } }, spec: { containers: [{ name: 'probe' }] } }, 'probe');
 
 /** The install's webhooks (manifests/base): which pods reach the webhook is part of what the export must match. */
 const INSTALLED = parseYaml(readFileSync(new URL('../../manifests/base/mutatingwebhookconfiguration.yaml', import.meta.url), 'utf8')) as Json;
