@@ -11,8 +11,9 @@
  * library (Kubernetes v1.32) has: string functions from the strings
  * extension (`split`, `join`), `matches` with RE2-compatible anchored
  * regexes that JavaScript reads the same way, `duration()`, and the `has()`
- * / `in` forms. No `variables` in mutations: v1.32 refuses them there, so
- * every expression is written out where it is used, except a bound value's
+ * / `in` forms. No `variables` (v1.32 refuses them in mutations, and
+ * objects.ts says why the validations have none either), so every
+ * expression is written out where it is used, except a bound value's
  * matches, which are made once (Scope.inlineOnce).
  */
 
@@ -128,85 +129,117 @@ export function lookup<T>(key: S, table: readonly (readonly [string, X<T>])[], f
 }
 
 /**
- * Named values: written once as a VAP variable (`variables.NAME`), or
- * inlined where v1.32 refuses variables (MutatingAdmissionPolicy). An
- * expression that uses a bound value carries a token for it, which
- * `inline` and `asVariables` expand at the end.
+ * Named values. The export has no `variables` (v1.32 refuses them in a
+ * MutatingAdmissionPolicy, and objects.ts says why the
+ * ValidatingAdmissionPolicy has none either), so an expression that uses a
+ * bound value carries a token for it, which `inline` writes out wherever it
+ * is used and `inlineOnce` reads once at the top of the expression where it
+ * may.
  */
 /** A bound value's token. */
 const TOKEN = /\u0001([A-Za-z0-9]+)\u0001/g;
 /**
  * A match of a bound value against a constant pattern: `\u0002NAME\u0003'PATTERN'\u0002`. v1.32
  * compiles a `matches()` pattern at every call (0.2 ms for the repository's), and the checks
- * match the same value against the same pattern several times: each such pair becomes a VAP
- * variable, or is evaluated once at the top of a mutation (`Scope.inlineOnce`).
+ * match the same value against the same pattern several times: each such pair is evaluated
+ * once, at the top of the expression (`Scope.inlineOnce`).
  */
 const MATCH = /\u0002([A-Za-z0-9]+)\u0003('(?:[^'\\]|\\.)*')\u0002/g;
-/** The comprehension variable a mutation's hoisted matches are read from; no expression of the export uses it otherwise. */
-const HOISTED = 'gsMatched';
+const ANY_TOKEN = new RegExp(`${MATCH.source}|${TOKEN.source}`, 'g');
+/** The comprehension variables hoisted values are read from (`gsValues0`, `gsValues1`, …, `gsMatched`); no expression of the export uses them otherwise. */
+const HOISTED = /\bgs(?:Values[0-9]+|Matched)\b/;
+
+interface Bound {
+  cel: string;
+  /** Evaluating it cannot fail, so it may be read before the guards that would have skipped it. */
+  total: boolean;
+}
 
 export class Scope {
-  private readonly defs = new Map<string, string>();
+  private readonly defs = new Map<string, Bound>();
+
+  /** A named value, written out where it is used: its evaluation may fail where the expression's guards would not let it run. */
   bind<T>(name: string, x: X<T>): X<T> {
+    return this.add(name, x, false);
+  }
+  /**
+   * A named string whose evaluation cannot fail (annotation reads, lookups with a fallback, string
+   * operations): `inlineOnce` reads it once, at the top, in an expression that uses it more than once.
+   * Strings only, so the values hoisted together form a list of one type.
+   */
+  bindTotal(name: string, x: S): S {
+    for (const m of x.cel.matchAll(ANY_TOKEN)) {
+      const used = m[1] ?? m[3]!;
+      if (!this.defs.get(used)?.total) throw new Error(`total value ${name} uses ${used}, which is not total`);
+    }
+    return this.add(name, x, true);
+  }
+  private add<T>(name: string, x: X<T>, total: boolean): X<T> {
     if (!/^[a-z][A-Za-z0-9]*$/.test(name)) throw new Error(`bad variable name ${name}`);
     if (this.defs.has(name)) throw new Error(`variable ${name} bound twice`);
-    this.defs.set(name, x.cel);
+    this.defs.set(name, { cel: x.cel, total });
     let cached: { input: Input; value: T } | undefined;
     return make(`\u0001${name}\u0001`, (i) => {
       if (cached?.input !== i) cached = { input: i, value: x.ev(i) };
       return cached.value;
     });
   }
+
   /** The text with every token replaced by the expression it stands for (parenthesised). */
   inline(text: string): string {
-    return text
-      .replace(MATCH, (_, name: string, pattern: string) => `(${this.inline(this.defs.get(name)!)}).matches(${pattern})`)
-      .replace(TOKEN, (_, name: string) => `(${this.inline(this.defs.get(name)!)})`);
+    return this.render(text, new Map());
   }
+
   /**
-   * As `inline`, but a match of a bound value that the text makes more than once is made once:
-   * the distinct ones are evaluated first, in a one-element list the expression is mapped over
-   * (`[[m0, m1, …]].map(gsMatched, …)[0]`, CEL's way to bind a value where variables are
-   * refused), and read from it. They are all evaluated, where the text would have skipped some;
-   * a match of a string cannot fail, so only the time differs.
+   * As `inline`, but what the text reads more than once is read once, at the top: the total
+   * values it uses more than once (each layer a one-element list of the values that need only
+   * the layers above, mapped over: `[[v0, v1, …]].map(gsValues0, …)[0]`, CEL's way to bind
+   * values without variables), then the distinct matches of total values it makes more than
+   * once (`gsMatched`). Those are all evaluated, where the text would have skipped some; none
+   * can fail, so only the time differs.
    */
   inlineOnce(text: string): string {
-    const counts = new Map<string, number>();
-    for (const m of text.matchAll(MATCH)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
-    if ([...counts.values()].every((n) => n === 1)) return this.inline(text);
-    if (text.includes(HOISTED)) throw new Error(`an expression uses ${HOISTED} itself`);
-    const hoisted = [...counts.keys()];
-    const body = text.replace(MATCH, (whole) => `${HOISTED}[${hoisted.indexOf(whole)}]`);
-    return `[[${hoisted.map((m) => this.inline(m)).join(', ')}]].map(${HOISTED}, ${this.inline(body)})[0]`;
-  }
-  /** The text with tokens as `variables.NAME`, and the variables it needs, each before those that use it. */
-  asVariables(texts: readonly string[]): { texts: string[]; variables: { name: string; expression: string }[] } {
-    const used = new Set<string>();
-    // A match of a bound value is a variable of its own, named after the value: repoMatches0, repoMatches1…
-    const matchNames = new Map<string, string>();
-    const matchDefs = new Map<string, string>();
-    const matchCounts = new Map<string, number>();
+    if (HOISTED.test(text)) throw new Error(`an expression uses ${HOISTED.source} itself`);
+    // How often each value and match is read, in the text written out in full.
+    const reads = new Map<string, number>();
     const visit = (t: string): void => {
-      for (const m of t.matchAll(new RegExp(`${MATCH.source}|${TOKEN.source}`, 'g'))) {
+      for (const m of t.matchAll(ANY_TOKEN)) {
         const name = m[1] ?? m[3]!;
-        if (!used.has(name)) {
-          visit(this.defs.get(name)!);
-          used.add(name);
-        }
-        if (m[1] !== undefined && !matchNames.has(m[0])) {
-          const n = matchCounts.get(name) ?? 0;
-          matchCounts.set(name, n + 1);
-          const matchName = `${name}Matches${n}`;
-          matchNames.set(m[0], matchName);
-          matchDefs.set(matchName, `variables.${name}.matches(${m[2]!})`);
-          used.add(matchName);
-        }
+        // A match reads its value too: hoisted, each distinct match reads it once.
+        for (const key of new Set([m[0], name])) reads.set(key, (reads.get(key) ?? 0) + 1);
+        visit(this.defs.get(name)!.cel);
       }
     };
-    texts.forEach(visit);
-    const rename = (t: string): string =>
-      t.replace(MATCH, (whole) => `variables.${matchNames.get(whole)!}`).replace(TOKEN, (_, name: string) => `variables.${name}`);
-    return { texts: texts.map(rename), variables: [...used].map((name) => ({ name, expression: matchDefs.get(name) ?? rename(this.defs.get(name)!) })) };
+    visit(text);
+    const once = (key: string, name: string): boolean => (reads.get(key) ?? 0) > 1 && this.defs.get(name)!.total;
+    // Values in layers: each after the values its definition reads (definitions only read values bound before them).
+    const layerOf = new Map<string, number>();
+    const layerAfter = (cel: string): number =>
+      Math.max(0, ...[...cel.matchAll(ANY_TOKEN)].map((m) => m[1] ?? m[3]!).map((n) => (layerOf.has(n) ? layerOf.get(n)! + 1 : layerAfter(this.defs.get(n)!.cel))));
+    for (const [name, { cel }] of this.defs) if (once(name, name)) layerOf.set(name, layerAfter(cel));
+    const layers: string[][] = [];
+    for (const [name, layer] of layerOf) (layers[layer] ??= []).push(name);
+    const env = new Map<string, string>();
+    const bindings: { variable: string; values: string[] }[] = [];
+    layers.forEach((names, k) => {
+      const variable = `gsValues${k}`;
+      bindings.push({ variable, values: names.map((n) => this.render(this.defs.get(n)!.cel, env)) });
+      names.forEach((n, i) => env.set(n, `${variable}[${i}]`));
+    });
+    const matched = [...reads.keys()].filter((key) => key.startsWith('\u0002') && once(key, /^\u0002([A-Za-z0-9]+)/.exec(key)![1]!));
+    if (matched.length > 0) bindings.push({ variable: 'gsMatched', values: matched.map((key) => this.render(key, env)) });
+    matched.forEach((key, i) => env.set(key, `gsMatched[${i}]`));
+    return bindings.reduceRight((body, b) => `[[${b.values.join(', ')}]].map(${b.variable}, ${body})[0]`, this.render(text, env));
+  }
+
+  /** The text written out, reading from `env` what is hoisted (values by name, matches by their token). */
+  private render(text: string, env: ReadonlyMap<string, string>): string {
+    return text.replace(ANY_TOKEN, (whole, matchName: string | undefined, pattern: string | undefined, name: string | undefined) => {
+      const hoisted = env.get(whole) ?? (name !== undefined ? env.get(name) : undefined);
+      if (hoisted !== undefined) return hoisted;
+      if (matchName !== undefined) return `${env.get(matchName) ?? `(${this.render(this.defs.get(matchName)!.cel, env)})`}.matches(${pattern!})`;
+      return `(${this.render(this.defs.get(name!)!.cel, env)})`;
+    });
   }
 }
 

@@ -37,7 +37,7 @@ export interface CompiledExport {
   checks: Check[];
   /** ApplyConfigurations, applied in order. */
   mutations: Mutation[];
-  /** The named values the expressions use: VAP variables, inlined in the MutatingAdmissionPolicy. */
+  /** The named values the expressions use, written out where they are used (no `variables`: objects.ts). */
   scope: Scope;
 }
 

@@ -11,6 +11,17 @@
  * carries it: mutations apply in order, each to the pod the ones before it
  * left, and no pod that carried a status annotation matched at all. The
  * validations read the opt-in themselves (`!optedIn || ok`).
+ *
+ * Neither policy has `variables`, though a ValidatingAdmissionPolicy may:
+ * before kubernetes/kubernetes#135757 was fixed (PR #135759), every policy's
+ * variables were fields of one type the API server shared between all
+ * policies, written while a policy with variables compiled and read while
+ * another compiled. The race crashed kube-apiserver v1.32 ("concurrent map
+ * read and map write") in our proof while exports were applied under load,
+ * and the shared type lets another policy's variable of the same name change
+ * the type of ours. An export with no variables neither writes nor reads it on
+ * any version. Values a validation uses more than once are read as the
+ * mutations read them (`Scope.inlineOnce`).
  */
 import { POLICY_REFUSALS, WRITTEN_ANNOTATIONS, type ProblemCode } from '../engine/index.ts';
 import { and, not, or, podHas } from './cel.ts';
@@ -97,9 +108,8 @@ function validating(c: CompiledExport, name: string, checks: readonly Check[], a
   } else {
     validations = checks.map((k) => ({ expression: or(outOfScope, k.ok).cel, messageExpression: k.message.cel, message: `gitsync-injector: check ${k.id} failed [${k.code}]`, reason: reasonOf(k.code) }));
   }
-  const texts = validations.flatMap((v) => [v.expression, v.messageExpression]);
-  const { texts: renamed, variables } = c.scope.asVariables(texts);
-  validations = validations.map((v, i) => ({ ...v, expression: renamed[2 * i]!, messageExpression: renamed[2 * i + 1]! }));
+  // No `variables`: see the module's comment.
+  validations = validations.map((v) => ({ ...v, expression: c.scope.inlineOnce(v.expression), messageExpression: c.scope.inlineOnce(v.messageExpression) }));
   return [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
@@ -109,7 +119,6 @@ function validating(c: CompiledExport, name: string, checks: readonly Check[], a
         failurePolicy: 'Fail',
         matchConstraints: matchConstraints(c),
         matchConditions: conditions(c, c.match),
-        variables,
         validations,
       },
     },

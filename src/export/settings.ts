@@ -36,7 +36,7 @@ export function resolver(policy: EnginePolicy, scope: Scope): Resolver {
   const k = (key: AnnotationKey): string => `${prefix}${key}`;
   const nsName = raw<string>('namespaceObject.metadata.name', (i) => i.namespace);
 
-  const presetName: S = scope.bind(
+  const presetName: S = scope.bindTotal(
     'preset',
     policy.enforced.has('preset') ? str(policyRaw('preset') ?? '') : layered(k('preset'), [], policyRaw('preset') ?? ''),
   );
@@ -52,7 +52,7 @@ export function resolver(policy: EnginePolicy, scope: Scope): Resolver {
     if (key === 'preset') return presetName;
     let v = memo.get(key);
     if (!v) {
-      v = policy.enforced.has(key) ? str(policyRaw(key) ?? '') : scope.bind(varName(key), layered(k(key), [{ key: presetName, table: presetTable(key) }], policyRaw(key) ?? ''));
+      v = policy.enforced.has(key) ? str(policyRaw(key) ?? '') : scope.bindTotal(varName(key), layered(k(key), [{ key: presetName, table: presetTable(key) }], policyRaw(key) ?? ''));
       memo.set(key, v);
     }
     return v;
@@ -82,7 +82,7 @@ export function resolver(policy: EnginePolicy, scope: Scope): Resolver {
   };
 
   const valid = /^(?:true|false)$/;
-  const injectValue: S = scope.bind(
+  const injectValue: S = scope.bindTotal(
     'optIn',
     policy.enforced.has('inject')
       ? str(policyRaw('inject') ?? '')

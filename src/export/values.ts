@@ -98,10 +98,10 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
     }
   }
   const modeKey = concat(requestedMode, cond(runsToCompletion, str('/completes'), str('/runs')));
-  const transport = scope.bind('transport', cond(raw(`${repo.cel}.startsWith('https://')`, (i) => repo.ev(i).startsWith('https://')), str('https'), str('ssh')));
+  const transport = scope.bindTotal('transport', cond(raw(`${repo.cel}.startsWith('https://')`, (i) => repo.ev(i).startsWith('https://')), str('https'), str('ssh')));
   const secret = r.value('secret');
   const layout = r.value('secret-layout');
-  const variant = scope.bind(
+  const variant = scope.bindTotal(
     'variant',
     cond(
       eq(transport, str('https')),
@@ -127,15 +127,15 @@ export function values(ctx: EngineContext, r: Resolver, scope: Scope): Values {
     depth: r.value('depth'),
     submodules: r.value('submodules'),
     requestedMode,
-    mode: scope.bind('chosenMode', lookup(modeKey, modes, str(''))),
-    modeError: scope.bind('modeError', lookup(modeKey, errors, str(''))),
+    mode: scope.bindTotal('chosenMode', lookup(modeKey, modes, str(''))),
+    modeError: scope.bindTotal('modeError', lookup(modeKey, errors, str(''))),
     periodSeconds,
     syncTimeoutSeconds,
     syncTimeoutText: scope.bind('syncTimeoutText', goDuration(syncTimeoutSeconds)),
     maxFailures: cond(eq(r.value('max-failures'), str('')), str(String(policy.gitSync.maxFailures)), r.value('max-failures')),
     periodText: scope.bind('periodText', cond(lt(periodSeconds, int(minSeconds)), str(formatDuration(policy.minPeriod.ms)), goDuration(periodSeconds))),
     // The engine trims the names; the envelope allows one space after a comma, which this drops.
-    containersListed: scope.bind('containersListed', raw(`${r.value('containers').cel}.replace(' ', '')`, (i) => r.value('containers').ev(i).replaceAll(' ', ''))),
+    containersListed: scope.bindTotal('containersListed', raw(`${r.value('containers').cel}.replace(' ', '')`, (i) => r.value('containers').ev(i).replaceAll(' ', ''))),
   };
 }
 

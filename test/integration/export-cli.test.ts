@@ -63,20 +63,15 @@ describe('export-policy', () => {
     const expressions = [
       ...(map.spec.mutations as Obj[]).map((m) => (m.applyConfiguration ?? m.jsonPatch).expression as string),
       ...[map, vap].flatMap((p) => (p.spec.matchConditions as Obj[]).map((m) => m.expression as string)),
-      ...(vap.spec.variables as Obj[]).map((v) => v.expression as string),
       ...(vap.spec.validations as Obj[]).flatMap((v) => [v.expression as string, v.messageExpression as string]),
     ];
     for (const e of expressions) expect([...e].length).toBeLessThan(100_000);
-    // v1.32 refuses variables in a MutatingAdmissionPolicy's expressions: none there.
-    expect(JSON.stringify(map)).not.toContain('variables.');
-    // Every variable a validation uses is defined, before any variable that uses it.
-    const defined: string[] = [];
-    for (const v of vap.spec.variables as { name: string; expression: string }[]) {
-      for (const m of v.expression.matchAll(/variables\.([A-Za-z0-9]+)/g)) expect(defined).toContain(m[1]);
-      defined.push(v.name);
-    }
-    for (const v of vap.spec.validations as Obj[]) {
-      for (const m of `${v.expression} ${v.messageExpression}`.matchAll(/variables\.([A-Za-z0-9]+)/g)) expect(defined).toContain(m[1]);
+    // No `variables` in any object: v1.32 refuses them in a MutatingAdmissionPolicy, and a
+    // ValidatingAdmissionPolicy's shared the API server's type of them with every other policy
+    // until kubernetes/kubernetes#135757 was fixed (a race that crashed the API server).
+    for (const doc of parseAllDocuments(run.stdout).map((d) => d.toJS() as Obj)) {
+      expect(doc.spec.variables, `${doc.kind} ${doc.metadata.name}`).toBeUndefined();
+      expect(JSON.stringify(doc), `${doc.kind} ${doc.metadata.name}`).not.toContain('variables.');
     }
     // No placeholder of the compiler is left anywhere.
     expect(run.stdout).not.toMatch(/[\u0000-\u0008]/);
