@@ -7,7 +7,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Env } from '../args.ts';
-import type { Logger } from '../log.ts';
+import { droppedLogLines, type Logger } from '../log.ts';
 import { createMetrics } from '../metrics/index.ts';
 import {
   buildHealthServer,
@@ -100,7 +100,7 @@ export async function startApp(config: ServeConfig, options: StartOptions): Prom
     // policyPending reads only the sources' own state, never `this`: it can be handed on alone.
     const { deps, store, policyPending } = sources;
     const { source, hash } = store.current;
-    const metrics = createMetrics({ version: VERSION });
+    const metrics = createMetrics({ version: VERSION, droppedLogLines: () => droppedLogLines(logger) });
     metrics.observePolicy({ type: 'loaded', source, hash });
     store.onChange(metrics.observePolicy);
     try {

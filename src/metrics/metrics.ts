@@ -39,6 +39,8 @@ export interface MetricsOptions {
   version: string;
   /** Node.js and process metrics (process_*, nodejs_*); default true. */
   processMetrics?: boolean;
+  /** Log lines dropped so far because stdout was not read (src/log.ts), read at each scrape. */
+  droppedLogLines?: () => number;
 }
 
 export interface Metrics {
@@ -121,6 +123,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
     name: 'gitsync_injector_certificate_expiration_timestamp_seconds',
     help: 'When the serving certificate in use expires, as a Unix timestamp.',
     registers,
+  });
+  const droppedLogLines = options.droppedLogLines ?? ((): number => 0);
+  new Counter({
+    name: 'gitsync_injector_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout was not read and the lines waiting for it reached their bound; a warning line with the count follows once there is room.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
+    },
   });
   const buildInfo = new Gauge({
     name: 'gitsync_injector_build_info',

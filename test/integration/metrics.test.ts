@@ -178,6 +178,7 @@ describe('/metrics', () => {
     expect(value(m, 'gitsync_injector_policy_loads_total', { result: 'rejected' })).toBe(0);
     expect(value(m, 'gitsync_injector_certificate_reloads_total', { result: 'failure' })).toBe(0);
     expect(value(m, 'gitsync_injector_repositories_injected_total')).toBe(0);
+    expect(value(m, 'gitsync_injector_log_lines_dropped_total')).toBe(0);
     expect(value(m, 'gitsync_injector_build_info', { version: VERSION, node: process.version })).toBe(1);
     expect(value(m, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(m.type.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
@@ -189,6 +190,7 @@ describe('/metrics', () => {
       'gitsync_injector_build_info',
       'gitsync_injector_certificate_expiration_timestamp_seconds',
       'gitsync_injector_certificate_reloads_total',
+      'gitsync_injector_log_lines_dropped_total',
       'gitsync_injector_policy_info',
       'gitsync_injector_policy_loads_total',
       'gitsync_injector_repositories_injected_total',

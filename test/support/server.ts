@@ -62,7 +62,7 @@ export function captureLogger(): { logger: Logger; lines: Record<string, unknown
       callback();
     },
   });
-  return { logger: createLogger('info', sink), lines };
+  return { logger: createLogger('info', { destination: sink }), lines };
 }
 
 /** A CA and a serving certificate for localhost and 127.0.0.1, made once per test file. */
