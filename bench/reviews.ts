@@ -146,6 +146,27 @@ export function airflowReview(): BenchReview {
   };
 }
 
+/**
+ * The same pod opted out (`gitsync.dev/inject: "false"` on the pod): the
+ * server's whole path (parse, the admission adapter, the engine up to its
+ * first decision, the log line, metrics, the answer) without an injection.
+ * Its cost over the baseline is what the server adds to any request; the
+ * Airflow review's cost over it is what the injection adds.
+ */
+export function optedOutReview(): BenchReview {
+  const review = reviewFor('4b1f0c9e-0009-4a7e-9c3d-5e2f8a6b7c09', compactSchedulerPod({ ...airflowRepo, 'gitsync.dev/inject': 'false' }), REPLICASET_CONTROLLER);
+  return {
+    name: 'airflow, opted out',
+    description: 'the same pod opted out (gitsync.dev/inject: "false"): the server without an injection',
+    expected: 'skipped',
+    review,
+    body: JSON.stringify(review),
+  };
+}
+
+/** Every review the servers are measured with, each answered by the baseline with our exact answer. */
+export const measuredReviews = (): BenchReview[] => [...benchReviews(), airflowReview(), optedOutReview()];
+
 /** Reviews of the cost-growth table's pods, one per shape. */
 export function growthReview(shape: GrowthShape): BenchReview {
   const review = reviewFor('4b1f0c9e-0008-4a7e-9c3d-5e2f8a6b7c08', growthPod(shape), REPLICASET_CONTROLLER);

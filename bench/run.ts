@@ -33,7 +33,7 @@ import { measureEngine, measureGrowth, type EngineRow, type GrowthRow } from './
 import { Tally, type LoadResult } from './load.ts';
 import { formatProfile, type CpuProfile } from './profile.ts';
 import { formatReport } from './report.ts';
-import { airflowReview, benchContext, benchReviews, type BenchReview } from './reviews.ts';
+import { airflowReview, benchContext, benchReviews, optedOutReview, type BenchReview } from './reviews.ts';
 import type { ServerKind, ServerMessage } from './server.ts';
 
 const USAGE = `Usage: node bench/run.ts [options]
@@ -399,11 +399,14 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
 
   const mix = benchReviews();
   const airflow = airflowReview();
-  const reviews = [...mix, airflow];
+  const optedOut = optedOutReview();
+  const reviews = [...mix, airflow, optedOut];
   const scenarios: Scenario[] = [
     { name: 'mix', description: `the ${mix.length} reviews of the realistic mix in turn`, reviews: mix, connections: options.connections },
     { name: 'airflow', description: `the single ${airflow.description}`, reviews: [airflow], connections: options.connections },
     { name: 'airflow, 1 connection', description: 'the same review, one request at a time', reviews: [airflow], connections: 1 },
+    // What the server costs without an injection: with the Airflow row, it splits our extra cost into the server's and the injection's.
+    { name: 'airflow, opted out', description: optedOut.description, reviews: [optedOut], connections: options.connections },
   ];
   const deps: AdmissionDeps = { ctx: benchContext(), namespaceAnnotations: () => undefined };
   const expected = expectedAnswers(reviews, deps);

@@ -20,7 +20,7 @@ import { createMetrics } from '../src/metrics/index.ts';
 import { buildServer, type TlsFiles } from '../src/server/index.ts';
 import { VERSION } from '../src/version.ts';
 import { buildBaselineServer } from './baseline.ts';
-import { airflowReview, benchContext, benchReviews } from './reviews.ts';
+import { benchContext, measuredReviews } from './reviews.ts';
 
 export type ServerKind = 'ours' | 'baseline';
 
@@ -34,7 +34,7 @@ function start(kind: ServerKind, tls: TlsFiles) {
     return buildServer({ tls, deps, logger: createLogger('info'), onAdmission: metrics.observeAdmission });
   }
   const answers = new Map<string, Buffer>();
-  for (const r of [...benchReviews(), airflowReview()]) {
+  for (const r of measuredReviews()) {
     const { uid } = (r.review as { request: { uid: string } }).request;
     answers.set(uid, Buffer.from(JSON.stringify(admit(JSON.parse(r.body), deps).review)));
   }
