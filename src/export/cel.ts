@@ -146,6 +146,8 @@ const TOKEN = /\u0001([A-Za-z0-9]+)\u0001/g;
  */
 const MATCH = /\u0002([A-Za-z0-9]+)\u0003('(?:[^'\\]|\\.)*')\u0002/g;
 const ANY_TOKEN = new RegExp(`${MATCH.source}|${TOKEN.source}`, 'g');
+/** An expression that is only a bound value. */
+const WHOLE_TOKEN = new RegExp(`^${TOKEN.source}$`);
 /** The comprehension variables hoisted values are read from (`gsValues0`, `gsValues1`, …, `gsMatched`); no expression of the export uses them otherwise. */
 const HOISTED = /\bgs(?:Values[0-9]+|Matched)\b/;
 
@@ -205,8 +207,10 @@ export class Scope {
     const visit = (t: string): void => {
       for (const m of t.matchAll(ANY_TOKEN)) {
         const name = m[1] ?? m[3]!;
-        // A match reads its value too: hoisted, each distinct match reads it once.
-        for (const key of new Set([m[0], name])) reads.set(key, (reads.get(key) ?? 0) + 1);
+        const count = (key: string): void => void reads.set(key, (reads.get(key) ?? 0) + 1);
+        // Values by name; a match by its token, and it reads its value too (hoisted, each distinct match reads it once).
+        if (m[1] !== undefined) count(m[0]);
+        count(name);
         visit(this.defs.get(name)!.cel);
       }
     };
@@ -276,7 +280,7 @@ export function concat(...xs: S[]): S {
 export const matches = (s: S, re: RegExp): B => {
   if (re.flags !== '') throw new Error(`regex ${re} has flags; CEL has none`);
   // A bound value's match is a token (Scope): made once per admission however often the checks ask.
-  const bound = /^\u0001([A-Za-z0-9]+)\u0001$/.exec(s.cel);
+  const bound = WHOLE_TOKEN.exec(s.cel);
   const cel = bound ? `\u0002${bound[1]}\u0003${celString(re.source)}\u0002` : `${s.cel}.matches(${celString(re.source)})`;
   return make(cel, (i) => re.test(s.ev(i)));
 };

@@ -73,10 +73,10 @@ function applicable(value: unknown, type: string, subs: readonly Substitution[])
   return { x: { cel: literal(rest ?? {}, type, subs).cel, ev: full.ev }, holders };
 }
 
-/** JSONPatch operations that add each holder to the object named `name` in `spec.<field>`. */
 /** The position, as a JSONPatch path segment, of the object named `name` in `spec.<field>` (it exists once the ApplyConfigurations ran). */
 const positionOf = (field: string, name: string): string => `string(object.spec.${field}.map(x, x.name).indexOf(${celString(name)}))`;
 
+/** JSONPatch operations that add each holder to the object named `name` in `spec.<field>`. */
 function holderOps(field: string, name: string, holders: readonly Holder[], type: string, subs: readonly Substitution[]): string[] {
   const index = positionOf(field, name);
   return holders.map(
