@@ -1,6 +1,12 @@
 /** The benchmark's results as the tables it prints (Markdown, so they can go into the README as they are). */
 import type { GrowthRow } from './engine.ts';
-import type { BenchResults, ServerResult } from './run.ts';
+import type { BenchResults, ScenarioResult, ServerResult } from './run.ts';
+import type { PartKind } from './kinds.ts';
+
+const PART_NAMES: Record<PartKind, string> = {
+  'ours-no-log': '… without its log line',
+  'ours-no-log-metrics': '… without log line and metrics',
+};
 
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const thousands = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -26,6 +32,24 @@ function serverRow(name: string, r: ServerResult): string[] {
   ];
 }
 
+/**
+ * What the log line and the metrics cost per request under load, from the
+ * parts' CPU per request (differences between servers of the same run), and
+ * where the webhook stands without them.
+ */
+export function partCosts(s: ScenarioResult): string | undefined {
+  const cpu = (kind: PartKind) => s.parts?.find((p) => p.kind === kind)?.result.serverCpuUsPerRequest;
+  const noLog = cpu('ours-no-log');
+  const bare = cpu('ours-no-log-metrics');
+  if (noLog === undefined || bare === undefined) return undefined;
+  const ours = s.ours.serverCpuUsPerRequest;
+  const baseline = s.baseline.serverCpuUsPerRequest;
+  return (
+    `parts, CPU µs per request: the log line ${fixed(ours - noLog, 0)}, the metrics ${fixed(noLog - bare, 0)}; ` +
+    `without both, the webhook costs ${fixed(bare - baseline, 0)} more than the baseline (cost ratio ${fixed(baseline / bare, 2)})`
+  );
+}
+
 export function formatReport(results: BenchResults): string {
   const { machine, options } = results;
   const out: string[] = [];
@@ -42,11 +66,13 @@ export function formatReport(results: BenchResults): string {
     out.push(
       table(
         ['server', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors (non-2xx + socket)', 'server CPU µs/req', 'load generator CPU'],
-        [serverRow('bare fastify (baseline)', s.baseline), serverRow('gitsync-injector', s.ours)],
+        [serverRow('bare fastify (baseline)', s.baseline), serverRow('gitsync-injector', s.ours), ...(s.parts ?? []).map((p) => serverRow(PART_NAMES[p.kind], p.result))],
       ),
     );
     out.push('');
     out.push(`ratios, gitsync-injector / baseline: throughput ${fixed(s.ratio, 2)}, p99 ${fixed(s.p99Ratio, 2)}; cost (baseline CPU per request / ours) ${fixed(s.cpuRatio, 2)}`);
+    const parts = partCosts(s);
+    if (parts) out.push(parts);
     if (Math.max(s.baseline.clientCpuPercent, s.ours.clientCpuPercent) > 90) {
       out.push("note: the load generator used most of a core; the figures may be its limit rather than the server's");
     }

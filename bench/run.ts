@@ -3,7 +3,7 @@
  * its stack on the same machine in the same run.
  *
  *   node bench/run.ts [--duration S] [--warmup S] [--rounds N] [--connections N]
- *                     [--pin [--core N]] [--json FILE] [--cpu-prof DIR] [--engine-budget MS]
+ *                     [--pin [--core N]] [--parts] [--json FILE] [--cpu-prof DIR] [--engine-budget MS]
  *
  * 1. The engine alone, in this process: CPU time per admission, per pod,
  *    and how it grows with the pod (containers, env entries, annotations).
@@ -14,6 +14,12 @@
  *    (the realistic mix, the single Airflow review, that review over one
  *    connection), both are warmed up and autocannon, in this process,
  *    drives them over keep-alive HTTPS connections in alternating stretches.
+ *
+ * With --parts, two more servers run beside them: the webhook without its
+ * log line, and without its log line and metrics (server.ts). What each
+ * costs under load is the difference in CPU per request, which is what a
+ * profile cannot say (its samples move with the load: the log line is a
+ * few microseconds in a loop and several times that between requests).
  *
  * The webhook's log lines go to a file in a temporary folder, a real write
  * per admission as in a container (whose stdout is a pipe or a file, never
@@ -34,7 +40,8 @@ import { Tally, type LoadResult } from './load.ts';
 import { formatProfile, type CpuProfile } from './profile.ts';
 import { formatReport } from './report.ts';
 import { airflowReview, benchContext, benchReviews, optedOutReview, type BenchReview } from './reviews.ts';
-import type { ServerKind, ServerMessage } from './server.ts';
+import { PART_KINDS, type PartKind, type ServerKind } from './kinds.ts';
+import type { ServerMessage } from './server.ts';
 
 const USAGE = `Usage: node bench/run.ts [options]
 
@@ -44,6 +51,7 @@ const USAGE = `Usage: node bench/run.ts [options]
   --connections N     keep-alive connections (default 16)
   --pin               pin the servers to one core with taskset, the load generator to the others
   --core N            the core for --pin (default: the last one)
+  --parts             also measure the webhook without its log line, and without its log line and metrics
   --json FILE         write the results as JSON (default bench-results.json)
   --cpu-prof DIR      run the servers under node --cpu-prof and summarise their profiles
   --engine-budget MS  CPU milliseconds per in-process engine measurement (default 400)
@@ -58,6 +66,7 @@ export interface BenchOptions {
   connections: number;
   pin: boolean;
   core: number;
+  parts: boolean;
   json: string;
   cpuProf?: string;
   engineBudgetMs: number;
@@ -83,6 +92,7 @@ function readOptions(args: string[]): BenchOptions | undefined {
       connections: { type: 'string', default: '16' },
       pin: { type: 'boolean', default: false },
       core: { type: 'string' },
+      parts: { type: 'boolean', default: false },
       json: { type: 'string', default: 'bench-results.json' },
       'cpu-prof': { type: 'string' },
       'engine-budget': { type: 'string', default: '400' },
@@ -101,6 +111,7 @@ function readOptions(args: string[]): BenchOptions | undefined {
     connections: positive('connections', values.connections, true),
     pin: values.pin,
     core,
+    parts: values.parts,
     json: values.json,
     engineBudgetMs: positive('engine-budget', values['engine-budget'], false),
   };
@@ -283,12 +294,20 @@ export interface Scenario {
   connections: number;
 }
 
+/** The webhook with part of its per-admission work left out (--parts). */
+export interface PartResult {
+  kind: PartKind;
+  result: ServerResult;
+}
+
 export interface ScenarioResult {
   name: string;
   description: string;
   connections: number;
   baseline: ServerResult;
   ours: ServerResult;
+  /** With --parts: the webhook without its log line, then without its log line and metrics. */
+  parts?: PartResult[];
   /** Our requests per second over the baseline's. */
   ratio: number;
   /** Our p99 over the baseline's. */
@@ -333,7 +352,7 @@ interface Contender {
 async function measureServers(dir: string, command: ServerCommand, ca: string, scenarios: readonly Scenario[], expected: ReadonlyMap<string, AdmissionReviewResponse>, options: BenchOptions, logFd: number) {
   const contenders: Contender[] = [];
   try {
-    for (const kind of ['baseline', 'ours'] as const) {
+    for (const kind of ['baseline', 'ours', ...(options.parts ? PART_KINDS : [])] as const) {
       const server = await startServer(kind, command, dir, kind === 'ours' ? logFd : 'ignore', options);
       contenders.push({ kind, server, cpu: cpuTimeOf(server.child.pid!) });
       for (const s of scenarios) await preflight(kind, server.port, ca, s.reviews, expected);
@@ -357,13 +376,14 @@ async function measureServers(dir: string, command: ServerCommand, ca: string, s
         process.stderr.write(`${scenario.name}, round ${round} of ${options.rounds}: ${contenders.map((c) => `${c.kind} ${options.duration / options.rounds} s`).join(', ')}\n`);
         for (const [i, c] of contenders.entries()) await tallies[i]!.run(load(c, options.duration / options.rounds), c.cpu);
       }
-      const [baseline, ours] = tallies.map((t) => t.result()) as [ServerResult, ServerResult];
+      const [baseline, ours, ...parts] = tallies.map((t) => t.result()) as [ServerResult, ServerResult, ...ServerResult[]];
       results.push({
         name: scenario.name,
         description: scenario.description,
         connections: scenario.connections,
         baseline,
         ours,
+        ...(options.parts && { parts: parts.map((result, i) => ({ kind: PART_KINDS[i]!, result })) }),
         ratio: ours.requestsPerSecond / baseline.requestsPerSecond,
         p99Ratio: ours.latencyMs.p99 / baseline.latencyMs.p99,
         cpuRatio: baseline.serverCpuUsPerRequest / ours.serverCpuUsPerRequest,
@@ -372,7 +392,7 @@ async function measureServers(dir: string, command: ServerCommand, ca: string, s
     const [machineAfter, ownAfter] = [machineCpu(), ownCpu()];
     const otherUs = machineAfter.busyUs - machineBefore.busyUs - (ownAfter - ownBefore);
     const otherCpuPercent = Math.max(0, (100 * otherUs) / (machineAfter.totalUs - machineBefore.totalUs));
-    const [baselineRss, oursRss] = contenders.map((c) => peakRssMiB(c.server.child.pid!)) as [number, number];
+    const [baselineRss, oursRss] = contenders.slice(0, 2).map((c) => peakRssMiB(c.server.child.pid!)) as [number, number];
     return { scenarios: results, peakRssMiB: { baseline: baselineRss, ours: oursRss }, otherCpuPercent };
   } finally {
     for (const c of contenders) await stopServer(c.server);
@@ -440,11 +460,11 @@ async function bench(options: BenchOptions): Promise<BenchResults> {
     if (logLines < measured) {
       throw new Error(`the webhook wrote ${logLines} log lines for ${measured} admissions: its logging was not measured`);
     }
-    const { duration, warmup, rounds, connections, pin, core, cpuProf, engineBudgetMs } = options;
+    const { duration, warmup, rounds, connections, pin, core, parts, cpuProf, engineBudgetMs } = options;
     return {
       date: new Date().toISOString(),
       machine,
-      options: { duration, warmup, rounds, connections, pin, core, engineBudgetMs, ...(cpuProf !== undefined && { cpuProf }) },
+      options: { duration, warmup, rounds, connections, pin, core, parts, engineBudgetMs, ...(cpuProf !== undefined && { cpuProf }) },
       reviews: reviews.map((r) => ({
         name: r.name,
         description: r.description,

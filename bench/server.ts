@@ -2,12 +2,17 @@
  * One server under load, in its own process so that the load generator's CPU
  * is not counted against it and it can be pinned to a core:
  *
- *   node bench/server.ts ours|baseline TLS_DIR
+ *   node bench/server.ts KIND TLS_DIR
  *
  * `ours` is the webhook as `serve` builds it: buildServer, the production log
  * level (one JSON log line per admission on stdout) and the Prometheus
  * metrics every admission updates. `baseline` is the bare fastify server of
- * baseline.ts. The parent talks to it over the IPC channel:
+ * baseline.ts. The parts (`--parts`) are the webhook without some of what
+ * every admission does, so that the difference in CPU per request is what
+ * that part costs under load: `ours-no-log` without its log line (the
+ * logger at "silent"), `ours-no-log-metrics` without the log line and
+ * without any metrics (no registry, so no process metrics and no GC
+ * observer either). The parent talks to it over the IPC channel:
  * it is told the port once listening, and sends 'stop' to end it (a clean
  * exit, so that `--cpu-prof` can write its profile).
  */
@@ -20,18 +25,20 @@ import { createMetrics } from '../src/metrics/index.ts';
 import { buildServer, type TlsFiles } from '../src/server/index.ts';
 import { VERSION } from '../src/version.ts';
 import { buildBaselineServer } from './baseline.ts';
+import { isServerKind, SERVER_KINDS, type ServerKind } from './kinds.ts';
 import { benchContext, measuredReviews } from './reviews.ts';
 
-export type ServerKind = 'ours' | 'baseline';
+export type { ServerKind } from './kinds.ts';
 
 /** Messages from the server process to the benchmark. */
 export type ServerMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string };
 
 function start(kind: ServerKind, tls: TlsFiles) {
   const deps: AdmissionDeps = { ctx: benchContext(), namespaceAnnotations: () => undefined };
-  if (kind === 'ours') {
-    const metrics = createMetrics({ version: VERSION });
-    return buildServer({ tls, deps, logger: createLogger('info'), onAdmission: metrics.observeAdmission });
+  if (kind !== 'baseline') {
+    const logger = createLogger(kind === 'ours' ? 'info' : 'silent');
+    const onAdmission = kind === 'ours-no-log-metrics' ? undefined : createMetrics({ version: VERSION }).observeAdmission;
+    return buildServer({ tls, deps, logger, ...(onAdmission && { onAdmission }) });
   }
   const answers = new Map<string, Buffer>();
   for (const r of measuredReviews()) {
@@ -43,8 +50,8 @@ function start(kind: ServerKind, tls: TlsFiles) {
 
 async function main(): Promise<void> {
   const [kind, dir] = process.argv.slice(2);
-  if ((kind !== 'ours' && kind !== 'baseline') || dir === undefined || process.send === undefined) {
-    process.stderr.write('usage: node bench/server.ts ours|baseline TLS_DIR (started by bench/run.ts, with an IPC channel)\n');
+  if (!isServerKind(kind) || dir === undefined || process.send === undefined) {
+    process.stderr.write(`usage: node bench/server.ts ${SERVER_KINDS.join('|')} TLS_DIR (started by bench/run.ts, with an IPC channel)\n`);
     process.exit(2);
   }
   const send = (message: ServerMessage): void => void process.send!(message);

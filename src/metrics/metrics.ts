@@ -144,8 +144,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
   // Series that exist from the start read 0 instead of being absent, so rate() and
   // alerts on them work before the first event.
   for (const outcome of ADMISSION_OUTCOMES) duration.zero({ outcome });
-  // Label sets bound once: looking a series up by a labels object on every
-  // admission (hashing the labels each time) showed in the server's profile.
+  // Label sets bound once, so that an admission builds no labels object. prom-client
+  // still validates and hashes the labels on every call of a bound series: the three
+  // updates of an admission cost about 1.4 µs in a loop (docs/benchmark.md).
   // Outcome and reason come from closed sets, so these maps stay as small as the series.
   const durations = new Map(ADMISSION_OUTCOMES.map((outcome) => [outcome, duration.labels({ outcome })]));
   const admissionCounters = new Map<string, { inc(): void }>();
