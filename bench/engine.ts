@@ -7,6 +7,10 @@
  * - admission: what the server does per request beyond fastify: JSON.parse
  *   of the body, admit() (adapter + engine + base64 patch) and
  *   the answer's JSON text (answerJson, as the server sends it). No log line.
+ * - floor: the least any webhook that gives the same answer must do: parse
+ *   the body, and write the same patch as JSON text from ready objects and
+ *   base64 it. No validation, no plan, no status annotation: what is left
+ *   of an admission when everything the engine decides is known already.
  */
 import { admit, answerJson, type AdmissionDeps } from '../src/admission/index.ts';
 import { injectPod } from '../src/engine/index.ts';
@@ -22,6 +26,8 @@ export interface EngineRow {
   engineUs: number;
   /** CPU microseconds of one parse + admit + serialise. */
   admissionUs: number;
+  /** CPU microseconds of the floor: parsing the body, and the same patch's text and base64 from ready objects. */
+  floorUs: number;
   /** Admissions one core can do per second (1 / admissionUs). */
   admissionsPerSecond: number;
 }
@@ -56,17 +62,22 @@ export function cpuPerCall(fn: () => unknown, budgetMs: number): number {
 }
 
 export function measureEngine(reviews: readonly BenchReview[], deps: AdmissionDeps, budgetMs: number): EngineRow[] {
-  const row = (name: string, engine: () => unknown, admission: () => unknown): EngineRow => {
+  const row = (name: string, engine: () => unknown, admission: () => unknown, floor: () => unknown): EngineRow => {
     const engineUs = cpuPerCall(engine, budgetMs);
     const admissionUs = cpuPerCall(admission, budgetMs);
-    return { name, engineUs, admissionUs, admissionsPerSecond: 1e6 / admissionUs };
+    const floorUs = cpuPerCall(floor, budgetMs);
+    return { name, engineUs, admissionUs, floorUs, admissionsPerSecond: 1e6 / admissionUs };
   };
   const cases = reviews.map((r) => {
     const request = (r.review as { request: { object: unknown; namespace: string } }).request;
+    const engine = () => injectPod({ pod: request.object, namespace: request.namespace }, deps.ctx);
+    const { patchJson } = engine();
+    const ops: unknown = JSON.parse(patchJson);
     return {
       name: r.name,
-      engine: () => injectPod({ pod: request.object, namespace: request.namespace }, deps.ctx),
+      engine,
       admission: () => admitBytes(r.body, deps),
+      floor: () => [JSON.parse(r.body), Buffer.from(JSON.stringify(ops)).toString('base64')],
     };
   });
   // Warm the whole mix up first, so the first pod measured is not the one that pays for the compiler.
@@ -75,13 +86,14 @@ export function measureEngine(reviews: readonly BenchReview[], deps: AdmissionDe
     for (const c of cases) {
       c.engine();
       c.admission();
+      c.floor();
     }
   }
-  const rows = cases.map((c) => row(c.name, c.engine, c.admission));
+  const rows = cases.map((c) => row(c.name, c.engine, c.admission, c.floor));
   // The mix as the server sees it under load: each pod in turn.
   let next = 0;
   const cycle = (pick: (c: (typeof cases)[number]) => () => unknown) => () => pick(cases[next++ % cases.length]!)();
-  rows.push(row('mix', cycle((c) => c.engine), cycle((c) => c.admission)));
+  rows.push(row('mix', cycle((c) => c.engine), cycle((c) => c.admission), cycle((c) => c.floor)));
   return rows;
 }
 

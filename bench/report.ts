@@ -81,12 +81,13 @@ export function formatReport(results: BenchResults): string {
   out.push(`peak RSS (VmHWM) over the whole run: baseline ${fixed(results.peakRssMiB.baseline, 0)} MiB, gitsync-injector ${fixed(results.peakRssMiB.ours, 0)} MiB`);
   out.push(`log lines written by gitsync-injector: ${thousands(results.logLines)} (one per admission, warm-up and checks included)`);
   out.push('');
-  out.push('engine alone, in-process (CPU time per call; admission = JSON.parse + admit + the answer\'s bytes, no HTTP, no log):');
+  out.push('engine alone, in-process (CPU time per call; admission = JSON.parse + admit + the answer\'s bytes, no HTTP, no log;');
+  out.push('floor = what any webhook giving the same answer must do at least: JSON.parse of the body, the same patch as text from ready objects, base64):');
   out.push('');
   const reviews = new Map(results.reviews.map((r) => [r.name, r]));
   out.push(
     table(
-      ['pod', 'outcome', 'request KiB', 'answer KiB', 'engine µs', 'admission µs', 'admissions/s on one core'],
+      ['pod', 'outcome', 'request KiB', 'answer KiB', 'engine µs', 'admission µs', 'floor µs', 'admissions/s on one core'],
       results.engine.map((e) => {
         const r = reviews.get(e.name);
         return [
@@ -96,6 +97,7 @@ export function formatReport(results: BenchResults): string {
           r ? fixed(r.responseBytes / 1024, 1) : '',
           fixed(e.engineUs, 1),
           fixed(e.admissionUs, 1),
+          fixed(e.floorUs, 1),
           thousands(e.admissionsPerSecond),
         ];
       }),

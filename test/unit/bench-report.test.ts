@@ -34,8 +34,8 @@ const results = (s: ScenarioResult): BenchResults => ({
   date: '2026-12-01T00:00:00.000Z',
   machine: { cpus: 2, cpuModel: 'test', node: 'v24', platform: 'linux x64', pinned: 'no', otherCpuPercent: 1, servers: 'compiled' },
   options: { duration: 9, warmup: 3, rounds: 3, connections: 16, pin: false, core: 1, parts: s.parts !== undefined, engineBudgetMs: 400 },
-  reviews: [],
-  engine: [],
+  reviews: [{ name: 'airflow', description: 'one review', outcome: 'injected', requestBytes: 1740, responseBytes: 5900 }],
+  engine: [{ name: 'airflow', engineUs: 70, admissionUs: 117, floorUs: 28, admissionsPerSecond: 8547 }],
   growth: [],
   scenarios: [s],
   peakRssMiB: { baseline: 90, ours: 110 },
@@ -43,6 +43,10 @@ const results = (s: ScenarioResult): BenchResults => ({
 });
 
 describe('the benchmark report', () => {
+  it('sets the floor beside each admission: what any webhook giving the same answer must do', () => {
+    expect(formatReport(results(scenario(false)))).toMatch(/^\| airflow +\| +injected \| +1\.7 \| +5\.8 \| +70\.0 \| +117\.0 \| +28\.0 \| +8,547 \|$/m);
+  });
+
   it('says what the log line and the metrics cost, and where the webhook stands without them', () => {
     expect(partCosts(scenario(true))).toBe(
       'parts, CPU µs per request: the log line 50, the metrics 25; without both, the webhook costs 225 more than the baseline (cost ratio 0.40)',
