@@ -43,8 +43,9 @@ let isoSecond = Number.NaN;
 let isoPrefix = '';
 
 /**
- * `new Date(ms).toISOString()`, for the timestamps of log lines: the text of
- * the second is kept, and only its milliseconds are written for each line.
+ * `new Date(ms).toISOString()` for a whole number of milliseconds (as
+ * Date.now() gives), for the timestamps of log lines: the text of the
+ * second is kept, and only its milliseconds are written for each line.
  * pino's isoTime builds a Date and its text on every line, which under load
  * cost several microseconds of each admission (its profile).
  */
