@@ -8,8 +8,8 @@
  *   of the body, admit() (adapter + engine + base64 patch) and
  *   the answer's JSON text (answerJson, as the server sends it). No log line.
  * - floor: the least any webhook that gives the same answer must do: parse
- *   the body, and write the same patch as JSON text from ready objects and
- *   base64 it. No validation, no plan, no status annotation: what is left
+ *   the body, and (for an injected pod) write the same patch as JSON text
+ *   from ready objects and base64 it. No validation, no plan, no status annotation: what is left
  *   of an admission when everything the engine decides is known already.
  */
 import { admit, answerJson, type AdmissionDeps } from '../src/admission/index.ts';
@@ -71,13 +71,14 @@ export function measureEngine(reviews: readonly BenchReview[], deps: AdmissionDe
   const cases = reviews.map((r) => {
     const request = (r.review as { request: { object: unknown; namespace: string } }).request;
     const engine = () => injectPod({ pod: request.object, namespace: request.namespace }, deps.ctx);
-    const { patchJson } = engine();
-    const ops: unknown = JSON.parse(patchJson);
+    const result = engine();
+    // Only an injected pod's answer carries a patch; any other answer's floor is the parse alone.
+    const ops: unknown = result.outcome === 'injected' ? JSON.parse(result.patchJson) : undefined;
     return {
       name: r.name,
       engine,
       admission: () => admitBytes(r.body, deps),
-      floor: () => [JSON.parse(r.body), Buffer.from(JSON.stringify(ops)).toString('base64')],
+      floor: () => (ops === undefined ? JSON.parse(r.body) : [JSON.parse(r.body), Buffer.from(JSON.stringify(ops)).toString('base64')]),
     };
   });
   // Warm the whole mix up first, so the first pod measured is not the one that pays for the compiler.

@@ -28,7 +28,6 @@ import { buildBaselineServer } from './baseline.ts';
 import { isServerKind, SERVER_KINDS, type ServerKind } from './kinds.ts';
 import { benchContext, measuredReviews } from './reviews.ts';
 
-export type { ServerKind } from './kinds.ts';
 
 /** Messages from the server process to the benchmark. */
 export type ServerMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string };
