@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatPolicyProblem, loadPolicyText } from '../../src/policy/index.ts';
+import { GIT_SYNC_ENV } from '../support/invariants.ts';
 
 const load = (text: string) => loadPolicyText(text, 'policy.yaml');
 const lines = (text: string): string[] => {
@@ -71,5 +72,23 @@ networks:
     ]);
     expect(lines(text.replace('dialect: v3', 'dialect: v4'))).toEqual([]);
     expect(lines(text.replace(/ {6}GITSYNC_.*\n/g, ''))).toEqual([]);
+  });
+});
+
+describe("a network profile's env under dialect v4", () => {
+  it('every variable the injector itself gives git-sync is refused, each named with what sets it', () => {
+    // GIT_SYNC_ENV is written out by hand (test/support/invariants.ts): a variable the engine starts emitting is added there on purpose, and must then be refused here too.
+    const names = [...GIT_SYNC_ENV].filter((name) => name.startsWith('GITSYNC_'));
+    const text = `networks:\n  corp:\n    env:\n${names.map((name) => `      ${name}: "x"\n`).join('')}`;
+    const found = lines(text);
+    expect(found).toHaveLength(names.length);
+    names.forEach((name, i) => expect(found[i]).toMatch(new RegExp(`networks\\.corp\\.env\\.${name}: "${name}" is set by the injector from .+; set that instead \\[VALUE_NOT_ALLOWED\\]$`)));
+  });
+
+  it('the partial clone filter and the sparse-checkout file are among them: a profile cannot widen or redirect what a pod checks out', () => {
+    expect(lines('networks:\n  corp:\n    env:\n      GITSYNC_FILTER: blob:none\n      GITSYNC_SPARSE_CHECKOUT_FILE: /tmp/sparse\n')).toEqual([
+      `policy.yaml:4:7: networks.corp.env.GITSYNC_FILTER: "GITSYNC_FILTER" is set by the injector from the filter and sparse-paths annotations (within the policy's allowedFilters); set that instead [VALUE_NOT_ALLOWED]`,
+      'policy.yaml:5:7: networks.corp.env.GITSYNC_SPARSE_CHECKOUT_FILE: "GITSYNC_SPARSE_CHECKOUT_FILE" is set by the injector from the sparse-paths annotation; set that instead [VALUE_NOT_ALLOWED]',
+    ]);
   });
 });
