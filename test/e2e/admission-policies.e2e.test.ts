@@ -41,6 +41,10 @@ const KNOWN_HOSTS = 'gitsync.dev/known-hosts-data';
 const CA_BUNDLE = 'gitsync.dev/ca-bundle-data';
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const SPARSE = 'gitsync.dev/sparse-checkout-data';
+/** The same, written for a named repository `lib` (gitsync.dev/lib.repo): its own known_hosts, CA bundle and sparse-checkout file. */
+const LIB_KNOWN_HOSTS = 'gitsync.dev/lib.known-hosts-data';
+const LIB_CA_BUNDLE = 'gitsync.dev/lib.ca-bundle-data';
+const LIB_SPARSE = 'gitsync.dev/lib.sparse-checkout-data';
 const injectedPod = (name: string, annotations: Record<string, string>): Obj => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -56,6 +60,11 @@ const INJECTED = {
   [KNOWN_HOSTS]: 'github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n',
   [CA_BUNDLE]: PEM,
   [SPARSE]: '/*\n!/*/\n/dags/\n',
+  'gitsync.dev/lib.repo': 'git@gitlab.example.com:acme/lib.git',
+  'gitsync.dev/lib.sparse-paths': 'plugins',
+  [LIB_KNOWN_HOSTS]: 'gitlab.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n',
+  [LIB_CA_BUNDLE]: PEM,
+  [LIB_SPARSE]: '/*\n!/*/\n/plugins/\n',
 };
 
 /** Policy name → one entry per rule, in the order of spec.validations. */
@@ -65,7 +74,13 @@ const CASES: Record<string, RuleCases[]> = {
     {
       existing: injectedPod('injected', INJECTED),
       says: 'cannot change or remove',
-      admit: annotate({ 'example.com/note': 'edited', 'gitsync.dev/repo': 'git@github.com:acme/other.git', [STATUS]: INJECTED[STATUS] }),
+      admit: annotate({
+        'example.com/note': 'edited',
+        'gitsync.dev/repo': 'git@github.com:acme/other.git',
+        'gitsync.dev/lib.ref': 'v2',
+        [STATUS]: INJECTED[STATUS],
+        [LIB_KNOWN_HOSTS]: INJECTED[LIB_KNOWN_HOSTS],
+      }),
       refuse: [
         annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n' }),
         annotate({ [STATUS]: '{}' }),
@@ -76,18 +91,28 @@ const CASES: Record<string, RuleCases[]> = {
         // The sparse-checkout file: widened to the whole repository, or removed.
         annotate({ [SPARSE]: '/*\n' }),
         annotate({ [SPARSE]: null }),
+        // A named repository's, alike.
+        annotate({ [LIB_KNOWN_HOSTS]: 'evil.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n' }),
+        annotate({ [LIB_KNOWN_HOSTS]: null }),
+        annotate({ [LIB_CA_BUNDLE]: `${PEM}${PEM}` }),
+        annotate({ [LIB_SPARSE]: '/*\n' }),
       ],
     },
     // They cannot be added to a pod that was created without them; other gitsync.dev/ annotations can.
     {
       existing: injectedPod('plain', { 'example.com/team': 'data' }),
       says: 'to an existing pod: only gitsync-injector writes them',
-      admit: annotate({ 'gitsync.dev/ref': 'main', 'example.com/team': 'web' }),
+      // A repository name has no dot: gitsync.dev/a.b.status is none of the injector's (at CREATE the injector warns that it does not know it).
+      admit: annotate({ 'gitsync.dev/ref': 'main', 'gitsync.dev/lib.ref': 'main', 'gitsync.dev/a.b.status': '{}', 'example.com/team': 'web' }),
       refuse: [
         annotate({ [STATUS]: '{"version":"0.1.0"}' }),
         annotate({ [KNOWN_HOSTS]: 'evil.example.com ssh-rsa AAAA\n' }),
         annotate({ [CA_BUNDLE]: PEM }),
         annotate({ [SPARSE]: '/*\n!/*/\n/dags/\n' }),
+        annotate({ [LIB_KNOWN_HOSTS]: 'evil.example.com ssh-rsa AAAA\n' }),
+        annotate({ [LIB_CA_BUNDLE]: PEM }),
+        annotate({ [LIB_SPARSE]: '/*\n' }),
+        annotate({ 'gitsync.dev/lib.status': '{}' }),
       ],
     },
   ],
