@@ -49,7 +49,7 @@ export const PROBLEM_CODES = {
   NETWORK_UNKNOWN: 'the network profile is not defined by the policy',
   SYNC_TIMEOUT_ABOVE_MAXIMUM: 'the sync timeout is above the policy maximum',
   MAX_FAILURES_ABOVE_MAXIMUM: 'max-failures is above the policy maximum (-1, retry forever, needs the policy to allow it)',
-  REPOSITORY_NAME_INVALID: 'the name in a per-repository annotation (<name>.repo) is not a short DNS label, or begins with init',
+  REPOSITORY_NAME_INVALID: 'the name in a per-repository annotation (<name>.repo) is not a short DNS label, or is init or begins with init-',
   TOO_MANY_REPOSITORIES: 'the pod asks for more repositories than the policy allows per pod (limits.maxRepositories)',
   MOUNT_PATHS_OVERLAP: 'two repositories of the pod would be mounted at the same path, or one inside the other',
   ENV_NAME_DUPLICATE: 'two repositories of the pod would set the same env variable in one container',

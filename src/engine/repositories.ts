@@ -9,7 +9,7 @@
  *
  * The name ends up in the names of containers and volumes
  * (`git-sync-<name>`, `git-sync-init-<name>`, `git-sync-root-<name>`, …),
- * so it is a short DNS label; names beginning with `init` are refused, since
+ * so it is a short DNS label; `init` and names beginning with `init-` are refused, since
  * `git-sync-init-x` would read as the init container of a repository `x`.
  */
 import { quote, type Problem } from './problems.ts';
@@ -30,7 +30,7 @@ export function repositoryNameProblem(name: string): string | undefined {
     return `${quote(name)} is not a repository name; use at most ${MAX_REPOSITORY_NAME} lower-case letters, digits and '-', starting with a letter, such as plugins`;
   }
   if (name === 'init' || name.startsWith('init-')) {
-    return `${quote(name)} is not a repository name: names beginning with init would read as git-sync's init containers; use another, such as plugins`;
+    return `${quote(name)} is not a repository name: init and names beginning with init- would read as git-sync's init containers; use another, such as plugins`;
   }
   return undefined;
 }

@@ -197,7 +197,7 @@ describe('annotate --repository: a named repository\'s keys', () => {
     expect(two.stderr).toContain('--inject and --preset are values for the whole pod, not for repository plugins; give them in a run without --repository');
     const bad = await cli(['annotate', '-f', SCHEDULER, '--repository', 'init-plugins', '--repo', PLUGINS]);
     expect(bad).toMatchObject({ code: 2, stdout: '' });
-    expect(bad.stderr).toContain('--repository: "init-plugins" is not a repository name: names beginning with init');
+    expect(bad.stderr).toContain('--repository: "init-plugins" is not a repository name: init and names beginning with init- would read');
     const upper = await cli(['annotate', '-f', SCHEDULER, '--repository', 'Plugins', '--repo', PLUGINS]);
     expect(upper.stderr).toContain('--repository: "Plugins" is not a repository name; use at most 20 lower-case letters');
     const twice = await cli(['annotate', '-f', SCHEDULER, '--repository', 'plugins', '--repository', 'libs', '--repo', PLUGINS]);
