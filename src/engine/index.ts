@@ -37,7 +37,7 @@ export { MAX_REPOSITORY_NAME, isRepositoryKey, repositoryNameProblem, splitQuali
 export { parseValue } from './settings.ts';
 export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, quote, type Problem, type ProblemCode } from './problems.ts';
 export { SKIP_REASONS, type SkipReason } from './skips.ts';
-export { podDisplayName } from './pod.ts';
+export { APPARMOR_CONTAINER_ANNOTATION, podDisplayName } from './pod.ts';
 export { modeNotAllowedMessage, type ClusterFacts, type Mode, type NativeSidecars } from './mode.ts';
 export { DIALECTS, type Dialect, type DialectName, type EnvPair } from './dialect.ts';
 export { encodeGitConfig } from './network.ts';

@@ -98,6 +98,13 @@ const addString = (names: Set<string>, v: unknown): void => {
 
 /** Annotations through which kubectl picks a container by name (exec, logs, attach, cp). */
 const CONTAINER_ANNOTATIONS = ['kubectl.kubernetes.io/default-container', 'kubectl.kubernetes.io/default-logs-container'];
+/**
+ * The AppArmor profile of one container, by its name after this prefix (the
+ * annotation Kubernetes still honours beside securityContext.appArmorProfile):
+ * one naming a container the pod does not have would otherwise unconfine
+ * git-sync once the injector added a container of that name.
+ */
+export const APPARMOR_CONTAINER_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
 /** The resourceFieldRef container names of downwardAPI items. */
 function downwardApiContainers(items: unknown, names: Set<string>): void {
@@ -108,8 +115,9 @@ function downwardApiContainers(items: unknown, names: Set<string>): void {
  * Every container name the pod has or refers to: its containers, init and
  * ephemeral containers, and the names it points at (an ephemeral container's
  * target, resourceFieldRef in env and downwardAPI volumes, kubectl's default
- * container). The injector's containers avoid all of them: a name the author
- * refers to but did not use would otherwise point at git-sync, where the
+ * container, a container's AppArmor annotation). The injector's containers
+ * avoid all of them: a name the author refers to but did not use would
+ * otherwise point at git-sync, where the
  * credentials are.
  */
 export function containerNames(pod: Pod): Set<string> {
@@ -125,6 +133,7 @@ export function containerNames(pod: Pod): Set<string> {
   }
   const annotations = annotationsOf(pod);
   for (const key of CONTAINER_ANNOTATIONS) addString(names, annotations[key]);
+  for (const key of Object.keys(annotations)) if (key.startsWith(APPARMOR_CONTAINER_ANNOTATION)) names.add(key.slice(APPARMOR_CONTAINER_ANNOTATION.length));
   return names;
 }
 

@@ -17,6 +17,8 @@
  * matches, which are made once (Scope.inlineOnce).
  */
 
+import { isObject, valueAt } from '../engine/index.ts';
+
 /** What an expression is evaluated against: the pod and its namespace, as the API server passes them (`object`, `namespaceObject`). */
 export interface Input {
   pod: Record<string, unknown>;
@@ -340,6 +342,22 @@ export const fieldMatches = (field: string, re: RegExp): ElementTest => ({
 export const anyOf = (field: string, t: ElementTest): ElementTest => ({
   cel: (v) => `(has(${v}.${field}) && ${v}.${field}.exists(${v}x, ${t.cel(`${v}x`)}))`,
   ev: (e, i) => Array.isArray(e[field]) && (e[field] as Record<string, unknown>[]).some((x) => t.ev(x, i)),
+});
+/** Element test: the string at `path` below the element (members that may be absent) is one of `values`. */
+export const pathIn = (path: readonly string[], values: readonly string[]): ElementTest => ({
+  cel: (v) => `(${v}${path.map((f) => `.?${f}`).join('')}.orValue('') in [${values.map(celString).join(', ')}])`,
+  ev: (e) => {
+    const found = valueAt(e, path);
+    return typeof found === 'string' && values.includes(found);
+  },
+});
+/** Element test: some entry of the list at `path` below the element (members that may be absent) passes `t`. */
+export const anyAt = (path: readonly string[], t: ElementTest): ElementTest => ({
+  cel: (v) => `${v}${path.map((f) => `.?${f}`).join('')}.orValue([]).exists(${v}x, ${t.cel(`${v}x`)})`,
+  ev: (e, i) => {
+    const list = valueAt(e, path);
+    return Array.isArray(list) && list.some((x) => isObject(x) && t.ev(x, i));
+  },
 });
 export const both = (a: ElementTest, b: ElementTest): ElementTest => ({ cel: (v) => `(${a.cel(v)} && ${b.cel(v)})`, ev: (e, i) => a.ev(e, i) && b.ev(e, i) });
 export const negate = (a: ElementTest): ElementTest => ({ cel: (v) => `!${a.cel(v)}`, ev: (e, i) => !a.ev(e, i) });

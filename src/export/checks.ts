@@ -22,6 +22,7 @@ import {
   RISKY_ENV_PREFIXES,
   SYSTEM_DIRS,
   WRITTEN_ANNOTATIONS,
+  APPARMOR_CONTAINER_ANNOTATION,
   describePatterns,
   maxFailuresAboveMaximum,
   syncTimeoutAboveMaximum,
@@ -32,6 +33,7 @@ import {
 import {
 
   and,
+  anyAt,
   anyOf,
   both,
   choose,
@@ -63,6 +65,7 @@ import {
   nsHas,
   oneOf,
   or,
+  pathIn,
   podAnnotationKeyMatches,
   podAnnotationKeysMatching,
   podHas,
@@ -71,6 +74,7 @@ import {
   str,
   toInt,
   type B,
+  type ListPath,
   type S,
 } from './cel.ts';
 import { ANNOTATION_EXPORT } from './features.ts';
@@ -94,6 +98,9 @@ export interface Check {
 }
 
 /** The pointer every webhook-only message ends with. */
+/** The lists of a pod's containers, ephemeral ones included: any of them can mount a volume or name a container. */
+const CONTAINER_LISTS: readonly ListPath[] = ['containers', 'initContainers', 'ephemeralContainers'];
+
 export const WEBHOOK_ONLY_HINT = 'served only by the webhook; run the webhook (docs/webhook-free.md)';
 
 const q = (s: S): S => concat(str('"'), s, str('"'));
@@ -151,19 +158,32 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
   }
 
   // Names the export adds must be free: the webhook renames around the pod's own, the export cannot.
+  // "The pod's own" is what the engine avoids (containerNames and volumeNames in src/engine/pod.ts):
+  // the names it declares and every name it refers to. A reference the author left dangling (a mount
+  // of an undeclared git-sync-secret, an env value from git-sync-init's resources) would otherwise be
+  // resolved by the export's own volume or container: the author's container reading the credentials
+  // or writing into git-sync's root.
   const names = t.containerNames;
+  const envFromOurs = anyOf('env', pathIn(['valueFrom', 'resourceFieldRef', 'containerName'], names));
+  const mountsOurs = (path: ListPath): B[] => [
+    exists(path, anyOf('volumeMounts', fieldIn('name', t.volumeNames))),
+    exists(path, anyOf('volumeDevices', fieldIn('name', t.volumeNames))),
+  ];
+  const downwardFromOurs = anyAt(['downwardAPI', 'items'], pathIn(['resourceFieldRef', 'containerName'], names));
   const namedOrReferred = or(
-    exists('containers', fieldIn('name', names)),
-    exists('initContainers', fieldIn('name', names)),
-    exists('ephemeralContainers', fieldIn('name', names)),
+    ...CONTAINER_LISTS.map((path) => exists(path, fieldIn('name', names))),
     exists('ephemeralContainers', fieldIn('targetContainerName', names)),
+    ...CONTAINER_LISTS.map((path) => exists(path, envFromOurs)),
+    exists('volumes', downwardFromOurs),
+    exists('volumes', anyAt(['projected', 'sources'], downwardFromOurs)),
     ...['kubectl.kubernetes.io/default-container', 'kubectl.kubernetes.io/default-logs-container'].map((k) => oneOf(podVal(k), names)),
+    ...names.map((n) => podHas(`${APPARMOR_CONTAINER_ANNOTATION}${n}`)),
   );
   add({
     id: 'names-free',
     feature: 'names already used by the pod',
     code: 'WEBHOOK_ONLY',
-    ok: and(not(namedOrReferred), not(exists('volumes', fieldIn('name', t.volumeNames)))),
+    ok: and(not(namedOrReferred), not(exists('volumes', fieldIn('name', t.volumeNames))), ...CONTAINER_LISTS.flatMap(mountsOurs).map(not)),
     message: str(
       `spec: the pod already uses or refers to one of the names the injection adds (containers ${names.join(', ')}; volumes ${t.volumeNames.join(', ')}); renaming around them is ${WEBHOOK_ONLY_HINT} [WEBHOOK_ONLY]`,
     ),

@@ -122,6 +122,43 @@ describe.each(checks.map((c) => [c.id, c] as const))('%s', (id, check) => {
   });
 });
 
+describe('names-free: every name the pod refers to, as the engine counts them', () => {
+  const check = checks.find((c) => c.id === 'names-free')!;
+  const app = (extra: Record<string, unknown> = {}) => ({ name: 'app', image: 'a', ...extra });
+  // Each pod refers to a name the injection adds without declaring it: the engine takes the next free
+  // name, and the export, which cannot rename, must refuse (else the reference resolves to its part).
+  const REFERS: [string, Record<string, unknown>, Record<string, string>?][] = [
+    ['an app container mounts an undeclared git-sync-secret', { containers: [app({ volumeMounts: [{ name: 'git-sync-secret', mountPath: '/stolen' }] })] }],
+    ['an init container mounts an undeclared git-sync-root', { initContainers: [app({ name: 'prep', volumeMounts: [{ name: 'git-sync-root', mountPath: '/r' }] })], containers: [app()] }],
+    ['an ephemeral container mounts git-sync-tmp', { containers: [app()], ephemeralContainers: [app({ name: 'debug', volumeMounts: [{ name: 'git-sync-tmp', mountPath: '/t' }] })] }],
+    ['a container attaches git-sync-root as a block device', { containers: [app({ volumeDevices: [{ name: 'git-sync-root', devicePath: '/dev/x' }] })] }],
+    ['an env value from git-sync-init\'s resources', { containers: [app({ env: [{ name: 'M', valueFrom: { resourceFieldRef: { containerName: 'git-sync-init', resource: 'limits.memory' } } }] })] }],
+    ['a downwardAPI volume item from git-sync\'s resources', { containers: [app()], volumes: [{ name: 'd', downwardAPI: { items: [{ path: 'm', resourceFieldRef: { containerName: 'git-sync', resource: 'limits.memory' } }] } }] }],
+    [
+      'a projected downwardAPI item from git-sync-init\'s resources',
+      { containers: [app()], volumes: [{ name: 'p', projected: { sources: [{ downwardAPI: { items: [{ path: 'm', resourceFieldRef: { containerName: 'git-sync-init', resource: 'limits.cpu' } }] } }] } }] },
+    ],
+    ['an AppArmor annotation for a container named git-sync', { containers: [app()] }, { 'container.apparmor.security.beta.kubernetes.io/git-sync': 'unconfined' }],
+  ];
+  const SECRET = { ...REPO, 'gitsync.dev/secret': 'creds', 'gitsync.dev/secret-layout': 'basic-auth' };
+
+  test.each(REFERS)('%s: the export refuses it, the engine avoids the name', (_, spec, annotations = {}) => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { ...SECRET, ...annotations } }, spec };
+    expect(check.ok.ev({ pod, namespace: 'apps', namespaceAnnotations: {}, namespaceLabels: {} })).toBe(false);
+    const engine = injectPod({ pod, namespace: 'apps' }, ctx);
+    expect(engine.outcome).toBe('injected');
+    const ours = [...(engine.injection!.initContainers ?? []), ...(engine.injection!.containers ?? []), ...(engine.injection!.volumes ?? [])];
+    const referred = [...JSON.stringify({ spec, annotations }).matchAll(/git-sync[a-z-]*/g)].map((m) => m[0]);
+    expect(referred.length).toBeGreaterThan(0);
+    for (const name of referred) expect(ours).not.toContain(name);
+  });
+
+  test('the same pods without the reference pass', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: SECRET }, spec: { containers: [app({ volumeMounts: [{ name: 'own', mountPath: '/own' }] })], volumes: [{ name: 'own', emptyDir: {} }] } };
+    expect(check.ok.ev({ pod, namespace: 'apps', namespaceAnnotations: {}, namespaceLabels: {} })).toBe(true);
+  });
+});
+
 describe('an enforced value is compared as the engine compares it: parsed', () => {
   const strict: EngineContext = { policy: goldenPolicy({ enforced: { period: 'strict', containers: 'strict' }, defaults: { period: '60s', containers: 'app,web' } }), cluster: { nativeSidecars: true }, version: 't' };
   const compiled = compileExport(strict);
