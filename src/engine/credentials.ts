@@ -34,8 +34,10 @@
  *   user running ssh, so git-sync (UID 65533, never root: runAsNonRoot) reads
  *   a root-owned 0444 key without complaint (test/unit/ssh-key-mode.test.ts
  *   shows it with the real ssh-keygen). Who else can read it is decided by
- *   the mount, not the mode: only the git-sync containers mount the Secret, and
- *   every process in them is git-sync. An earlier design used 0440 and gave
+ *   the mount, not the mode: only the git-sync containers mount the Secret,
+ *   every process in them is git-sync, and a pod whose containers share a
+ *   process namespace (where /proc would reach it) is refused (plan.ts,
+ *   SHARED_PROCESS_FIELDS). An earlier design used 0440 and gave
  *   pods without one fsGroup 65533 so git-sync could read through the group;
  *   that made the kubelet re-group every volume of the pod, PVCs included,
  *   for no gain (docs/decisions.md).

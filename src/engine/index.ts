@@ -36,6 +36,7 @@ export {
 export { MAX_REPOSITORY_NAME, isRepositoryKey, repositoryNameProblem, splitQualified } from './repositories.ts';
 export { parseValue } from './settings.ts';
 export { PROBLEM_CODES, POLICY_REFUSALS, formatProblem, quote, type Problem, type ProblemCode } from './problems.ts';
+export { SHARED_PROCESS_FIELDS, sharedProcessNamespace } from './plan.ts';
 export { SKIP_REASONS, type SkipReason } from './skips.ts';
 export { APPARMOR_CONTAINER_ANNOTATION, podDisplayName } from './pod.ts';
 export { modeNotAllowedMessage, type ClusterFacts, type Mode, type NativeSidecars } from './mode.ts';

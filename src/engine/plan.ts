@@ -63,6 +63,25 @@ export interface Plan {
   warnings: Problem[];
 }
 
+/**
+ * Pod fields that put every container in one process namespace (or in the
+ * node's). There, an author's container running as git-sync's user (or as
+ * root, which may switch to it) reads git-sync's environment and files
+ * through /proc/<pid>/: the credentials, and its writable root. Nothing the
+ * injector adds could be kept apart, so such a pod is not injected.
+ */
+export const SHARED_PROCESS_FIELDS = ['shareProcessNamespace', 'hostPID'] as const;
+
+export function sharedProcessNamespace(field: (typeof SHARED_PROCESS_FIELDS)[number]): Problem {
+  const where = field === 'hostPID' ? "the node's process namespace" : 'one process namespace';
+  return {
+    code: 'PROCESS_NAMESPACE_SHARED',
+    field: `spec.${field}`,
+    value: 'true',
+    message: `"true" puts the pod's containers in ${where}, where any of them could read git-sync's credentials and files through /proc; remove it, or leave this pod without git-sync`,
+  };
+}
+
 /** A key `<prefix><name>.repo`: a pod that names a repository opts in, like one that sets `repo`. */
 const namesRepository = (annotations: Record<string, string>, prefix: string): boolean =>
   Object.keys(annotations).some((k) => k.startsWith(prefix) && k.endsWith('.repo') && k.indexOf('.', prefix.length) === k.length - 5);
@@ -90,6 +109,8 @@ export function plan(pod: Pod, namespace: string, namespaceAnnotations: Record<s
       errors.push({ code: 'RESERVED_ANNOTATION', field: key, message: 'is written by the injector, never by pods; remove it' });
     }
   }
+
+  for (const field of SHARED_PROCESS_FIELDS) if (pod.spec[field] === true) errors.push(sharedProcessNamespace(field));
 
   const choice = chooseMode(settings.mode.value, pod.spec.restartPolicy, policy.nativeSidecars, ctx.cluster, policy.allowedModes);
   const named = repositories.map((r) => r.name);

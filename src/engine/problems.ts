@@ -33,6 +33,7 @@ export const PROBLEM_CODES = {
   INSECURE_HOST_KEYS_FORBIDDEN: 'known-hosts: insecure but the policy does not allow it',
   NATIVE_SIDECARS_UNSUPPORTED: 'mode: native but the cluster does not support native sidecars',
   RESERVED_ANNOTATION: 'the pod sets an annotation that only the injector may write',
+  PROCESS_NAMESPACE_SHARED: 'the pod shares its process namespace between containers (shareProcessNamespace) or with the node (hostPID), where its containers could read git-sync\'s credentials through /proc',
   REPO_NOT_ALLOWED: 'the repository matches none of the policy\'s allowed repository patterns',
   SETTING_ENFORCED: 'the pod or namespace sets a value that the policy enforces strictly',
   DEPTH_ABOVE_MAXIMUM: 'the clone depth is above the policy maximum (0, full history, is above any maximum)',

@@ -23,6 +23,9 @@ import {
   SYSTEM_DIRS,
   WRITTEN_ANNOTATIONS,
   APPARMOR_CONTAINER_ANNOTATION,
+  SHARED_PROCESS_FIELDS,
+  formatProblem,
+  sharedProcessNamespace,
   describePatterns,
   maxFailuresAboveMaximum,
   syncTimeoutAboveMaximum,
@@ -97,10 +100,10 @@ export interface Check {
   message: S;
 }
 
-/** The pointer every webhook-only message ends with. */
 /** The lists of a pod's containers, ephemeral ones included: any of them can mount a volume or name a container. */
 const CONTAINER_LISTS: readonly ListPath[] = ['containers', 'initContainers', 'ephemeralContainers'];
 
+/** The pointer every webhook-only message ends with. */
 export const WEBHOOK_ONLY_HINT = 'served only by the webhook; run the webhook (docs/webhook-free.md)';
 
 const q = (s: S): S => concat(str('"'), s, str('"'));
@@ -207,6 +210,17 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
     ok: raw('!(has(object.spec.hostNetwork) && object.spec.hostNetwork)', (i) => (i.pod.spec as { hostNetwork?: boolean }).hostNetwork !== true),
     message: str(`spec.hostNetwork: pods on the node's network are ${WEBHOOK_ONLY_HINT} [WEBHOOK_ONLY]`),
   });
+
+  // A process namespace shared between containers, or with the node: the engine's own problem.
+  for (const field of SHARED_PROCESS_FIELDS) {
+    add({
+      id: `shared-process-${field}`,
+      feature: 'pods that share their process namespace',
+      code: 'PROCESS_NAMESPACE_SHARED',
+      ok: raw(`!(has(object.spec.${field}) && object.spec.${field})`, (i) => (i.pod.spec as Record<string, unknown>)[field] !== true),
+      message: str(formatProblem(sharedProcessNamespace(field))),
+    });
+  }
 
   // Annotations only the injector writes.
   for (const written of [WRITTEN_ANNOTATIONS.knownHosts, WRITTEN_ANNOTATIONS.caBundle, WRITTEN_ANNOTATIONS.sparseCheckout]) {

@@ -45,6 +45,8 @@ const CASES: Record<string, Case> = {
   'names-free': { annotations: REPO, spec: { containers: [{ name: 'app', image: 'a' }, { name: 'git-sync', image: 'not-it' }] } },
   'port-free': { annotations: REPO, spec: { containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 1234 }] }] } },
   'host-network': { annotations: REPO, spec: { hostNetwork: true, containers: [{ name: 'app', image: 'a' }] } },
+  'shared-process-shareProcessNamespace': { annotations: REPO, spec: { shareProcessNamespace: true, containers: [{ name: 'app', image: 'a' }] } },
+  'shared-process-hostPID': { annotations: REPO, spec: { hostPID: true, containers: [{ name: 'app', image: 'a' }] } },
   'reserved-known-hosts-data': { annotations: { ...REPO, 'gitsync.dev/known-hosts-data': 'x' } },
   'reserved-ca-bundle-data': { annotations: { ...REPO, 'gitsync.dev/ca-bundle-data': 'x' } },
   'reserved-sparse-checkout-data': { annotations: { ...REPO, 'gitsync.dev/sparse-checkout-data': 'x' } },
