@@ -16,6 +16,7 @@
  * URL is shown only when it is inside the envelope, which has none.
  */
 import {
+  ANNOTATIONS,
   ANNOTATION_KEYS,
   LIBRARY_DIR,
   RISKY_ENV_NAMES,
@@ -107,6 +108,12 @@ const CONTAINER_LISTS: readonly ListPath[] = ['containers', 'initContainers', 'e
 export const WEBHOOK_ONLY_HINT = 'served only by the webhook; run the webhook (docs/webhook-free.md)';
 
 const q = (s: S): S => concat(str('"'), s, str('"'));
+/**
+ * A pod's value in a message, quoted; or "the value" for a key whose values
+ * may carry credentials (the engine masks them, `display`, which CEL cannot):
+ * a message is seen by whoever sees the denial, events and audit logs too.
+ */
+const shown = (key: AnnotationKey, s: S): S => (ANNOTATION_EXPORT[key].secret || 'display' in ANNOTATIONS[key] ? str('the value') : q(s));
 const line = (field: S, message: S, code: CheckCode): S => concat(field, str(': '), message, str(` [${code}]`));
 
 /** Whether the value that applies to `key` is inside its envelope (true for a baked value: checked at export). */
@@ -246,7 +253,7 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
           ? line(r.field(key), concat(q(value), str(` is not allowed; use one of ${choices.join(', ')}`)), 'VALUE_NOT_ALLOWED')
           : line(
               r.field(key),
-              concat(row.secret ? str('the value') : q(value), str(` is outside what the webhook-free export serves (${row.allowed}); other values are ${WEBHOOK_ONLY_HINT}`)),
+              concat(shown(key, value), str(` is outside what the webhook-free export serves (${row.allowed}); other values are ${WEBHOOK_ONLY_HINT}`)),
               'WEBHOOK_ONLY',
             );
     const valid = ok(key);
@@ -536,7 +543,7 @@ export function buildChecks(ctx: EngineContext, r: Resolver, v: Values, t: Templ
         feature: 'enforced values',
         code: 'SETTING_ENFORCED',
         ok: or(not(has), value ? same(key, val, value.raw) : bool(false)),
-        message: line(field, concat(ANNOTATION_EXPORT[key].secret ? str('the value') : q(val), str(` is not allowed: ${policyText}; remove this annotation`)), 'SETTING_ENFORCED'),
+        message: line(field, concat(shown(key, val), str(` is not allowed: ${policyText}; remove this annotation`)), 'SETTING_ENFORCED'),
       });
     }
   }

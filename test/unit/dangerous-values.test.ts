@@ -10,6 +10,7 @@ import { formatProblem, injectPod, quote } from '../../src/engine/index.ts';
 import { parseEnvName } from '../../src/engine/values/names.ts';
 import { parseMountPath } from '../../src/engine/values/path.ts';
 import { parseRef } from '../../src/engine/values/ref.ts';
+import { displayWebhookUrl } from '../../src/engine/values/webhook.ts';
 import { mustCompile } from '../../src/policy/compile.ts';
 import { BUILTIN_POLICY } from '../../src/policy/builtin.ts';
 
@@ -163,5 +164,30 @@ describe('refs with invisible or text-direction characters', () => {
     const text = r.errors.map(formatProblem).join('\n');
     expect(text).toContain('"main\\u202e" contains U+202E');
     expect(text).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200b-\u200f]/);
+  });
+});
+
+describe('a webhook URL that carries credentials, a query or a fragment', () => {
+  // Refused (URL_INVALID), and every message shows it masked as a repository URL is: all up to the
+  // last '@', a user:password without one, the text of a query or fragment.
+  test.each([
+    'http://user:pa@ssSECRET@localhost:8080/x',
+    'http://user:p/aSECRET@localhost/x',
+    'http://user:SECRET@localhost:8080/x',
+    'http://SECRET@localhost:8080/x',
+    'http://localhost:8080/reload?token=SECRET',
+    'http://localhost:8080/reload#SECRET',
+  ])('%s: refused, and no problem repeats the secret', (url) => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { 'gitsync.dev/repo': REPO, 'gitsync.dev/webhook-url': url } }, spec: { containers: [{ name: 'app', image: 'a' }] } };
+    const result = injectPod({ pod, namespace: 'apps' }, ctx);
+    expect(result.outcome).toBe('denied');
+    expect(result.errors.map((p) => p.code)).toContain('URL_INVALID');
+    const said = JSON.stringify([...result.errors, ...result.warnings, ...result.errors.map(formatProblem)]);
+    expect(said).not.toContain('SECRET');
+  });
+
+  test('a URL the injector accepts reads as written', () => {
+    expect(displayWebhookUrl('http://localhost:8080/-/reload')).toBe('http://localhost:8080/-/reload');
+    expect(displayWebhookUrl('http://[::1]:8080/')).toBe('http://[::1]:8080/');
   });
 });

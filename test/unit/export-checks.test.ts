@@ -186,3 +186,26 @@ describe('an enforced value is compared as the engine compares it: parsed', () =
     expect(failed).toEqual(engine.errors.map(formatProblem));
   });
 });
+
+describe('a value that may carry credentials is never repeated by an export message', () => {
+  // The engine masks such values (repo, webhook-url); CEL cannot, so the export says "the value".
+  const enforced: EngineContext = {
+    // Kept unset: a policy that enforces a value for it is the webhook's alone.
+    policy: goldenPolicy({ enforced: { 'webhook-url': 'strict' } }),
+    cluster: { nativeSidecars: true },
+    version: 't',
+  };
+  const compiled = compileExport(enforced);
+  if (!compiled.ok) throw new Error(compiled.refusals.map((r) => r.message).join('; '));
+
+  test('an enforced webhook-url that the pod sets with a password', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { ...REPO, 'gitsync.dev/webhook-url': 'http://admin:HUNTER2@localhost:8080/reload' } }, spec: { containers: [{ name: 'app', image: 'a' }] } };
+    const input: Input = { pod, namespace: 'apps', namespaceAnnotations: {}, namespaceLabels: {} };
+    const failed = compiled.compiled.checks.filter((k) => !k.ok.ev(input)).map((k) => k.message.ev(input));
+    expect(failed.some((line) => line.endsWith('[SETTING_ENFORCED]'))).toBe(true);
+    expect(failed.join('\n')).not.toContain('HUNTER2');
+    const engine = injectPod({ pod, namespace: 'apps' }, enforced);
+    expect(engine.errors.map((p) => p.code)).toContain('SETTING_ENFORCED');
+    expect(JSON.stringify(engine.errors)).not.toContain('HUNTER2');
+  });
+});

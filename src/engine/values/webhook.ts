@@ -1,5 +1,6 @@
 import { fail, ok, type Parsed } from './result.ts';
 import { quote } from '../problems.ts';
+import { maskCredentials } from './repo.ts';
 
 /** A webhook target as git-sync will call it: scheme, host (lower-case, IPv6 without brackets), port. */
 export interface WebhookUrl {
@@ -12,8 +13,13 @@ export interface WebhookUrl {
 /** Hosts that are the pod itself: a webhook to them reaches only the pod's own containers. */
 export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
-/** A webhook URL as messages show it: credentials written into it are masked. */
-export const displayWebhookUrl = (raw: string): string => raw.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, '$1***@');
+/**
+ * A webhook URL as messages show it: masked as repository URLs are (all up to
+ * the last '@', a user:password without one, a query's or fragment's text),
+ * since a refused value is refused precisely for carrying such things. A URL
+ * the injector accepts reads as written.
+ */
+export const displayWebhookUrl = (raw: string): string => maskCredentials(raw);
 
 /**
  * git-sync's --webhook-url: an http or https URL without credentials,
