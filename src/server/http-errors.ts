@@ -66,6 +66,10 @@ export const HTTP_ERRORS = {
     status: 413,
     meaning: 'The body costs more than a request may: /mutate, more objects and lists than any pod (counted before parsing); /preview, more values, time or memory than a preview may use.',
   },
+  ANSWER_TOO_LARGE: {
+    status: 413,
+    meaning: "/preview: the body was read, but its answer costs more to write as YAML than a preview may use; the same request asking for JSON (Accept: application/json) gets it.",
+  },
   BUSY: { status: 429, meaning: '/preview: too many previews are waiting already; retry after the seconds the Retry-After header gives.' },
 
   // The injector's own state.

@@ -96,6 +96,24 @@ function clientError(error: unknown, reply: FastifyReply): HttpError | undefined
   return undefined;
 }
 
+/**
+ * Writes the answer as YAML: the body was read and previewed already, so a
+ * limit the worker runs into here is the answer's size, not the body's
+ * (YAML text of hundreds of injected objects can take more memory than the
+ * worker has), and the client can still have it as JSON.
+ */
+async function writingAnswer<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!(error instanceof WorkerLimitError)) throw error;
+    throw new HttpError(
+      'ANSWER_TOO_LARGE',
+      `the answer is too large to write as YAML within a preview's limits (${error.message}); ask for JSON (Accept: application/json), send fewer documents, or run gitsync-injector check or inject offline`,
+    );
+  }
+}
+
 /** The client hung up before its answer: logged, and nothing is sent (there is no one to send it to). */
 function abandoned(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   request.log.info({ method: request.method, url: request.url.slice(0, 200), durationMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'preview abandoned: the client closed the connection, and its work was stopped');
@@ -169,7 +187,7 @@ export function registerPreview(
             yaml = ask.yaml;
           }
           response = await previewDocuments(documents, snapshot, options, limits);
-          if (yaml) response = await addYaml(response, documents, worker, left.signal);
+          if (yaml) response = await writingAnswer(() => addYaml(response, documents, worker, left.signal));
         } catch (error) {
           if (left.signal.aborted) return abandoned(request, reply);
           if (error instanceof InputError) {
@@ -182,15 +200,20 @@ export function registerPreview(
           }
           throw clientError(error, reply) ?? error;
         }
-        request.log.info({ ...response.summary, policy: response.policy, durationMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'preview');
-        if (!prefersYaml(request.headers.accept)) return reply.send(response);
+        const done = (): void =>
+          request.log.info({ ...response.summary, policy: response.policy, durationMs: Math.round(reply.elapsedTime * 1000) / 1000 }, 'preview');
+        if (!prefersYaml(request.headers.accept)) {
+          done();
+          return reply.send(response);
+        }
         let yaml: string;
         try {
-          yaml = await worker.yaml(response, left.signal);
+          yaml = await writingAnswer(() => worker.yaml(response, left.signal));
         } catch (error) {
           if (left.signal.aborted) return abandoned(request, reply);
           throw clientError(error, reply) ?? error;
         }
+        done();
         return reply.type('application/yaml; charset=utf-8').send(yaml);
       } finally {
         reply.raw.off('close', onClose);

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from 'vitest';
 import { MAX_COLLECTIONS, type AdmissionDeps } from '../../src/admission/index.ts';
-import { PreviewWorker, type InputErrorReason } from '../../src/preview/index.ts';
+import { PreviewWorker, WorkerLimitError, type InputErrorReason } from '../../src/preview/index.ts';
 import { clientErrorHandler, errorResponder, installErrorHandling } from '../../src/server/errors.ts';
 import { BODY_LIMIT, HTTP_ERRORS, httpErrorTable, HttpError, type HttpErrorReason } from '../../src/server/index.ts';
 import { MAX_PREVIEW_OBJECTS, registerPreview } from '../../src/server/preview.ts';
@@ -173,6 +173,17 @@ async function previewThrough(deps: AdmissionDeps, worker: PreviewWorker): Promi
 
 const okDeps = (): AdmissionDeps => ({ ctx: engineContext(), namespaceAnnotations: () => undefined });
 
+/**
+ * A worker that reads bodies as the real one does, and runs out of memory
+ * writing any YAML answer: what hundreds of injected objects do to the real
+ * worker's 48 MiB, without sending them.
+ */
+class OutOfRoomForYaml extends PreviewWorker {
+  override async yaml(): Promise<string> {
+    throw new WorkerLimitError('the job needs more than 48 MiB');
+  }
+}
+
 /** How to make the server send each reason; more than one way where several endpoints send it. */
 const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Promise<Answer>][]> = {
   MALFORMED_REQUEST: [['a garbage request line', async () => fromRaw(await rawExchange(target(), ['NOT HTTP AT ALL\r\n\r\n']))]],
@@ -250,6 +261,17 @@ const CAUSES: Record<HttpErrorReason, readonly [what: string, answer: () => Prom
   BODY_TOO_COMPLEX: [
     ['/mutate: more objects and lists than any pod', () => mutate(`[${'{},'.repeat(MAX_COLLECTIONS)}{}]`)],
     ['/preview with a worker allowed 1 ms', () => previewThrough(okDeps(), new PreviewWorker({ timeoutMs: 1 }))],
+  ],
+  ANSWER_TOO_LARGE: [
+    [
+      '/preview asking for YAML, whose answer the worker runs out of memory writing',
+      async () => {
+        const s = await previewServer(okDeps(), new OutOfRoomForYaml());
+        extra.push(s.app);
+        const headers = { 'content-type': 'application/json', accept: 'application/yaml' };
+        return fromResponse(await send({ port: s.port, ca: s.ca, path: '/preview', method: 'POST', headers, body: JSON.stringify(samplePod()) }));
+      },
+    ],
   ],
   BUSY: [['/preview with no room in the queue', () => previewThrough(okDeps(), new PreviewWorker({ maxQueued: 0 }))]],
   POLICY_NOT_LOADED: [
