@@ -196,10 +196,52 @@ function parseJson(name: string, text: string): ParsedSource {
     const detail = message.replace(/ in JSON at position \d+.*$/, '').replace(/ of JSON input$/, ' of input');
     throw new InputError(name, 'INVALID_JSON', line, column, `invalid JSON: ${detail}`);
   }
+  // JSON.parse keeps the last of repeated keys without a word; Kubernetes refuses them, and so do we, as for YAML.
+  const duplicate = repeatedJsonKey(text);
+  if (duplicate) {
+    const { line, column } = linePos(text, duplicate.at);
+    throw new InputError(name, 'INVALID_JSON', line, column, `invalid JSON: the key ${JSON.stringify(duplicate.key)} is repeated in its object`);
+  }
   const start = /\S/.exec(text)?.index ?? 0;
   const doc: SourceDocument = { index: 1, line: linePos(text, start).line, span: [0, text.length], value };
   checkDepth(name, doc);
   return { name, text, format: 'json', documents: [doc] };
+}
+
+/**
+ * The first key that repeats an earlier key of the same object, in a text
+ * JSON.parse has accepted, and where it starts; undefined when none does.
+ * One pass with a set of keys per open object; keys are compared decoded
+ * (`"a"` and `"\u0061"` are one key).
+ */
+export function repeatedJsonKey(text: string): { key: string; at: number } | undefined {
+  // One entry per open object (its keys so far) or list (undefined).
+  const open: (Set<string> | undefined)[] = [];
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (!keyNext) continue;
+      const raw = text.slice(start, i + 1);
+      const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      const keys = open.at(-1)!;
+      if (keys.has(key)) return { key, at: start };
+      keys.add(key);
+      keyNext = false;
+    } else if (c === '{') {
+      open.push(new Set());
+      keyNext = true;
+    } else if (c === '[') {
+      open.push(undefined);
+    } else if (c === '}' || c === ']') {
+      open.pop();
+    } else if (c === ',') {
+      keyNext = open.at(-1) !== undefined;
+    }
+  }
+  return undefined;
 }
 
 const isNodeWithRange = (v: unknown): v is { range: [number, number, number] } =>

@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
 import { InputError, MAX_DEPTH, parseSource, sniffFormat } from '../../src/preview/index.ts';
+import { repeatedJsonKey } from '../../src/preview/parse.ts';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/manifests/${name}`, import.meta.url)), 'utf8');
 
@@ -148,5 +150,45 @@ describe('sniffing', () => {
     const parsed = parseSource('-', '{"a": "on", "b": 1e3}', 'auto');
     expect(parsed.format).toBe('json');
     expect(parsed.documents[0]!.value).toEqual({ a: 'on', b: 1000 });
+  });
+});
+
+describe('JSON with a repeated key', () => {
+  const refusal = (text: string): string => {
+    try {
+      parseSource('pod.json', text, 'auto');
+    } catch (error) {
+      if (error instanceof InputError) return `${error.reason} ${error.line}:${error.column} ${error.message}`;
+      throw error;
+    }
+    return 'accepted';
+  };
+
+  test('is refused where the repeat is, as Kubernetes refuses it (JSON.parse would keep the last)', () => {
+    const text = '{\n  "kind": "Pod",\n  "metadata": {\n    "name": "p",\n    "name": "q"\n  }\n}\n';
+    expect(refusal(text)).toMatch(/^INVALID_JSON 5:5 .*invalid JSON: the key "name" is repeated in its object$/);
+  });
+
+  test('keys are compared as JSON reads them: an escaped spelling is the same key', () => {
+    expect(refusal('{"a": 1, "\\u0061": 2}')).toMatch(/^INVALID_JSON 1:10 /);
+    expect(refusal('{"a\\"b": 1, "a\\"b": 2}')).toMatch(/^INVALID_JSON 1:/);
+  });
+
+  test('the same key in different objects, nested or side by side in a list, and inside string values, is fine', () => {
+    expect(refusal('{"name": "p", "spec": {"name": "x", "items": [{"name": "a"}, {"name": "b"}]}, "note": "\\"name\\": 1, \\"name\\": 2"}')).toBe('accepted');
+  });
+
+  test('any JSON value as JSON.stringify writes it has none, and one repeat anywhere in it is found', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        const text = JSON.stringify(value);
+        expect(repeatedJsonKey(text)).toBeUndefined();
+        // Repeat the first key of the first non-empty object, right after it.
+        const first = /\{("(?:[^"\\]|\\.)*"):/.exec(text);
+        if (!first) return;
+        const repeated = `${text.slice(0, first.index + 1)}${first[1]}:0,${text.slice(first.index + 1)}`;
+        expect(repeatedJsonKey(repeated)?.key).toBe(JSON.parse(first[1]!));
+      }),
+    );
   });
 });
