@@ -69,6 +69,8 @@ export interface ParsedSource {
   text: string;
   format: InputFormat;
   documents: SourceDocument[];
+  /** The input began with a byte-order mark, which `text` leaves out. */
+  bom?: true;
 }
 
 /**
@@ -267,6 +269,11 @@ function parseYaml(name: string, text: string): ParsedSource {
     const error = doc.errors[0];
     if (error) {
       const { line, column } = at(error.pos[0]);
+      // Nesting by indentation is not counted before parsing (nestingBeyond counts brackets); the
+      // parser follows it recursively and gives up where the stack ends, which is a depth, not a typo.
+      if (error.message.startsWith('Maximum call stack size exceeded')) {
+        throw new InputError(name, 'TOO_DEEP', line, column, 'the input nests deeper here than it can be read, which no Kubernetes manifest does');
+      }
       throw new InputError(name, 'INVALID_YAML', line, column, `invalid YAML: ${error.message}`);
     }
   }
@@ -312,8 +319,12 @@ function parseYaml(name: string, text: string): ParsedSource {
  * Throws InputError.
  */
 export function parseSource(name: string, text: string, format: InputFormat | 'auto'): ParsedSource {
-  // A byte-order mark is not content; editors on some systems add one.
-  const clean = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  // A byte-order mark is not content; editors on some systems add one. It is put back when the source is written out alone.
+  if (text.startsWith('\uFEFF')) return { ...parseText(name, text.slice(1), format), bom: true };
+  return parseText(name, text, format);
+}
+
+function parseText(name: string, clean: string, format: InputFormat | 'auto'): ParsedSource {
   // Before parsing: both parsers build every level of a deeply nested text (YAML recursively) before a check on the value could refuse it.
   const deep = nestingBeyond(clean, MAX_DEPTH);
   if (deep >= 0) {

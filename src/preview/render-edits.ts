@@ -9,7 +9,7 @@
 import type { Operation } from 'fast-json-patch';
 import { parseAllDocuments, parseDocument } from 'yaml';
 import { KUBERNETES_YAML, type ParsedSource, type SourceDocument } from './parse.ts';
-import { checkRewritten, joinYamlSources, type RenderedYaml } from './render.ts';
+import { checkRewritten, joinYamlSources, withBom, type RenderedYaml } from './render.ts';
 import { editYamlDocument, type TextEdits } from './yaml-edit.ts';
 import { detectStyle, YamlPatchError } from './yaml-patch.ts';
 import { spliceYamlDocument, writtenAsJson } from './yaml-splice.ts';
@@ -76,5 +76,5 @@ export function renderEdited(sources: readonly EditedSource[]): RenderedYaml {
     if (documents.length === 0) return source.text;
     return documents.map((d) => renderDocument(source, d, notes)).join('');
   });
-  return { text: joinYamlSources(texts), notes };
+  return { text: withBom(sources, joinYamlSources(texts)), notes };
 }

@@ -128,8 +128,12 @@ function startsWithMarker(text: string): boolean {
  */
 export function renderYaml(sources: readonly EvaluatedSource[]): RenderedYaml {
   const notes: string[] = [];
-  return { text: joinYamlSources(sources.map((source) => renderSource(source, notes))), notes };
+  return { text: withBom(sources, joinYamlSources(sources.map((source) => renderSource(source, notes)))), notes };
 }
+
+/** A lone source that began with a byte-order mark is written with it, so that what is unchanged stays byte for byte; several are joined without. */
+export const withBom = (sources: readonly { source: ParsedSource }[], text: string): string =>
+  sources.length === 1 && sources[0]!.source.bom ? `\uFEFF${text}` : text;
 
 /** The texts of several sources as one YAML stream (see renderYaml). */
 export function joinYamlSources(texts: readonly string[]): string {

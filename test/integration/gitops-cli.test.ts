@@ -252,6 +252,16 @@ describe('uninject', () => {
     }
   });
 
+  test('a file that begins with a byte-order mark keeps it: untouched it comes out byte for byte, and inject then uninject gives it back', async () => {
+    const bom = `\uFEFF${read(corpus().find((f) => f.endsWith('.yaml'))!)}`;
+    const plain = `\uFEFFapiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: "1"\n`;
+    expect(await cli(['inject', '-f', '-'], { stdin: plain })).toEqual({ code: 0, stdout: plain, stderr: '' });
+    const injected = await cli(['inject', '-f', '-'], { stdin: bom });
+    expect(injected.stdout.startsWith('\uFEFF')).toBe(true);
+    expect(injected.stdout).toContain('gitsync.dev/status');
+    expect(await cli(['uninject', '-f', '-'], { stdin: injected.stdout })).toEqual({ code: 0, stdout: bom, stderr: '' });
+  });
+
   test('and value for value as JSON', { timeout: 120_000 }, async () => {
     const files = corpus();
     const json = await cli(['inject', '-o', 'json', ...files]);

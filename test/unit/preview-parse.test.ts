@@ -103,6 +103,14 @@ describe('YAML streams', () => {
     const fine = `kind: Pod\nspec: ${'['.repeat(MAX_DEPTH - 2)}${']'.repeat(MAX_DEPTH - 2)}\n`;
     expect(parseSource('ok.yaml', fine, 'yaml').documents).toHaveLength(1);
   });
+
+  test('nesting by indentation too deep for the reader to follow is TOO_DEEP, where it gives up, not a syntax error', () => {
+    // 3000 levels of block mappings: the YAML reader recurses per level and runs out of stack (it reports, not throws).
+    const deep = `kind: ConfigMap\ndata:\n${Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i + 1)}k:\n`).join('')}`;
+    const error = inputError(() => parseSource('deep.yaml', deep, 'yaml'));
+    expect(error).toMatchObject({ reason: 'TOO_DEEP' });
+    expect(error.line).toBeGreaterThan(2);
+  });
 });
 
 describe('JSON', () => {
