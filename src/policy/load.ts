@@ -69,6 +69,9 @@ function position(doc: Document, lines: LineCounter, p: PolicyProblem): { line: 
   return { line, column: col };
 }
 
+/** In the reader's words, "please use YAML.parseAllDocuments()": advice for a programmer, not for whoever wrote the file. */
+const MULTIPLE_DOCUMENTS = 'a second YAML document starts here (a line of ---), and a policy is one document; put every field in one';
+
 /** Parses YAML text; syntax errors become problems with their line and column. */
 export function parsePolicyYaml(text: string, source: string): ParsedPolicyYaml {
   const lines = new LineCounter();
@@ -79,7 +82,7 @@ export function parsePolicyYaml(text: string, source: string): ParsedPolicyYaml 
     const { line, col } = lines.linePos(offset);
     return { code: 'POLICY_YAML_INVALID', field: '', message: `invalid YAML: ${message}`, line, column: col };
   };
-  const problems = doc.errors.map((e) => problem(e.pos[0], e.message));
+  const problems = doc.errors.map((e) => problem(e.pos[0], e.code === 'MULTIPLE_DOCS' ? MULTIPLE_DOCUMENTS : e.message));
   const duplicate = duplicateKey(doc.contents);
   if (duplicate?.range) problems.push(problem(duplicate.range[0], DUPLICATE_KEY_MESSAGE));
   problems.sort((a, b) => a.line! - b.line! || a.column! - b.column!);

@@ -242,7 +242,8 @@ describe('loadPolicyText', () => {
     const { problems } = loadPolicyText('image: a\nimage: b\n---\nimage: c\n', 'p.yaml');
     expect(problems.map((p) => [p.code, p.message, p.line, p.column])).toEqual([
       ['POLICY_YAML_INVALID', 'invalid YAML: Map keys must be unique', 2, 1],
-      ['POLICY_YAML_INVALID', 'invalid YAML: Source contains multiple documents; please use YAML.parseAllDocuments()', 3, 1],
+      // Not the reader's own words ("please use YAML.parseAllDocuments()"), which are for a programmer.
+      ['POLICY_YAML_INVALID', 'invalid YAML: a second YAML document starts here (a line of ---), and a policy is one document; put every field in one', 3, 1],
     ]);
   });
 
