@@ -117,8 +117,7 @@ function downwardApiContainers(items: unknown, names: Set<string>): void {
  * target, resourceFieldRef in env and downwardAPI volumes, kubectl's default
  * container, a container's AppArmor annotation). The injector's containers
  * avoid all of them: a name the author refers to but did not use would
- * otherwise point at git-sync, where the
- * credentials are.
+ * otherwise point at git-sync, where the credentials are.
  */
 export function containerNames(pod: Pod): Set<string> {
   const names = new Set<string>();

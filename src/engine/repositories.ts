@@ -9,8 +9,9 @@
  *
  * The name ends up in the names of containers and volumes
  * (`git-sync-<name>`, `git-sync-init-<name>`, `git-sync-root-<name>`, …),
- * so it is a short DNS label; `init` and names beginning with `init-` are refused, since
- * `git-sync-init-x` would read as the init container of a repository `x`.
+ * so it is a short DNS label; `init` and names beginning with `init-` are
+ * refused, since `git-sync-init-x` would read as the init container of a
+ * repository `x`.
  */
 import { quote, type Problem } from './problems.ts';
 import { ANNOTATIONS, isAnnotationKey, type AnnotationKey } from './annotations.ts';
