@@ -7,6 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { capConnections } from './connections.ts';
 import { errorResponder, installErrorHandling } from './errors.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -23,6 +24,11 @@ export interface HealthServerOptions {
   metrics?: MetricsSource;
 }
 
+/** Probes and scrapes take milliseconds; a connection idle this long, or a request this slow, is closed. */
+export const HEALTH_TIMEOUT_MS = 10_000;
+/** The kubelet's probes and a few scrapers need a handful of connections. */
+export const HEALTH_MAX_CONNECTIONS = 64;
+
 export type HealthServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>;
 
 export function buildHealthServer(options: HealthServerOptions): HealthServer {
@@ -34,9 +40,15 @@ export function buildHealthServer(options: HealthServerOptions): HealthServer {
     logController: new LogController({ disableRequestLogging: true }),
     // Probes have no body: anything large is not a probe.
     bodyLimit: 1024,
+    // A probe or a scrape is answered in milliseconds; a socket that sends nothing is not one.
+    connectionTimeout: HEALTH_TIMEOUT_MS,
+    requestTimeout: HEALTH_TIMEOUT_MS,
+    keepAliveTimeout: HEALTH_TIMEOUT_MS,
     frameworkErrors: respond,
   });
   installErrorHandling(app, respond);
+  // The kubelet and Prometheus hold a few; this port is as reachable as the webhook's.
+  capConnections(app.server, HEALTH_MAX_CONNECTIONS, logger);
 
   app.get('/healthz', (_request, reply) => {
     void reply.send({ status: 'ok' });

@@ -16,12 +16,13 @@ import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AdmissionDeps } from '../admission/index.ts';
+import { capConnections } from './connections.ts';
 import { clientErrorHandler, errorResponder, installErrorHandling } from './errors.ts';
 import { refuseWhilePending, type PolicyPending } from './policy-gate.ts';
 import { registerPlayground } from './playground.ts';
 import { registerPolicyRoute, type PolicyViewSource } from './policy-route.ts';
 import { registerPreview } from './preview.ts';
-import { HEADERS_TIMEOUT_MS, SERVER_TUNING, secureContextOptions, type TlsFiles } from './webhook.ts';
+import { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, SERVER_TUNING, secureContextOptions, type TlsFiles } from './webhook.ts';
 
 export interface PreviewServerOptions {
   tls: TlsFiles;
@@ -49,6 +50,7 @@ export function buildPreviewServer(options: PreviewServerOptions): PreviewServer
     clientErrorHandler,
   });
   installErrorHandling(app, respond);
+  capConnections(app.server, MAX_CONNECTIONS, logger);
   // Before the body is read: a preview under the built-in policy would mislead as much as an admission.
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.url === '/preview' && refuseWhilePending(options.policyPending, request, reply)) return reply;

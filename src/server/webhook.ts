@@ -10,6 +10,7 @@ import type { Server } from 'node:https';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { admit, answerJson, MAX_COLLECTIONS, MAX_NESTING, shapeBeyond, type Admission, type AdmissionDeps, type AdmissionSummary } from '../admission/index.ts';
+import { capConnections } from './connections.ts';
 import { BODY_LIMIT, clientErrorHandler, EMPTY_REVIEW_MESSAGE, errorResponder, installErrorHandling } from './errors.ts';
 import { HttpError } from './http-errors.ts';
 import { onePerTurn } from './one-per-turn.ts';
@@ -29,6 +30,8 @@ export interface WebhookServerOptions {
   onAdmission?(summary: AdmissionSummary, durationMs: number): void;
   /** While it says why, /mutate answers 503 POLICY_NOT_LOADED instead of using the policy in memory. */
   policyPending?: PolicyPending;
+  /** Open connections at most (MAX_CONNECTIONS by default). */
+  maxConnections?: number;
 }
 
 export type WebhookServer = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger> & {
@@ -66,6 +69,14 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** A socket with a request under way that sends nothing for this long is closed. */
 export const CONNECTION_TIMEOUT_MS = 30_000;
+/**
+ * Open connections at most (connections.ts): any pod that can reach the
+ * Service could otherwise open thousands, take the process past its memory
+ * limit, and with failurePolicy Fail every opted-in pod creation with it.
+ * The API servers keep a pool of tens per replica; 512 is many times that,
+ * and at about 50 KB each at most about 27 MB.
+ */
+export const MAX_CONNECTIONS = 512;
 /** How often Node looks for connections past the headers and request timeouts (default 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 2_000;
 /** While draining, how often connections that went idle are closed. */
@@ -138,6 +149,7 @@ export function buildServer(options: WebhookServerOptions): WebhookServer {
     clientErrorHandler,
   });
   installErrorHandling(app, respond);
+  capConnections(app.server, options.maxConnections ?? MAX_CONNECTIONS, logger);
 
   // JSON only: the API server sends nothing else, so any other type is a client mistake (415).
   app.removeAllContentTypeParsers();
