@@ -7,9 +7,9 @@
  * configuration's caBundle. The self-signed overlay reads these files.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { certificatePaths, createCA, issueServingCertificate, writeCertificates, type CertificatePaths, type KeyPair } from '../tls/index.ts';
+import { certificatePaths, createCA, issueServingCertificate, replaceFile, writeCertificates, type CertificatePaths, type KeyPair } from '../tls/index.ts';
 import { parseFlags, UsageError, type Env } from '../args.ts';
 import type { Command } from './commands.ts';
 import { isDnsLabel, isDnsSubdomain } from '../engine/index.ts';
@@ -176,8 +176,9 @@ export async function generateCertificates(options: CertsOptions): Promise<Certs
   const serving = await issueServingCertificate(ca, { dnsNames, days: options.days });
   try {
     await mkdir(options.out, { recursive: true });
-    await writeCertificates(files, ca, serving);
-    await writeFile(files.caBundle, `${Buffer.from(ca.cert).toString('base64')}\n`, { mode: 0o644 });
+    // A renewal leaves the CA's files, and the caBundle made from it, as they are.
+    await writeCertificates(files, options.renew ? undefined : ca, serving);
+    if (!options.renew) await replaceFile(files.caBundle, `${Buffer.from(ca.cert).toString('base64')}\n`, 0o644);
   } catch (error) {
     throw new CertsError(`cannot write the certificates to ${options.out}: ${(error as Error).message}`);
   }

@@ -3,8 +3,9 @@
  * first start, in the layout cert-manager and Kubernetes TLS Secrets use
  * (tls.crt, tls.key, ca.crt).
  */
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { createCA, issueServingCertificate, type KeyPair } from './certificates.ts';
 
 export interface CertificatePaths {
@@ -27,18 +28,47 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
-/** Writes a CA and a serving certificate; keys are readable by their owner only. */
-export async function writeCertificates(paths: CertificatePaths, ca: KeyPair, serving: KeyPair): Promise<void> {
-  await writeKey(paths.caKey, ca.key);
-  await writeKey(paths.key, serving.key);
-  await writeFile(paths.caCert, ca.cert, { mode: 0o644 });
-  await writeFile(paths.cert, serving.cert, { mode: 0o644 });
+/**
+ * Writes a CA and a serving certificate; keys are readable by their owner
+ * only. Without `ca` the CA's files are left as they are (a renewal: the CA
+ * key is never rewritten, so no interrupted run can lose it).
+ */
+export async function writeCertificates(paths: CertificatePaths, ca: KeyPair | undefined, serving: KeyPair): Promise<void> {
+  if (ca) {
+    await replaceFile(paths.caKey, ca.key, 0o600);
+    await replaceFile(paths.caCert, ca.cert, 0o644);
+  }
+  await replaceFile(paths.key, serving.key, 0o600);
+  await replaceFile(paths.cert, serving.cert, 0o644);
 }
 
-async function writeKey(path: string, pem: string): Promise<void> {
-  // The mode option only applies to new files; an existing file keeps its own, so tighten it first.
-  if (await exists(path)) await chmod(path, 0o600);
-  await writeFile(path, pem, { mode: 0o600 });
+/**
+ * Puts `data` at `path` with `mode`, whole or not at all: written to a new
+ * file beside it first (created exclusively, so never through a link planted
+ * under that name), then renamed over it. A symbolic link at `path` is
+ * replaced, never followed, so a key never lands in a file someone pointed
+ * it at; and the old file stays until the new one is complete.
+ */
+export async function replaceFile(path: string, data: string, mode: number): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const file = await open(temporary, 'wx', mode);
+  try {
+    await file.writeFile(data);
+    // The mode given to open is masked by the umask; the one asked for is meant.
+    await file.chmod(mode);
+    await file.sync();
+  } catch (error) {
+    await file.close();
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await file.close();
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }
 
 /**

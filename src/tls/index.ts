@@ -4,7 +4,7 @@
  * webhook serves.
  */
 export { createCA, issueServingCertificate, type CAOptions, type KeyPair, type ServingOptions } from './certificates.ts';
-export { certificatePaths, ensureDevCertificates, writeCertificates, type CertificatePaths } from './files.ts';
+export { certificatePaths, ensureDevCertificates, replaceFile, writeCertificates, type CertificatePaths } from './files.ts';
 export {
   CertificateError,
   CertificateReadError,

@@ -5,7 +5,7 @@
  * trusts only that CA and asks for the Service's name.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,34 @@ describe('certs', () => {
     const after = await readAll(out);
     for (const f of FILES) expect(after[f], f).not.toBe(before[f]);
     expect(new X509Certificate(after['tls.crt']!).verify(new X509Certificate(after['ca.crt']!).publicKey)).toBe(true);
+  });
+
+  test('--renew leaves the CA\'s files as they are, not rewritten: no interrupted renewal can lose the CA key', async () => {
+    const out = freshDir();
+    const args = ['--service', 'gitsync-injector', '--namespace', 'gitsync-injector', '--out', out];
+    await generate(args);
+    const stats = async () => Promise.all(['ca.key', 'ca.crt', 'ca-bundle'].map(async (f) => ({ f, ...(await stat(join(out, f))) })));
+    const before = await stats();
+    await generate([...args, '--renew']);
+    const after = await stats();
+    for (const [i, b] of before.entries()) expect({ f: b.f, ino: after[i]!.ino, mtime: after[i]!.mtimeMs }).toEqual({ f: b.f, ino: b.ino, mtime: b.mtimeMs });
+  });
+
+  test('a file replaced through a symbolic link is replaced itself: the key never lands where the link points', async () => {
+    const out = freshDir();
+    const args = ['--service', 'gitsync-injector', '--namespace', 'gitsync-injector', '--out', out];
+    await generate(args);
+    const elsewhere = join(root, `elsewhere-${n++}`);
+    await writeFile(elsewhere, 'not a key\n', { mode: 0o644 });
+    await rm(join(out, 'tls.key'));
+    await symlink(elsewhere, join(out, 'tls.key'));
+    await generate([...args, '--renew']);
+    expect(await readFile(elsewhere, 'utf8')).toBe('not a key\n');
+    expect((await stat(elsewhere)).mode & 0o777).toBe(0o644);
+    const key = await lstat(join(out, 'tls.key'));
+    expect(key.isFile()).toBe(true);
+    expect(key.mode & 0o777).toBe(0o600);
+    expect((await readdir(out)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   test('--renew without a usable CA in DIR says what is missing', async () => {
