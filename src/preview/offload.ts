@@ -39,17 +39,20 @@ export interface PreviewWorkerOptions {
 }
 
 /**
- * The worker's whole heap (old and young generation, 52 MiB) fits beside
+ * The worker's whole heap (old and young generation, 44 MiB) fits beside
  * the main thread's own heap (80 MiB, NODE_OPTIONS in
  * manifests/base/deployment.yaml) and the process's ~90 MiB outside them
  * within the container's memory limit (256 MiB): a job that needs more is
- * refused (BODY_TOO_COMPLEX), and the process is never killed for it.
- * 48 MiB read about a thousand ordinary objects (0.6 MiB of YAML); bigger
+ * refused (BODY_TOO_COMPLEX), and the process is never killed for it. With
+ * 48 MiB the worst case of test/integration/memory-bound reached 247-260 MiB
+ * (four 3 MiB YAML lists at once: the main thread's garbage from the bodies
+ * comes on top); 40 MiB still reads about a thousand ordinary objects (0.6
+ * MiB of YAML, measured: a thousand Deployments of 0.6 KiB each); bigger
  * inputs go to the offline commands, which have no limit. A job may wait 8
  * s and run 20 s, so that every answer, even a refusal, comes before the
  * connection's 30 s idle timeout.
  */
-export const DEFAULT_WORKER_OPTIONS: PreviewWorkerOptions = { timeoutMs: 20_000, maxQueued: 8, maxWaitMs: 8_000, memoryMb: 48, youngMb: 4 };
+export const DEFAULT_WORKER_OPTIONS: PreviewWorkerOptions = { timeoutMs: 20_000, maxQueued: 8, maxWaitMs: 8_000, memoryMb: 40, youngMb: 4 };
 
 // src/preview/worker.ts when running from source, dist/preview/worker.js when built.
 const WORKER_URL = new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);

@@ -176,11 +176,11 @@ const okDeps = (): AdmissionDeps => ({ ctx: engineContext(), namespaceAnnotation
 /**
  * A worker that reads bodies as the real one does, and runs out of memory
  * writing any YAML answer: what hundreds of injected objects do to the real
- * worker's 48 MiB, without sending them.
+ * worker's 40 MiB, without sending them.
  */
 class OutOfRoomForYaml extends PreviewWorker {
   override async yaml(): Promise<string> {
-    throw new WorkerLimitError('the job needs more than 48 MiB');
+    throw new WorkerLimitError('the job needs more than 40 MiB');
   }
 }
 

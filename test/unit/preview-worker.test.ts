@@ -98,10 +98,10 @@ describe('limits', () => {
     expect((await w.parse('fewer.json', within, 'json')).documents).toHaveLength(1);
   });
 
-  test('the worker is sized below the container: its whole heap is at most 52 MiB by default', () => {
+  test('the worker is sized below the container: its whole heap is at most 44 MiB by default', () => {
     const w = worker();
     const { memoryMb, youngMb } = (w as unknown as { options: { memoryMb: number; youngMb: number } }).options;
-    expect(memoryMb + youngMb).toBeLessThanOrEqual(52);
+    expect(memoryMb + youngMb).toBeLessThanOrEqual(44);
   });
 
   test('closing rejects what waits and what comes later', async () => {
