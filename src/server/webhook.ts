@@ -73,8 +73,10 @@ export const CONNECTION_TIMEOUT_MS = 30_000;
  * Open connections at most (connections.ts): any pod that can reach the
  * Service could otherwise open thousands, take the process past its memory
  * limit, and with failurePolicy Fail every opted-in pod creation with it.
- * The API servers keep a pool of tens per replica; 512 is many times that,
- * and at about 50 KB each at most about 27 MB.
+ * An API server calls at most as many times at once as it admits mutating
+ * requests (--max-mutating-requests-inflight, 200 by default), one call per
+ * HTTP/1.1 connection, spread over the replicas; 512 leaves room for several
+ * API servers, and at about 50 KB each is at most about 27 MB.
  */
 export const MAX_CONNECTIONS = 512;
 /** How often Node looks for connections past the headers and request timeouts (default 30 s). */
