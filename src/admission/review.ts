@@ -119,7 +119,7 @@ export function shapeBeyond(text: string, maxDepth = MAX_NESTING, maxCollections
  * character: in a pod most characters are inside strings, and the scan
  * runs on every body.
  */
-function closingQuote(text: string, open: number): number {
+export function closingQuote(text: string, open: number): number {
   for (let i = text.indexOf('"', open + 1); i >= 0; i = text.indexOf('"', i + 1)) {
     let backslashes = 0;
     while (text.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;

@@ -7,7 +7,7 @@
  * messages can point at a line.
  */
 import { LineCounter, isAlias, isMap, isSeq, parseAllDocuments, visit, type Document, type DocumentOptions, type Node, type ParseOptions, type SchemaOptions } from 'yaml';
-import { MAX_NESTING, nestingBeyond } from '../admission/index.ts';
+import { closingQuote, MAX_NESTING, nestingBeyond } from '../admission/index.ts';
 import { isObject } from '../engine/index.ts';
 import { DUPLICATE_KEY_MESSAGE, duplicateKey } from '../yaml-keys.ts';
 
@@ -224,7 +224,7 @@ export function repeatedJsonKey(text: string): { key: string; at: number } | und
     const c = text[i];
     if (c === '"') {
       const start = i;
-      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      i = closingQuote(text, i);
       if (!keyNext) continue;
       const raw = text.slice(start, i + 1);
       const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
