@@ -19,7 +19,7 @@ export const LOCAL_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
  * since a refused value is refused precisely for carrying such things. A URL
  * the injector accepts reads as written.
  */
-export const displayWebhookUrl = (raw: string): string => maskCredentials(raw);
+export const displayWebhookUrl: (raw: string) => string = maskCredentials;
 
 /**
  * git-sync's --webhook-url: an http or https URL without credentials,
